@@ -1,0 +1,91 @@
+import type { IncomingMessage } from 'node:http';
+import { PortcullisError } from '../errors.js';
+import { singleHeader } from '../http/request.js';
+import { loggableClientId } from '../keys/client-id.js';
+import { wrongEnvironmentMessage } from '../keys/environment.js';
+import { parseBasicAuthorization } from '../oauth/basic-credentials.js';
+import { authorizationScheme, parseBearerAuthorization } from '../oauth/bearer-token.js';
+import { basicChallenge, bearerChallenge } from '../oauth/challenges.js';
+import type { Services } from '../services.js';
+import type { ApiKeyRecord, ClientRecord } from '../store/records.js';
+
+/** Who made an API request: handed to every protected handler, and the only way they learn it. */
+export interface Principal {
+  readonly client: ClientRecord;
+  readonly key: ApiKeyRecord;
+  readonly method: 'basic' | 'bearer';
+}
+
+/** Both methods the seed describes, offered when no usable credentials were sent (RFC 7235 §4.1). */
+const CHALLENGES = [bearerChallenge(), basicChallenge];
+
+const INVALID_TOKEN_CHALLENGE = bearerChallenge({
+  code: 'invalid_token',
+  description: 'The access token is invalid or has expired',
+});
+
+/**
+ * Authenticates an API request by `Authorization: Basic` (ClientId and API key on every call) or
+ * `Authorization: Bearer` (a token from the token endpoint, RFC 6750 §2.1).
+ */
+export async function authenticateRequest(
+  services: Services,
+  req: IncomingMessage,
+  query: string,
+  now: number,
+): Promise<Principal> {
+  rejectTokenInUrl(query);
+  const authorization = singleHeader(req, 'authorization');
+  if (authorization === undefined) {
+    throw new PortcullisError('authentication_required', { headers: { 'WWW-Authenticate': CHALLENGES } });
+  }
+  const scheme = authorizationScheme(authorization);
+  if (scheme === 'bearer') return authenticateBearer(services, authorization, now);
+  if (scheme === 'basic') return authenticateBasic(services, authorization, now);
+  throw new PortcullisError('authentication_required', {
+    message: 'Use Basic or Bearer authentication.',
+    detail: 'unsupported authorization scheme',
+    headers: { 'WWW-Authenticate': CHALLENGES },
+  });
+}
+
+/** RFC 6750 §2.3 allows a token in the query; we do not, since URLs end up in logs (§5.3). */
+function rejectTokenInUrl(query: string): void {
+  if (!query.includes('access_token') || !new URLSearchParams(query).has('access_token')) return;
+  throw new PortcullisError('invalid_request', {
+    message: 'Send the access token in the Authorization header, never in the URL.',
+  });
+}
+
+async function authenticateBearer(
+  services: Services,
+  authorization: string,
+  now: number,
+): Promise<Principal> {
+  const token = parseBearerAuthorization(authorization);
+  const result = token === undefined ? undefined : await services.tokens.verify(token, now);
+  if (result?.ok) return { client: result.client, key: result.key, method: 'bearer' };
+  throw new PortcullisError('invalid_token', {
+    detail: `bearer token rejected: ${result?.reason ?? 'malformed'}`,
+    headers: { 'WWW-Authenticate': INVALID_TOKEN_CHALLENGE },
+  });
+}
+
+async function authenticateBasic(services: Services, authorization: string, now: number): Promise<Principal> {
+  const parsed = parseBasicAuthorization(authorization);
+  if (!parsed.ok) {
+    throw new PortcullisError('invalid_credentials', {
+      detail: parsed.reason,
+      headers: { 'WWW-Authenticate': basicChallenge },
+    });
+  }
+  const { clientId, secret } = parsed.credentials;
+  const result = await services.apiKeys.verify(clientId, secret, now);
+  if (result.ok) return { client: result.client, key: result.key, method: 'basic' };
+  const wrongEnvironment = result.reason === 'wrong_environment';
+  throw new PortcullisError(wrongEnvironment ? 'wrong_environment' : 'invalid_credentials', {
+    ...(wrongEnvironment && { message: wrongEnvironmentMessage(services.options.environment) }),
+    detail: `${result.reason} for client ${loggableClientId(clientId)}`,
+    headers: { 'WWW-Authenticate': basicChallenge },
+  });
+}

@@ -1,0 +1,126 @@
+import { Command } from 'commander';
+import type { Environment } from '../keys/environment.js';
+import { createClient, requireClient, setClientStatus } from '../keys/management.js';
+import type { ClientStatus } from '../store/records.js';
+import {
+  type CommonOptions,
+  dataDirOption,
+  environmentOption,
+  integerArgument,
+  jsonOption,
+  printJson,
+  printLines,
+  table,
+  withStore,
+} from './common.js';
+import { clientSummary, keySummary } from './views.js';
+
+interface CreateOptions extends CommonOptions {
+  readonly name?: string;
+  readonly tokenTtl?: number;
+  readonly env: Environment;
+}
+
+export function clientsCommand(): Command {
+  const clients = new Command('clients').description('create, list, show, disable and enable API clients');
+
+  clients
+    .command('create')
+    .description('create a client and its first API key (the key is shown once)')
+    .argument('<ClientId>', '1 to 64 of A-Z a-z 0-9 _ -')
+    .option('--name <name>', 'display name (default: the ClientId)')
+    .option(
+      '--token-ttl <seconds>',
+      "access-token lifetime for this client (default: the server's)",
+      integerArgument(1, 86_400),
+    )
+    .addOption(environmentOption())
+    .addOption(dataDirOption())
+    .addOption(jsonOption())
+    .action(async (clientId: string, options: CreateOptions) => {
+      const created = await withStore(options.dataDir, options.env, (context) =>
+        createClient(context, { clientId, name: options.name, tokenTtlSeconds: options.tokenTtl }),
+      );
+      if (options.json) {
+        printJson({ clientId: created.client.clientId, keyId: created.key.keyId, apiKey: created.apiKey });
+        return;
+      }
+      printLines([
+        `Created client ${created.client.clientId}.`,
+        `  Key id:  ${created.key.keyId}`,
+        `  API key: ${created.apiKey}`,
+        'The API key is shown only this once: store it now.',
+      ]);
+    });
+
+  clients
+    .command('list')
+    .description('list every client')
+    .addOption(dataDirOption())
+    .addOption(jsonOption())
+    .action(async (options: CommonOptions) => {
+      const all = await withStore(options.dataDir, 'sandbox', ({ store }) => store.listClients());
+      const summaries = all.map(clientSummary);
+      if (options.json) {
+        printJson(summaries);
+        return;
+      }
+      printLines(
+        table(
+          ['CLIENT ID', 'NAME', 'STATUS', 'CREATED'],
+          summaries.map((c) => [c.clientId, c.name, c.status, c.createdAt]),
+        ),
+      );
+    });
+
+  clients
+    .command('show')
+    .description('show a client and its keys')
+    .argument('<ClientId>')
+    .addOption(dataDirOption())
+    .addOption(jsonOption())
+    .action(async (clientId: string, options: CommonOptions) => {
+      const now = Date.now();
+      const { client, keys } = await withStore(options.dataDir, 'sandbox', async ({ store }) => ({
+        client: await requireClient(store, clientId),
+        keys: await store.listApiKeys(clientId),
+      }));
+      const summary = { ...clientSummary(client), keys: keys.map((key) => keySummary(key, now)) };
+      if (options.json) {
+        printJson(summary);
+        return;
+      }
+      printLines([
+        `ClientId:  ${summary.clientId}`,
+        `Name:      ${summary.name}`,
+        `Status:    ${summary.status}`,
+        `Token TTL: ${summary.tokenTtlSeconds === null ? "server's default" : `${summary.tokenTtlSeconds} s`}`,
+        `Created:   ${summary.createdAt}`,
+        `Keys:      ${summary.keys.length}`,
+        ...summary.keys.map((k) => `  ${k.keyId}  ${k.status}  ${k.alias ?? ''}`.trimEnd()),
+      ]);
+    });
+
+  for (const [name, status] of [
+    ['disable', 'disabled'],
+    ['enable', 'active'],
+  ] as const) {
+    clients
+      .command(name)
+      .description(
+        `${name} a client: ${status === 'disabled' ? 'its keys and tokens stop working at once' : 'its keys work again'}`,
+      )
+      .argument('<ClientId>')
+      .addOption(dataDirOption())
+      .addOption(jsonOption())
+      .action(async (clientId: string, options: CommonOptions) => {
+        const client = await withStore(options.dataDir, 'sandbox', ({ store }) =>
+          setClientStatus(store, clientId, status as ClientStatus),
+        );
+        if (options.json) printJson(clientSummary(client));
+        else printLines([`Client ${client.clientId} is ${client.status}.`]);
+      });
+  }
+
+  return clients;
+}

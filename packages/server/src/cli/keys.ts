@@ -1,0 +1,102 @@
+import { Command } from 'commander';
+import type { Environment } from '../keys/environment.js';
+import { createKey, requireClient, revokeKey } from '../keys/management.js';
+import {
+  type CommonOptions,
+  dataDirOption,
+  environmentOption,
+  integerArgument,
+  jsonOption,
+  printJson,
+  printLines,
+  table,
+  withStore,
+} from './common.js';
+import { keySummary } from './views.js';
+
+interface CreateOptions extends CommonOptions {
+  readonly alias?: string;
+  readonly expiresInDays?: number;
+  readonly env: Environment;
+}
+
+export function keysCommand(): Command {
+  const keys = new Command('keys').description("create, list and revoke a client's API keys");
+
+  keys
+    .command('create')
+    .description('create an API key for a client (the key is shown once)')
+    .argument('<ClientId>')
+    .option('--alias <alias>', 'a name to tell keys apart')
+    .option(
+      '--expires-in-days <days>',
+      'the key stops working after this many days',
+      integerArgument(1, 3650),
+    )
+    .addOption(environmentOption())
+    .addOption(dataDirOption())
+    .addOption(jsonOption())
+    .action(async (clientId: string, options: CreateOptions) => {
+      const created = await withStore(options.dataDir, options.env, (context) =>
+        createKey(context, clientId, { alias: options.alias, expiresInDays: options.expiresInDays }),
+      );
+      if (options.json) {
+        printJson({ keyId: created.key.keyId, apiKey: created.apiKey });
+        return;
+      }
+      printLines([
+        `Created key ${created.key.keyId} for client ${clientId}.`,
+        `  API key: ${created.apiKey}`,
+        'The API key is shown only this once: store it now.',
+      ]);
+    });
+
+  keys
+    .command('list')
+    .description("list a client's keys (ids and status, never the keys)")
+    .argument('<ClientId>')
+    .addOption(dataDirOption())
+    .addOption(jsonOption())
+    .action(async (clientId: string, options: CommonOptions) => {
+      const now = Date.now();
+      const list = await withStore(options.dataDir, 'sandbox', async ({ store }) => {
+        await requireClient(store, clientId);
+        return store.listApiKeys(clientId);
+      });
+      const summaries = list.map((key) => keySummary(key, now));
+      if (options.json) {
+        printJson(summaries);
+        return;
+      }
+      printLines(
+        table(
+          ['KEY ID', 'ALIAS', 'STATUS', 'CREATED', 'EXPIRES', 'LAST USED'],
+          summaries.map((k) => [
+            k.keyId,
+            k.alias ?? '-',
+            k.status,
+            k.createdAt ?? '-',
+            k.expiresAt ?? '-',
+            k.lastUsedAt ?? '-',
+          ]),
+        ),
+      );
+    });
+
+  keys
+    .command('revoke')
+    .description('revoke a key: it and every token it obtained stop working at once')
+    .argument('<ClientId>')
+    .argument('<KeyId>')
+    .addOption(dataDirOption())
+    .addOption(jsonOption())
+    .action(async (clientId: string, keyId: string, options: CommonOptions) => {
+      const key = await withStore(options.dataDir, 'sandbox', ({ store }) =>
+        revokeKey(store, clientId, keyId),
+      );
+      if (options.json) printJson(keySummary(key, Date.now()));
+      else printLines([`Key ${key.keyId} of client ${clientId} is revoked.`]);
+    });
+
+  return keys;
+}

@@ -1,0 +1,30 @@
+import { Command, CommanderError } from 'commander';
+import { clientsCommand } from './clients.js';
+import { keysCommand } from './keys.js';
+import { serveCommand } from './serve.js';
+
+const program = new Command('portcullis')
+  .description('Portcullis: API authentication server (Basic and OAuth 2.0 client credentials)')
+  .showHelpAfterError('(add --help for usage)')
+  .exitOverride()
+  .addCommand(serveCommand())
+  .addCommand(clientsCommand())
+  .addCommand(keysCommand());
+
+for (const command of [program, ...program.commands, ...program.commands.flatMap((c) => c.commands)]) {
+  command.exitOverride();
+}
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  process.exitCode = exitCodeFor(error);
+}
+
+/** Bad input ends in one clear line on stderr and a non-zero exit, never a stack trace. */
+function exitCodeFor(error: unknown): number {
+  if (error instanceof CommanderError) return error.exitCode; // commander has printed its message
+  const message = error instanceof Error ? error.message : String(error);
+  process.stderr.write(`portcullis: ${message}\n`);
+  return 1;
+}

@@ -1,0 +1,95 @@
+import { type Environment, isEnvironment } from './keys/environment.js';
+import { type Logger, silentLogger } from './log.js';
+
+/** Options of `createPortcullisServer`. Every default is given here, where it is defined. */
+export interface ServerOptions {
+  /** Data directory: SQLite file, server secret, self-signed certificate. Default `./.portcullis`. */
+  readonly dataDir?: string;
+  /** Address to listen on. Default `127.0.0.1`. */
+  readonly host?: string;
+  /** TCP port; 0 picks a free one. Default `8443`. */
+  readonly port?: number;
+  /** Which API keys this server accepts. Default `sandbox`. */
+  readonly environment?: Environment;
+  /** PEM certificate and key files; both or neither. Default: a self-signed pair in the data directory. */
+  readonly tlsCert?: string;
+  readonly tlsKey?: string;
+  /** Base URL of the API behind the gateway. Default: none (other routes answer 404). */
+  readonly upstream?: string;
+  /** Upstream answer timeout in milliseconds. Default 30 000. */
+  readonly upstreamTimeoutMs?: number;
+  /** Access-token lifetime in seconds, unless the client sets its own. Default 3600, as MANGOPAY. */
+  readonly tokenTtlSeconds?: number;
+  /** How often to read the store's change feed, in milliseconds. Default 250 (CLI changes apply in < 1 s). */
+  readonly changePollMs?: number;
+  /** How long in-flight requests may run after close() before they are cut, in milliseconds. Default 10 000. */
+  readonly shutdownGraceMs?: number;
+  /** Where structured log lines go. Default: nowhere. */
+  readonly logger?: Logger;
+}
+
+export interface ResolvedServerOptions {
+  readonly dataDir: string;
+  readonly host: string;
+  readonly port: number;
+  readonly environment: Environment;
+  readonly tlsCert: string | undefined;
+  readonly tlsKey: string | undefined;
+  readonly upstream: URL | undefined;
+  readonly upstreamTimeoutMs: number;
+  readonly tokenTtlSeconds: number;
+  readonly changePollMs: number;
+  readonly shutdownGraceMs: number;
+  readonly logger: Logger;
+}
+
+export class OptionError extends Error {
+  override name = 'OptionError';
+}
+
+/** Validates options on entry, naming the option at fault; the caller's object is never changed. */
+export function resolveServerOptions(options: ServerOptions = {}): ResolvedServerOptions {
+  const environment = options.environment ?? 'sandbox';
+  if (!isEnvironment(environment)) throw new OptionError('environment must be "sandbox" or "production"');
+  if ((options.tlsCert === undefined) !== (options.tlsKey === undefined)) {
+    throw new OptionError('tlsCert and tlsKey must be given together');
+  }
+  return Object.freeze({
+    dataDir: nonEmpty('dataDir', options.dataDir ?? './.portcullis'),
+    host: nonEmpty('host', options.host ?? '127.0.0.1'),
+    port: integer('port', options.port ?? 8443, 0, 65_535),
+    environment,
+    tlsCert: options.tlsCert,
+    tlsKey: options.tlsKey,
+    upstream: options.upstream === undefined ? undefined : upstreamUrl(options.upstream),
+    upstreamTimeoutMs: integer('upstreamTimeoutMs', options.upstreamTimeoutMs ?? 30_000, 1, 600_000),
+    tokenTtlSeconds: integer('tokenTtlSeconds', options.tokenTtlSeconds ?? 3600, 1, 86_400),
+    changePollMs: integer('changePollMs', options.changePollMs ?? 250, 10, 60_000),
+    shutdownGraceMs: integer('shutdownGraceMs', options.shutdownGraceMs ?? 10_000, 0, 600_000),
+    logger: options.logger ?? silentLogger,
+  });
+}
+
+export function integer(name: string, value: number, min: number, max: number): number {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new OptionError(`${name} must be an integer from ${min} to ${max}`);
+  }
+  return value;
+}
+
+function nonEmpty(name: string, value: string): string {
+  if (typeof value !== 'string' || value === '') throw new OptionError(`${name} must be a non-empty string`);
+  return value;
+}
+
+function upstreamUrl(value: string): URL {
+  if (!URL.canParse(value)) throw new OptionError('upstream must be an http:// or https:// URL');
+  const url = new URL(value);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new OptionError('upstream must be an http:// or https:// URL');
+  }
+  if (url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '') {
+    throw new OptionError('upstream must not carry a query, fragment or credentials');
+  }
+  return url;
+}

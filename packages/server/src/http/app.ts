@@ -1,0 +1,83 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { authenticateRequest } from '../api/authenticate-request.js';
+import { handleClientResource } from '../api/client-resource.js';
+import type { Gateway } from '../api/gateway.js';
+import { PortcullisError, toPortcullisError } from '../errors.js';
+import { handleTokenRequest, TOKEN_PATHS } from '../oauth/token-endpoint.js';
+import type { Services } from '../services.js';
+import { sendApiError, sendOAuthError } from './respond.js';
+
+const API_PREFIX = '/v2.01/';
+/** `/v2.01/{ClientId}/{rest}`; ClientId syntax is checked by authentication, not here. */
+const API_PATH = /^\/v2\.01\/([^/]+)\/(.*)$/;
+/** Dot segments and encoded slashes could make an upstream resolve a path outside the caller's ClientId. */
+const AMBIGUOUS_PATH = /(^|\/)(\.|%2e){1,2}(\/|$)|%2f|%5c|\\/i;
+
+export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
+
+/** Routes every HTTPS request. Errors end here: OAuth shape on the token endpoint, MANGOPAY's elsewhere. */
+export function createRequestHandler(services: Services, gateway: Gateway | undefined): RequestHandler {
+  return (req, res) => {
+    const requestId = randomUUID();
+    res.setHeader('X-Request-Id', requestId);
+    const url = req.url ?? '';
+    const queryStart = url.indexOf('?');
+    const path = queryStart === -1 ? url : url.slice(0, queryStart);
+    const query = queryStart === -1 ? '' : url.slice(queryStart + 1);
+    const isTokenRequest = TOKEN_PATHS.has(path);
+
+    route(services, gateway, req, res, path, query, requestId, isTokenRequest).catch((thrown: unknown) => {
+      const error = toPortcullisError(thrown);
+      const fields = { requestId, code: error.code, status: error.status, detail: error.detail };
+      if (error.status >= 500) services.logger.error('request.failed', fields);
+      else if (error.status === 401) services.logger.warn('request.unauthenticated', fields);
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      if (isTokenRequest) sendOAuthError(res, error);
+      else sendApiError(res, requestId, error);
+    });
+  };
+}
+
+async function route(
+  services: Services,
+  gateway: Gateway | undefined,
+  req: IncomingMessage,
+  res: ServerResponse,
+  path: string,
+  query: string,
+  requestId: string,
+  isTokenRequest: boolean,
+): Promise<void> {
+  const now = Date.now();
+  if (isTokenRequest) return handleTokenRequest(services, req, res, query, now);
+  if (!path.startsWith(API_PREFIX)) throw new PortcullisError('not_found');
+  if (AMBIGUOUS_PATH.test(path)) {
+    throw new PortcullisError('invalid_request', {
+      message: 'The path has dot segments or encoded slashes.',
+    });
+  }
+  const match = API_PATH.exec(path);
+  if (match === null || match[1] === 'oauth') throw new PortcullisError('not_found');
+  const pathClientId = match[1] as string;
+  const resource = match[2] as string;
+
+  const principal = await authenticateRequest(services, req, query, now);
+  if (principal.client.clientId !== pathClientId) {
+    throw new PortcullisError('forbidden', {
+      detail: `client ${principal.client.clientId} asked for another path`,
+    });
+  }
+  services.keyUsage.touch(principal.key.keyId, now);
+
+  if (resource === 'clients' || resource === 'clients/') {
+    return handleClientResource(services, principal, req, res, now);
+  }
+  if (gateway === undefined) {
+    throw new PortcullisError('not_found', { detail: 'no upstream is configured' });
+  }
+  return gateway.forward(principal, req, res, path + (query === '' ? '' : `?${query}`), requestId);
+}

@@ -1,0 +1,51 @@
+import type { ServerResponse } from 'node:http';
+import type { PortcullisError, ResponseHeaders } from '../errors.js';
+
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: ResponseHeaders = {},
+): void {
+  const payload = JSON.stringify(body);
+  res.writeHead(status, {
+    ...headers,
+    // RFC 8259 §11: application/json has no charset parameter; JSON text is UTF-8.
+    'Content-Type': 'application/json',
+    'Content-Length': Buffer.byteLength(payload),
+  });
+  res.end(payload);
+}
+
+/**
+ * MANGOPAY's error shape, used on every API route: `Type` is the stable code from the catalogue, `Id` the
+ * request id (also in `X-Request-Id`), `Date` Unix seconds. `errors` carries per-field messages for
+ * param_error and is null otherwise.
+ */
+export function sendApiError(res: ServerResponse, requestId: string, error: PortcullisError): void {
+  const body = {
+    Message: error.message,
+    Type: error.code,
+    Id: requestId,
+    Date: Math.floor(Date.now() / 1000),
+    errors: error.fieldErrors,
+  };
+  sendJson(res, error.status, body, { ...error.headers, 'Cache-Control': 'no-store' });
+}
+
+/** RFC 6749 §5.2 error response, used by the token endpoint. */
+export function sendOAuthError(res: ServerResponse, error: PortcullisError): void {
+  sendJson(
+    res,
+    error.status,
+    { error: oauthErrorCode(error), error_description: error.message },
+    { ...error.headers, 'Cache-Control': 'no-store', Pragma: 'no-cache' },
+  );
+}
+
+const OAUTH_ERROR_CODES = new Set(['invalid_request', 'invalid_client', 'unsupported_grant_type']);
+
+function oauthErrorCode(error: PortcullisError): string {
+  if (OAUTH_ERROR_CODES.has(error.code)) return error.code;
+  return error.status >= 500 ? 'server_error' : 'invalid_request';
+}

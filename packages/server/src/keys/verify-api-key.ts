@@ -1,0 +1,51 @@
+import type { ApiKeyRecord, ClientRecord } from '../store/records.js';
+import { isKeyUsable } from '../store/records.js';
+import { hashApiKey, parseApiKey } from './api-key.js';
+import { isValidClientId } from './client-id.js';
+import type { CredentialDirectory } from './credential-directory.js';
+import type { Environment } from './environment.js';
+
+export type ApiKeyRejection =
+  | 'malformed_key'
+  | 'wrong_environment'
+  | 'unknown_client'
+  | 'unknown_key'
+  | 'key_revoked_or_expired'
+  | 'client_disabled';
+
+export type ApiKeyVerification =
+  | { readonly ok: true; readonly client: ClientRecord; readonly key: ApiKeyRecord }
+  | { readonly ok: false; readonly reason: ApiKeyRejection };
+
+export interface ApiKeyVerifierOptions {
+  readonly directory: CredentialDirectory;
+  readonly serverSecret: Buffer;
+  readonly environment: Environment;
+}
+
+/**
+ * Checks a ClientId and API key pair. A key of the wrong shape or checksum is refused before any lookup.
+ * Otherwise the HMAC is always computed and the lookup is by that digest, so that an unknown ClientId and
+ * a wrong key cost the same work, and no secret is compared byte by byte.
+ */
+export class ApiKeyVerifier {
+  readonly #options: ApiKeyVerifierOptions;
+
+  constructor(options: ApiKeyVerifierOptions) {
+    this.#options = options;
+  }
+
+  async verify(clientId: string, apiKey: string, now: number): Promise<ApiKeyVerification> {
+    const parsed = parseApiKey(apiKey);
+    if (!parsed.ok) return { ok: false, reason: 'malformed_key' };
+    if (parsed.environment !== this.#options.environment) return { ok: false, reason: 'wrong_environment' };
+    const keyHash = hashApiKey(this.#options.serverSecret, apiKey);
+    const entry = isValidClientId(clientId) ? await this.#options.directory.get(clientId) : null;
+    if (entry === null) return { ok: false, reason: 'unknown_client' };
+    const key = entry.keysByHash.get(keyHash);
+    if (key === undefined) return { ok: false, reason: 'unknown_key' };
+    if (!isKeyUsable(key, now)) return { ok: false, reason: 'key_revoked_or_expired' };
+    if (entry.client.status !== 'active') return { ok: false, reason: 'client_disabled' };
+    return { ok: true, client: entry.client, key };
+  }
+}

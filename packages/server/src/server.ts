@@ -1,0 +1,119 @@
+import type { AddressInfo } from 'node:net';
+import { Gateway } from './api/gateway.js';
+import { type ResolvedServerOptions, resolveServerOptions, type ServerOptions } from './config.js';
+import { createRequestHandler } from './http/app.js';
+import { TlsOnlyListener } from './http/listener.js';
+import { CredentialDirectory } from './keys/credential-directory.js';
+import { KeyUsage } from './keys/key-usage.js';
+import { loadOrCreateServerSecret } from './keys/server-secret.js';
+import { ApiKeyVerifier } from './keys/verify-api-key.js';
+import { AccessTokens } from './oauth/access-tokens.js';
+import type { Services } from './services.js';
+import { SqliteStore } from './store/sqlite-store.js';
+import type { Store } from './store/store.js';
+import { loadOrCreateTlsMaterial, type TlsMaterial } from './tls/certificate.js';
+
+/** Background work runs on the change-poll tick; these say every how many ticks. */
+const KEY_USAGE_FLUSH_MS = 5_000;
+const PURGE_MS = 60_000;
+
+export interface PortcullisServer {
+  readonly options: ResolvedServerOptions;
+  readonly tls: TlsMaterial;
+  readonly store: Store;
+  /** Starts listening; resolves with the bound address once connections are accepted. */
+  listen(): Promise<AddressInfo>;
+  /** Stops accepting, drains in-flight requests, flushes pending writes and closes the store. */
+  close(): Promise<void>;
+}
+
+/** Builds a server on the embedded SQLite store of `dataDir`. Nothing listens until `listen()`. */
+export async function createPortcullisServer(input: ServerOptions = {}): Promise<PortcullisServer> {
+  const options = resolveServerOptions(input);
+  const store = new SqliteStore(options.dataDir);
+  const serverSecret = loadOrCreateServerSecret(options.dataDir);
+  const tls = await loadOrCreateTlsMaterial({
+    dataDir: options.dataDir,
+    host: options.host,
+    certFile: options.tlsCert,
+    keyFile: options.tlsKey,
+  });
+  const directory = new CredentialDirectory(store);
+  const services: Services = {
+    options,
+    store,
+    directory,
+    apiKeys: new ApiKeyVerifier({ directory, serverSecret, environment: options.environment }),
+    tokens: new AccessTokens({ store, directory, serverSecret }),
+    keyUsage: new KeyUsage(),
+    logger: options.logger,
+  };
+  const gateway =
+    options.upstream && new Gateway({ upstream: options.upstream, timeoutMs: options.upstreamTimeoutMs });
+  const listener = new TlsOnlyListener({
+    cert: tls.cert,
+    key: tls.key,
+    handler: createRequestHandler(services, gateway),
+    onPlainHttp: (req) =>
+      options.logger.warn('request.plain_http', {
+        path: (req.url ?? '').split('?', 1)[0],
+        credentialsSent: req.headers.authorization !== undefined,
+      }),
+  });
+  const background = startBackgroundWork(services, await store.latestChange());
+
+  return {
+    options,
+    tls,
+    store,
+    listen: () => listener.listen(options.port, options.host),
+    async close() {
+      await listener.close(options.shutdownGraceMs);
+      await background.stop();
+      gateway?.close();
+      await store.close();
+    },
+  };
+}
+
+/**
+ * Reads the store's change feed so that changes made by the CLI or another process reach this one's
+ * caches, writes batched key usage, and purges expired tokens.
+ */
+function startBackgroundWork(services: Services, initialChange: number): { stop(): Promise<void> } {
+  const { store, directory, tokens, keyUsage, logger, options } = services;
+  let lastChange = initialChange;
+  let lastFlush = Date.now();
+  let lastPurge = 0;
+  let running: Promise<void> = Promise.resolve();
+
+  const tick = async () => {
+    const now = Date.now();
+    const batch = await store.changesSince(lastChange);
+    lastChange = batch.latest;
+    directory.invalidate(batch.clientIds);
+    if (now - lastFlush >= KEY_USAGE_FLUSH_MS) {
+      lastFlush = now;
+      await store.recordKeyUse(keyUsage.take());
+    }
+    if (now - lastPurge >= PURGE_MS) {
+      lastPurge = now;
+      tokens.sweep(now);
+      await store.purgeExpired(now);
+    }
+  };
+  const timer = setInterval(() => {
+    running = running.then(tick).catch((error: unknown) => {
+      logger.error('background.failed', { detail: error instanceof Error ? error.message : String(error) });
+    });
+  }, options.changePollMs);
+  timer.unref();
+
+  return {
+    async stop() {
+      clearInterval(timer);
+      await running;
+      await store.recordKeyUse(keyUsage.take());
+    },
+  };
+}
