@@ -5,7 +5,6 @@ import { serveCommand } from './serve.js';
 
 const program = new Command('portcullis')
   .description('Portcullis: API authentication server (Basic and OAuth 2.0 client credentials)')
-  .showHelpAfterError('(add --help for usage)')
   .exitOverride()
   .addCommand(serveCommand())
   .addCommand(clientsCommand())

@@ -76,6 +76,10 @@ export class TlsOnlyListener {
       this.#tcp.once('error', reject);
       this.#tcp.listen(port, host, () => {
         this.#tcp.off('error', reject);
+        // The HTTP servers never listen themselves; 'listening' starts their connection tracking, which
+        // enforces headersTimeout and requestTimeout and lets close() find idle and open connections.
+        this.#https.emit('listening');
+        this.#plain.emit('listening');
         resolve(this.#tcp.address() as AddressInfo);
       });
     });

@@ -1,0 +1,235 @@
+import { readFileSync, rmSync } from 'node:fs';
+import https from 'node:https';
+import net from 'node:net';
+import { join } from 'node:path';
+import tls from 'node:tls';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli, type ServerProcess, spawnServer } from './helpers/cli.js';
+import { basicHeader, httpsRequest, tempDataDir, waitUntil } from './helpers/harness.js';
+
+const API_KEY = /^pcl_sandbox_[0-9A-Za-z]{38}$/;
+
+let dataDir: string;
+beforeAll(() => {
+  dataDir = tempDataDir();
+});
+afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+async function cli(...args: string[]) {
+  return runCli([...args, '--data-dir', dataDir]);
+}
+
+function expectOneLineError(result: { code: number; stdout: string; stderr: string }, pattern: RegExp) {
+  expect(result.code).not.toBe(0);
+  expect(result.stderr.trim().split('\n')).toHaveLength(1);
+  expect(result.stderr).toMatch(pattern);
+  expect(result.stderr).not.toMatch(/\n\s+at /);
+}
+
+describe('portcullis clients and keys', () => {
+  it('clients create --json prints the ClientId, the first key id and the API key', async () => {
+    const result = await cli('clients', 'create', 'acme', '--name', 'Acme Inc', '--json');
+    expect(result.code).toBe(0);
+    const created = JSON.parse(result.stdout);
+    expect(Object.keys(created).sort()).toEqual(['apiKey', 'clientId', 'keyId']);
+    expect(created.clientId).toBe('acme');
+    expect(created.apiKey).toMatch(API_KEY);
+  });
+
+  it('keys create --json prints the key id and the API key; keys list never shows a key', async () => {
+    const created = JSON.parse(
+      (await cli('keys', 'create', 'acme', '--alias', 'ci', '--expires-in-days', '30', '--json')).stdout,
+    );
+    expect(Object.keys(created).sort()).toEqual(['apiKey', 'keyId']);
+    expect(created.apiKey).toMatch(API_KEY);
+    const listed = await cli('keys', 'list', 'acme', '--json');
+    expect(listed.code).toBe(0);
+    const keys = JSON.parse(listed.stdout) as {
+      keyId: string;
+      alias: string | null;
+      expiresAt: string | null;
+    }[];
+    expect(keys).toHaveLength(2);
+    expect(keys.find((k) => k.keyId === created.keyId)).toMatchObject({ alias: 'ci', status: 'active' });
+    expect(keys.find((k) => k.keyId === created.keyId)?.expiresAt).not.toBeNull();
+    expect(listed.stdout).not.toContain('pcl_');
+    expect((await cli('keys', 'list', 'acme')).stdout).toMatch(/KEY ID\s+ALIAS\s+STATUS/);
+  });
+
+  it('clients list, show, disable and enable', async () => {
+    const list = JSON.parse((await cli('clients', 'list', '--json')).stdout);
+    expect(list).toEqual([expect.objectContaining({ clientId: 'acme', name: 'Acme Inc', status: 'active' })]);
+    expect((await cli('clients', 'disable', 'acme')).stdout).toContain('disabled');
+    expect(JSON.parse((await cli('clients', 'show', 'acme', '--json')).stdout).status).toBe('disabled');
+    expect((await cli('clients', 'enable', 'acme')).stdout).toContain('active');
+    const shown = await cli('clients', 'show', 'acme');
+    expect(shown.stdout).toMatch(/Status:\s+active/);
+    expect(shown.stdout).not.toContain('pcl_');
+  });
+
+  it('keys revoke marks the key revoked', async () => {
+    const created = JSON.parse((await cli('keys', 'create', 'acme', '--json')).stdout);
+    const revoked = await cli('keys', 'revoke', 'acme', created.keyId, '--json');
+    expect(revoked.code).toBe(0);
+    expect(JSON.parse(revoked.stdout)).toMatchObject({ keyId: created.keyId, status: 'revoked' });
+  });
+
+  it('takes flags from PORTCULLIS_<FLAG> environment variables', async () => {
+    const result = await runCli(['clients', 'list', '--json'], { PORTCULLIS_DATA_DIR: dataDir });
+    expect(JSON.parse(result.stdout)).toHaveLength(1);
+  });
+
+  it.each([
+    [['clients', 'create', 'acme'], /already exists/],
+    [['clients', 'create', 'bad id!'], /invalid ClientId/],
+    [['clients', 'create', 'oauth'], /invalid ClientId/],
+    [['clients', 'show', 'nobody'], /no client "nobody"/],
+    [['keys', 'create', 'nobody'], /no client "nobody"/],
+    [['keys', 'revoke', 'acme', 'key_nothing'], /has no key key_nothing/],
+    [['keys', 'create', 'acme', '--expires-in-days', 'soon'], /expected an integer/],
+    [['clients', 'list', '--bogus'], /unknown option '--bogus'/],
+    [['serve', '--env', 'staging'], /Allowed choices are sandbox, production/],
+    [['nonsense'], /unknown command 'nonsense'/],
+  ])('%j fails with one clear line and a non-zero exit', async (args, pattern) => {
+    expectOneLineError(await cli(...args), pattern);
+  });
+
+  it('never echoes an API key given in place of a ClientId', async () => {
+    const created = JSON.parse((await cli('keys', 'create', 'acme', '--json')).stdout);
+    const result = await cli('keys', 'list', created.apiKey);
+    expectOneLineError(result, /no client/);
+    expect(result.stderr).not.toContain(created.apiKey);
+  });
+
+  it.each([
+    [[]],
+    [['serve']],
+    [['clients']],
+    [['clients', 'create']],
+    [['keys', 'list']],
+    [['keys', 'revoke']],
+  ])('%j --help prints usage', async (args) => {
+    const result = await runCli([...args, '--help']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^Usage: portcullis/);
+  });
+});
+
+describe('portcullis serve', () => {
+  let server: ServerProcess;
+  let agent: https.Agent;
+  let apiKey: string;
+
+  const get = (path: string, authorization?: string) =>
+    httpsRequest(server.port, agent, { path, headers: authorization === undefined ? {} : { authorization } });
+  const token = async (key: string) => {
+    const response = await httpsRequest(server.port, agent, {
+      method: 'POST',
+      path: '/v2.01/oauth/token',
+      headers: {
+        authorization: basicHeader('served', key),
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+      body: 'grant_type=client_credentials',
+    });
+    return response.json<{ access_token: string }>().access_token;
+  };
+
+  beforeAll(async () => {
+    server = await spawnServer(['--data-dir', dataDir]);
+    agent = new https.Agent({ ca: readFileSync(join(dataDir, 'tls-cert.pem')) });
+    apiKey = JSON.parse((await cli('clients', 'create', 'served', '--json')).stdout).apiKey;
+  });
+  afterAll(async () => {
+    agent.destroy();
+    await server.stop('SIGKILL');
+  });
+
+  it('prints the certificate path and SHA-256 fingerprint', () => {
+    expect(server.output()).toContain(join(dataDir, 'tls-cert.pem'));
+    expect(server.output()).toMatch(/SHA-256 ([0-9A-F]{2}:){31}[0-9A-F]{2}/);
+  });
+
+  it('applies a key revoked by the CLI within one second', async () => {
+    const created = JSON.parse((await cli('keys', 'create', 'served', '--json')).stdout);
+    const bearer = `Bearer ${await token(created.apiKey)}`;
+    expect((await get('/v2.01/served/clients', bearer)).status).toBe(200);
+    await cli('keys', 'revoke', 'served', created.keyId);
+    const elapsed = await waitUntil(
+      async () => (await get('/v2.01/served/clients', bearer)).status === 401,
+      1000,
+    );
+    expect(elapsed).toBeLessThan(1000);
+    expect((await get('/v2.01/served/clients', basicHeader('served', created.apiKey))).status).toBe(401);
+  });
+
+  it('applies a client disabled by the CLI within one second', async () => {
+    const basic = basicHeader('served', apiKey);
+    await cli('clients', 'disable', 'served');
+    await waitUntil(async () => (await get('/v2.01/served/clients', basic)).status === 401, 1000);
+    await cli('clients', 'enable', 'served');
+    await waitUntil(async () => (await get('/v2.01/served/clients', basic)).status === 200, 1000);
+  });
+
+  it('answers plain HTTP with 400 https_required and never checks its credentials', async () => {
+    const raw = await new Promise<string>((resolve, reject) => {
+      const socket = net.connect(server.port, '127.0.0.1', () => {
+        socket.write(
+          `GET /v2.01/served/clients HTTP/1.1\r\nHost: x\r\nAuthorization: ${basicHeader('served', apiKey)}\r\n\r\n`,
+        );
+      });
+      let text = '';
+      socket.on('data', (chunk) => {
+        text += chunk.toString();
+      });
+      socket.on('end', () => resolve(text));
+      socket.on('error', reject);
+    });
+    expect(raw).toMatch(/^HTTP\/1\.1 400 /);
+    expect(raw).toMatch(/connection: close/i);
+    const body = JSON.parse(raw.slice(raw.indexOf('\r\n\r\n') + 4));
+    expect(body).toMatchObject({ Type: 'https_required', errors: null });
+    expect(body.Message).toMatch(/HTTPS is required/);
+    expect(server.output()).not.toContain(apiKey);
+  });
+
+  it('survives a restart: SIGTERM exits 0, and clients, keys, tokens and certificate remain', async () => {
+    const bearer = `Bearer ${await token(apiKey)}`;
+    const fingerprint = /SHA-256 (\S+)/.exec(server.output())?.[1];
+    expect(await server.stop('SIGTERM')).toBe(0);
+    server = await spawnServer(['--data-dir', dataDir]);
+    expect(server.output()).toContain(`SHA-256 ${fingerprint}`);
+    expect(server.output()).not.toContain('created this self-signed certificate');
+    expect((await get('/v2.01/served/clients', bearer)).status).toBe(200);
+    expect((await get('/v2.01/served/clients', basicHeader('served', apiKey))).status).toBe(200);
+  });
+
+  it('drains a request in flight on SIGTERM, then exits 0', async () => {
+    const body = JSON.stringify({ PlatformDescription: 'drained' });
+    const socket = tls.connect({
+      port: server.port,
+      host: '127.0.0.1',
+      ca: readFileSync(join(dataDir, 'tls-cert.pem')),
+    });
+    await new Promise((resolve) => socket.once('secureConnect', resolve));
+    let answer = '';
+    socket.on('data', (chunk: Buffer) => {
+      answer += chunk.toString();
+    });
+    const ended = new Promise((resolve) => socket.once('close', resolve));
+    // Headers and half of the body now; the other half after the signal.
+    socket.write(
+      `PUT /v2.01/served/clients HTTP/1.1\r\nHost: x\r\nAuthorization: ${basicHeader('served', apiKey)}\r\n` +
+        `Content-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 10)}`,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const exitCode = server.stop('SIGTERM');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    socket.write(body.slice(10));
+    await ended;
+    expect(answer).toMatch(/^HTTP\/1\.1 200 /);
+    expect(answer).toContain('"PlatformDescription":"drained"');
+    expect(await exitCode).toBe(0);
+    server = await spawnServer(['--data-dir', dataDir]);
+  });
+});

@@ -1,0 +1,171 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import https from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ServerOptions } from '../../src/config.js';
+import { createClient, createKey, type NewKeyOptions } from '../../src/keys/management.js';
+import { loadOrCreateServerSecret } from '../../src/keys/server-secret.js';
+import { createJsonLogger } from '../../src/log.js';
+import { createPortcullisServer, type PortcullisServer } from '../../src/server.js';
+
+export interface TestResponse {
+  readonly status: number;
+  readonly headers: IncomingHttpHeaders;
+  readonly body: Buffer;
+  readonly text: string;
+  /** The body parsed as JSON; throws when it is not JSON. */
+  json<T = Record<string, unknown>>(): T;
+}
+
+export interface TestRequest {
+  readonly method?: string;
+  readonly path: string;
+  readonly headers?: OutgoingHttpHeaders;
+  readonly body?: string | Buffer;
+}
+
+export interface TestClient {
+  readonly clientId: string;
+  readonly keyId: string;
+  readonly apiKey: string;
+  /** `Basic base64(ClientId:ApiKey)`, as the seed builds it. */
+  readonly basic: string;
+}
+
+export interface TestServer {
+  readonly server: PortcullisServer;
+  readonly baseUrl: string;
+  readonly port: number;
+  readonly dataDir: string;
+  /** Every log line the server wrote. */
+  readonly logLines: string[];
+  createClient(clientId: string, options?: { tokenTtlSeconds?: number } & NewKeyOptions): Promise<TestClient>;
+  createKey(clientId: string, options?: NewKeyOptions): Promise<TestClient>;
+  request(request: TestRequest): Promise<TestResponse>;
+  /** A token from the token endpoint, asserting success. */
+  token(client: TestClient): Promise<string>;
+  close(): Promise<void>;
+}
+
+export function basicHeader(clientId: string, secret: string): string {
+  return `Basic ${Buffer.from(`${clientId}:${secret}`).toString('base64')}`;
+}
+
+export function tempDataDir(): string {
+  return mkdtempSync(join(tmpdir(), 'portcullis-test-'));
+}
+
+/** A real server on a free port, with its own data directory, over real HTTPS. */
+export async function startTestServer(
+  options: Omit<ServerOptions, 'logger' | 'port' | 'host'> = {},
+): Promise<TestServer> {
+  const dataDir = options.dataDir ?? tempDataDir();
+  const logLines: string[] = [];
+  const server = await createPortcullisServer({
+    changePollMs: 50,
+    ...options,
+    dataDir,
+    port: 0,
+    host: '127.0.0.1',
+    logger: createJsonLogger((line) => logLines.push(line)),
+  });
+  const address = await server.listen();
+  const context = {
+    store: server.store,
+    serverSecret: loadOrCreateServerSecret(dataDir),
+    environment: server.options.environment,
+  };
+  const agent = new https.Agent({ ca: server.tls.cert, keepAlive: true });
+  const toClient = (clientId: string, keyId: string, apiKey: string): TestClient => ({
+    clientId,
+    keyId,
+    apiKey,
+    basic: basicHeader(clientId, apiKey),
+  });
+
+  const request = (req: TestRequest) => httpsRequest(address.port, agent, req);
+  return {
+    server,
+    baseUrl: `https://127.0.0.1:${address.port}`,
+    port: address.port,
+    dataDir,
+    logLines,
+    async createClient(clientId, clientOptions = {}) {
+      const created = await createClient(
+        context,
+        { clientId, tokenTtlSeconds: clientOptions.tokenTtlSeconds },
+        clientOptions,
+      );
+      return toClient(clientId, created.key.keyId, created.apiKey);
+    },
+    async createKey(clientId, keyOptions = {}) {
+      const created = await createKey(context, clientId, keyOptions);
+      return toClient(clientId, created.key.keyId, created.apiKey);
+    },
+    request,
+    async token(client) {
+      const response = await request({
+        method: 'POST',
+        path: '/v2.01/oauth/token',
+        headers: { authorization: client.basic, 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'grant_type=client_credentials',
+      });
+      if (response.status !== 200)
+        throw new Error(`token request failed: ${response.status} ${response.text}`);
+      return response.json<{ access_token: string }>().access_token;
+    },
+    async close() {
+      agent.destroy();
+      await server.close();
+      if (options.dataDir === undefined) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export function httpsRequest(port: number, agent: https.Agent, req: TestRequest): Promise<TestResponse> {
+  return new Promise((resolve, reject) => {
+    const outgoing = https.request(
+      {
+        host: '127.0.0.1',
+        port,
+        method: req.method ?? 'GET',
+        path: req.path,
+        headers: req.headers ?? {},
+        agent,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => {
+          const body = Buffer.concat(chunks);
+          const text = body.toString('utf8');
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body,
+            text,
+            json: <T>() => JSON.parse(text) as T,
+          });
+        });
+        res.on('error', reject);
+      },
+    );
+    outgoing.on('error', reject);
+    outgoing.end(req.body);
+  });
+}
+
+/** Polls `check` until it returns true or `timeoutMs` passes; resolves with the time it took. */
+export async function waitUntil(
+  check: () => Promise<boolean>,
+  timeoutMs: number,
+  stepMs = 20,
+): Promise<number> {
+  const started = Date.now();
+  while (!(await check())) {
+    if (Date.now() - started > timeoutMs) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, stepMs));
+  }
+  return Date.now() - started;
+}
