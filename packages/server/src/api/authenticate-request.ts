@@ -3,7 +3,7 @@ import { PortcullisError } from '../errors.js';
 import { singleHeader } from '../http/request.js';
 import { loggableClientId } from '../keys/client-id.js';
 import { wrongEnvironmentMessage } from '../keys/environment.js';
-import { parseBasicAuthorization } from '../oauth/basic-credentials.js';
+import { authenticateBasic } from '../oauth/basic-authentication.js';
 import { authorizationScheme, parseBearerAuthorization } from '../oauth/bearer-token.js';
 import { basicChallenge, bearerChallenge } from '../oauth/challenges.js';
 import type { Services } from '../services.js';
@@ -41,7 +41,7 @@ export async function authenticateRequest(
   }
   const scheme = authorizationScheme(authorization);
   if (scheme === 'bearer') return authenticateBearer(services, authorization, now);
-  if (scheme === 'basic') return authenticateBasic(services, authorization, now);
+  if (scheme === 'basic') return authenticateWithApiKey(services, authorization, req.socket, now);
   throw new PortcullisError('authentication_required', {
     message: 'Use Basic or Bearer authentication.',
     detail: 'unsupported authorization scheme',
@@ -71,21 +71,18 @@ async function authenticateBearer(
   });
 }
 
-async function authenticateBasic(services: Services, authorization: string, now: number): Promise<Principal> {
-  const parsed = parseBasicAuthorization(authorization);
-  if (!parsed.ok) {
-    throw new PortcullisError('invalid_credentials', {
-      detail: parsed.reason,
-      headers: { 'WWW-Authenticate': basicChallenge },
-    });
-  }
-  const { clientId, secret } = parsed.credentials;
-  const result = await services.apiKeys.verify(clientId, secret, now);
+async function authenticateWithApiKey(
+  services: Services,
+  authorization: string,
+  connection: object,
+  now: number,
+): Promise<Principal> {
+  const result = await authenticateBasic(services.apiKeys, authorization, connection, now);
   if (result.ok) return { client: result.client, key: result.key, method: 'basic' };
   const wrongEnvironment = result.reason === 'wrong_environment';
   throw new PortcullisError(wrongEnvironment ? 'wrong_environment' : 'invalid_credentials', {
     ...(wrongEnvironment && { message: wrongEnvironmentMessage(services.options.environment) }),
-    detail: `${result.reason} for client ${loggableClientId(clientId)}`,
+    detail: `${result.reason} for client ${loggableClientId(result.clientId ?? '')}`,
     headers: { 'WWW-Authenticate': basicChallenge },
   });
 }

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { PortcullisError } from '../errors.js';
 import { mediaType, readBody } from '../http/request.js';
-import { sendJson } from '../http/respond.js';
+import { sendJsonText } from '../http/respond.js';
 import type { Services } from '../services.js';
 import type { ClientProfile, ClientRecord } from '../store/records.js';
 import type { Principal } from './authenticate-request.js';
@@ -80,7 +80,7 @@ export async function handleClientResource(
   now: number,
 ): Promise<void> {
   if (req.method === 'GET' || req.method === 'HEAD') {
-    sendJson(res, 200, clientView(principal.client));
+    sendJsonText(res, 200, serializedClientView(principal.client));
     return;
   }
   if (req.method !== 'PUT') {
@@ -91,7 +91,7 @@ export async function handleClientResource(
   const updated = await services.store.updateClient(principal.client.clientId, { profile }, now);
   if (updated === undefined) throw new PortcullisError('not_found');
   services.directory.invalidate([updated.clientId]);
-  sendJson(res, 200, clientView(updated));
+  sendJsonText(res, 200, serializedClientView(updated));
 }
 
 async function readProfileChanges(req: IncomingMessage): Promise<ClientProfile> {
@@ -119,6 +119,21 @@ async function readProfileChanges(req: IncomingMessage): Promise<ClientProfile> 
   }
   if (Object.keys(fieldErrors).length > 0) throw new PortcullisError('param_error', { fieldErrors });
   return changes;
+}
+
+/**
+ * Client records are immutable and replaced on every change, so each one's JSON is made once: GET is the
+ * route benchmarks and health checks hit.
+ */
+const serializedViews = new WeakMap<ClientRecord, string>();
+
+function serializedClientView(client: ClientRecord): string {
+  let serialized = serializedViews.get(client);
+  if (serialized === undefined) {
+    serialized = JSON.stringify(clientView(client));
+    serializedViews.set(client, serialized);
+  }
+  return serialized;
 }
 
 function clientView(client: ClientRecord): Record<string, unknown> {

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import http, {
   type IncomingHttpHeaders,
   type IncomingMessage,
@@ -56,8 +57,9 @@ export class Gateway {
     req: IncomingMessage,
     res: ServerResponse,
     pathAndQuery: string,
-    requestId: string,
   ): Promise<void> {
+    const requestId = randomUUID();
+    res.setHeader('X-Request-Id', requestId);
     const upstreamRequest = this.#request({
       protocol: this.#upstream.protocol,
       hostname: this.#upstream.hostname,

@@ -51,7 +51,7 @@ export class TlsOnlyListener {
         new PortcullisError('https_required', { headers: { Connection: 'close' } }),
       );
     });
-    this.#tcp = net.createServer({ pauseOnConnect: true }, (socket) => this.#dispatch(socket));
+    this.#tcp = net.createServer({ pauseOnConnect: true, noDelay: true }, (socket) => this.#dispatch(socket));
   }
 
   #dispatch(socket: Socket): void {

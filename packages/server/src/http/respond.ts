@@ -7,7 +7,16 @@ export function sendJson(
   body: unknown,
   headers: ResponseHeaders = {},
 ): void {
-  const payload = JSON.stringify(body);
+  sendJsonText(res, status, JSON.stringify(body), headers);
+}
+
+/** For bodies serialized ahead of time, such as cached views. */
+export function sendJsonText(
+  res: ServerResponse,
+  status: number,
+  payload: string,
+  headers: ResponseHeaders = {},
+): void {
   res.writeHead(status, {
     ...headers,
     // RFC 8259 §11: application/json has no charset parameter; JSON text is UTF-8.

@@ -35,11 +35,20 @@ export class ApiKeyVerifier {
     this.#options = options;
   }
 
-  async verify(clientId: string, apiKey: string, now: number): Promise<ApiKeyVerification> {
+  /** The stored form of a presented key, or why it was refused before any lookup. */
+  hash(
+    apiKey: string,
+  ):
+    | { readonly ok: true; readonly keyHash: string }
+    | { readonly ok: false; readonly reason: ApiKeyRejection } {
     const parsed = parseApiKey(apiKey);
     if (!parsed.ok) return { ok: false, reason: 'malformed_key' };
     if (parsed.environment !== this.#options.environment) return { ok: false, reason: 'wrong_environment' };
-    const keyHash = hashApiKey(this.#options.serverSecret, apiKey);
+    return { ok: true, keyHash: hashApiKey(this.#options.serverSecret, apiKey) };
+  }
+
+  /** Looks up a hashed key: it must belong to `clientId`, be usable now, and the client be active. */
+  async check(clientId: string, keyHash: string, now: number): Promise<ApiKeyVerification> {
     const entry = isValidClientId(clientId) ? await this.#options.directory.get(clientId) : null;
     if (entry === null) return { ok: false, reason: 'unknown_client' };
     const key = entry.keysByHash.get(keyHash);

@@ -1,5 +1,6 @@
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { CredentialDirectory } from '../keys/credential-directory.js';
+import { pooledRandomBytes } from '../keys/random-pool.js';
 import type { AccessTokenRecord, ApiKeyRecord, ClientRecord } from '../store/records.js';
 import { isKeyUsable } from '../store/records.js';
 import type { Store } from '../store/store.js';
@@ -65,7 +66,7 @@ export class AccessTokens {
     lifetimeSeconds: number,
     now: number,
   ): Promise<IssuedToken> {
-    const random = randomBytes(RANDOM_BYTES);
+    const random = pooledRandomBytes(RANDOM_BYTES);
     const accessToken = Buffer.concat([random, this.#tag(random)]).toString('base64url');
     const record: AccessTokenRecord = {
       tokenHash: hashAccessToken(accessToken),

@@ -6,7 +6,7 @@ import { loggableClientId } from '../keys/client-id.js';
 import { wrongEnvironmentMessage } from '../keys/environment.js';
 import type { Services } from '../services.js';
 import type { ApiKeyRecord, ClientRecord } from '../store/records.js';
-import { type BasicCredentials, parseBasicAuthorization } from './basic-credentials.js';
+import { authenticateBasic } from './basic-authentication.js';
 import { authorizationScheme } from './bearer-token.js';
 import { basicChallenge } from './challenges.js';
 import { readTokenParameters, type TokenParameters } from './token-request.js';
@@ -27,9 +27,10 @@ export async function handleTokenRequest(
   requirePost(req);
   rejectUrlParameters(query);
   const parameters = await readTokenParameters(req);
-  const credentials = clientCredentials(req, parameters);
+  const authorization = basicAuthorization(req, parameters);
   const grantType = requiredGrantType(parameters);
-  const { client, key } = await authenticateClient(services, credentials, now);
+  const { client, key } = await authenticateClient(services, authorization, req.socket, now);
+  requireMatchingClientId(parameters, client);
   requireClientCredentialsGrant(grantType);
   const lifetime = client.tokenTtlSeconds ?? services.options.tokenTtlSeconds;
   const issued = await services.tokens.issue(client, key, lifetime, now);
@@ -60,7 +61,7 @@ function rejectUrlParameters(query: string): void {
 }
 
 /** RFC 6749 §2.3: one authentication method per request, and here that method is HTTP Basic. */
-function clientCredentials(req: IncomingMessage, parameters: TokenParameters): BasicCredentials {
+function basicAuthorization(req: IncomingMessage, parameters: TokenParameters): string {
   const authorization = singleHeader(req, 'authorization');
   const bodySecret = parameters.has('client_secret');
   if (authorization === undefined) {
@@ -82,20 +83,7 @@ function clientCredentials(req: IncomingMessage, parameters: TokenParameters): B
       headers: { 'WWW-Authenticate': basicChallenge },
     });
   }
-  const parsed = parseBasicAuthorization(authorization);
-  if (!parsed.ok) {
-    throw new PortcullisError('invalid_client', {
-      detail: parsed.reason,
-      headers: { 'WWW-Authenticate': basicChallenge },
-    });
-  }
-  const bodyClientId = parameters.get('client_id');
-  if (bodyClientId !== undefined && bodyClientId !== parsed.credentials.clientId) {
-    throw new PortcullisError('invalid_request', {
-      message: 'The client_id parameter does not match the authenticated client.',
-    });
-  }
-  return parsed.credentials;
+  return authorization;
 }
 
 function requiredGrantType(parameters: TokenParameters): string {
@@ -106,18 +94,28 @@ function requiredGrantType(parameters: TokenParameters): string {
 
 async function authenticateClient(
   services: Services,
-  credentials: BasicCredentials,
+  authorization: string,
+  connection: object,
   now: number,
 ): Promise<{ client: ClientRecord; key: ApiKeyRecord }> {
-  const result = await services.apiKeys.verify(credentials.clientId, credentials.secret, now);
+  const result = await authenticateBasic(services.apiKeys, authorization, connection, now);
   if (result.ok) return result;
   // The wire never says which of ClientId and key was wrong; the log does (without either secret).
   throw new PortcullisError('invalid_client', {
     ...(result.reason === 'wrong_environment' && {
       message: wrongEnvironmentMessage(services.options.environment),
     }),
-    detail: `${result.reason} for client ${loggableClientId(credentials.clientId)}`,
+    detail: `${result.reason} for client ${loggableClientId(result.clientId ?? '')}`,
     headers: { 'WWW-Authenticate': basicChallenge },
+  });
+}
+
+/** A client_id parameter is not needed with Basic; when sent, it must name the authenticated client. */
+function requireMatchingClientId(parameters: TokenParameters, client: ClientRecord): void {
+  const bodyClientId = parameters.get('client_id');
+  if (bodyClientId === undefined || bodyClientId === client.clientId) return;
+  throw new PortcullisError('invalid_request', {
+    message: 'The client_id parameter does not match the authenticated client.',
   });
 }
 

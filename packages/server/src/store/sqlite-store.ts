@@ -56,6 +56,7 @@ interface AccessTokenRow {
 export class SqliteStore implements Store {
   readonly #db: Database.Database;
   readonly #statements;
+  #pendingTokens: { token: AccessTokenRecord; resolve: () => void; reject: (error: unknown) => void }[] = [];
 
   constructor(dataDir: string) {
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
@@ -165,14 +166,40 @@ export class SqliteStore implements Store {
     })();
   }
 
-  async saveAccessToken(token: AccessTokenRecord): Promise<void> {
-    this.#statements.insertToken.run({
-      token_hash: token.tokenHash,
-      client_id: token.clientId,
-      key_id: token.keyId,
-      issued_at: token.issuedAt,
-      expires_at: token.expiresAt,
+  /**
+   * Group commit: tokens saved during one turn of the event loop are written in one transaction, and each
+   * caller's promise settles only once that transaction has committed. A commit costs far more than an
+   * insert, so under load this multiplies issuance throughput without acknowledging an unwritten token.
+   */
+  saveAccessToken(token: AccessTokenRecord): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#pendingTokens.push({ token, resolve, reject });
+      if (this.#pendingTokens.length === 1) setImmediate(() => this.#writePendingTokens());
     });
+  }
+
+  #writePendingTokens(): void {
+    const batch = this.#pendingTokens;
+    if (batch.length === 0) return;
+    this.#pendingTokens = [];
+    const insert = this.#statements.insertToken;
+    try {
+      this.#db.transaction(() => {
+        for (const { token } of batch) {
+          insert.run({
+            token_hash: token.tokenHash,
+            client_id: token.clientId,
+            key_id: token.keyId,
+            issued_at: token.issuedAt,
+            expires_at: token.expiresAt,
+          });
+        }
+      })();
+    } catch (error) {
+      for (const pending of batch) pending.reject(error);
+      return;
+    }
+    for (const pending of batch) pending.resolve();
   }
 
   async findAccessToken(tokenHash: string): Promise<AccessTokenRecord | undefined> {
@@ -207,6 +234,7 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
+    this.#writePendingTokens();
     this.#db.close();
   }
 }

@@ -21,7 +21,8 @@ export interface TestResponse {
 export interface TestRequest {
   readonly method?: string;
   readonly path: string;
-  readonly headers?: OutgoingHttpHeaders;
+  /** Arrays send the header once per value, to test duplicates. */
+  readonly headers?: Readonly<Record<string, string | number | readonly string[]>>;
   readonly body?: string | Buffer;
 }
 
@@ -131,7 +132,7 @@ export function httpsRequest(port: number, agent: https.Agent, req: TestRequest)
         port,
         method: req.method ?? 'GET',
         path: req.path,
-        headers: req.headers ?? {},
+        headers: (req.headers ?? {}) as OutgoingHttpHeaders,
         agent,
       },
       (res) => {

@@ -1,0 +1,148 @@
+// npm run bench: Portcullis against a bare node:https server, in one run, on the same machine and load
+// generator (autocannon). Absolute figures on shared machines are noise; the ratios to bare are the result.
+//
+//   npm run bench -- --duration 10 --connections 50
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import https from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+
+const { values: args } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '10' },
+    connections: { type: 'string', default: '50' },
+    rounds: { type: 'string', default: '2' },
+  },
+});
+const duration = Number(args.duration);
+const connections = Number(args.connections);
+const rounds = Number(args.rounds);
+
+const CLI = fileURLToPath(new URL('../packages/server/bin/portcullis.js', import.meta.url));
+const BARE = fileURLToPath(new URL('./bare-https-server.js', import.meta.url));
+const dataDir = mkdtempSync(join(tmpdir(), 'portcullis-bench-'));
+
+/** Starts a child process and resolves with its port once it prints `listening on https://host:port`. */
+function start(args, env = {}) {
+  const child = spawn(process.execPath, args, {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, ...env },
+  });
+  return new Promise((resolve, reject) => {
+    let output = '';
+    child.stdout.on('data', (chunk) => {
+      output += chunk;
+      const match = /listening on https:\/\/[^\s:]+:(\d+)/.exec(output);
+      if (match) resolve({ child, port: Number(match[1]) });
+    });
+    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}`)));
+  });
+}
+
+function cli(...cliArgs) {
+  return JSON.parse(
+    execFileSync(process.execPath, [CLI, ...cliArgs, '--data-dir', dataDir, '--json'], { encoding: 'utf8' }),
+  );
+}
+
+function httpsText(port, { body, ...options }) {
+  return new Promise((resolve, reject) => {
+    const req = https.request(
+      { host: '127.0.0.1', port, ca: readFileSync(join(dataDir, 'tls-cert.pem')), ...options },
+      (res) => {
+        let text = '';
+        res.on('data', (chunk) => {
+          text += chunk;
+        });
+        res.on('end', () => resolve(text));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+async function requestToken(port, basic) {
+  const text = await httpsText(port, {
+    method: 'POST',
+    path: '/v2.01/oauth/token',
+    headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' },
+    body: 'grant_type=client_credentials',
+  });
+  return JSON.parse(text).access_token;
+}
+
+async function load(title, port, { path, ...request }) {
+  const result = await autocannon({
+    url: `https://127.0.0.1:${port}${path}`,
+    connections,
+    duration,
+    tlsOptions: { rejectUnauthorized: false },
+    ...request,
+  });
+  const ok = result['2xx'];
+  if (result.non2xx > 0 || result.errors > 0 || ok === 0) {
+    throw new Error(
+      `${title}: ${result.non2xx} non-2xx and ${result.errors} errors out of ${result.requests.total}`,
+    );
+  }
+  return { title, rps: result.requests.average, p99: result.latency.p99 };
+}
+
+const portcullis = await start([CLI, 'serve', '--port', '0', '--data-dir', dataDir]);
+const bare = await start([BARE], {
+  BENCH_CERT: join(dataDir, 'tls-cert.pem'),
+  BENCH_KEY: join(dataDir, 'tls-key.pem'),
+});
+
+try {
+  const { clientId, apiKey } = cli('clients', 'create', 'bench');
+  const basic = `Basic ${Buffer.from(`${clientId}:${apiKey}`).toString('base64')}`;
+  const token = await requestToken(portcullis.port, basic);
+
+  const path = `/v2.01/${clientId}/clients`;
+  const scenarios = [
+    ['bare node:https', bare.port, { path: '/' }],
+    ['Bearer GET /clients', portcullis.port, { path, headers: { authorization: `Bearer ${token}` } }],
+    ['Basic GET /clients', portcullis.port, { path, headers: { authorization: basic } }],
+    [
+      'token issuance',
+      portcullis.port,
+      {
+        path: '/v2.01/oauth/token',
+        method: 'POST',
+        headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'grant_type=client_credentials',
+      },
+    ],
+  ];
+  const results = new Map();
+  for (let round = 0; round < rounds; round++) {
+    for (const [title, port, request] of scenarios) {
+      const measured = await load(title, port, request);
+      const previous = results.get(title) ?? [];
+      results.set(title, [...previous, measured]);
+      process.stderr.write(`round ${round + 1}: ${title} ${measured.rps.toFixed(0)} req/s\n`);
+    }
+  }
+  const mean = (list, field) => list.reduce((sum, r) => sum + r[field], 0) / list.length;
+  const bareRps = mean(results.get('bare node:https'), 'rps');
+  const rows = [...results].map(([title, list]) => ({
+    scenario: title,
+    'req/s': Math.round(mean(list, 'rps')),
+    'p99 ms': mean(list, 'p99').toFixed(1),
+    'ratio to bare': (mean(list, 'rps') / bareRps).toFixed(2),
+  }));
+  console.log(
+    `\n${connections} connections, ${duration} s per run, ${rounds} rounds, node ${process.version}`,
+  );
+  console.table(rows);
+} finally {
+  portcullis.child.kill('SIGTERM');
+  bare.child.kill('SIGTERM');
+  rmSync(dataDir, { recursive: true, force: true });
+}
