@@ -1,14 +1,19 @@
-// The baseline for npm run bench: a bare node:https server answering a fixed body (BENCH_BODY), with the
-// same certificate as the Portcullis server under test.
+// The baseline for npm run bench: a bare node:https server with the same certificate as the server under
+// test. It reads the request body, as any server must, then answers a fixed body of the same size as
+// Portcullis answers the same request: BENCH_GET_BODY for GET, BENCH_POST_BODY for POST.
 import { readFileSync } from 'node:fs';
 import https from 'node:https';
 
-const body = process.env.BENCH_BODY ?? '{"hello":"world"}';
+const bodies = { GET: process.env.BENCH_GET_BODY ?? '{}', POST: process.env.BENCH_POST_BODY ?? '{}' };
 const server = https.createServer(
   { cert: readFileSync(process.env.BENCH_CERT), key: readFileSync(process.env.BENCH_KEY) },
-  (_req, res) => {
-    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
-    res.end(body);
+  (req, res) => {
+    req.resume();
+    req.once('end', () => {
+      const body = bodies[req.method] ?? bodies.GET;
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+      res.end(body);
+    });
   },
 );
 server.listen(0, '127.0.0.1', () => console.log(`listening on https://127.0.0.1:${server.address().port}`));

@@ -13,14 +13,18 @@ import { SqliteStore } from './store/sqlite-store.js';
 import type { Store } from './store/store.js';
 import { loadOrCreateTlsMaterial, type TlsMaterial } from './tls/certificate.js';
 
-/** Background work runs on the change-poll tick; these say every how many ticks. */
+/** Background work runs on the change-poll tick, each task at its own interval. */
 const KEY_USAGE_FLUSH_MS = 5_000;
 const PURGE_MS = 60_000;
+/** Change records are kept long after every process has read them (they poll every few hundred ms). */
+const CHANGE_RETENTION_MS = 24 * 60 * 60 * 1000;
 
 export interface PortcullisServer {
   readonly options: ResolvedServerOptions;
   readonly tls: TlsMaterial;
   readonly store: Store;
+  /** Access tokens issued since start, for tests and monitoring. */
+  tokensIssued(): number;
   /** Starts listening; resolves with the bound address once connections are accepted. */
   listen(): Promise<AddressInfo>;
   /** Stops accepting, drains in-flight requests, flushes pending writes and closes the store. */
@@ -44,7 +48,7 @@ export async function createPortcullisServer(input: ServerOptions = {}): Promise
     store,
     directory,
     apiKeys: new ApiKeyVerifier({ directory, serverSecret, environment: options.environment }),
-    tokens: new AccessTokens({ store, directory, serverSecret }),
+    tokens: new AccessTokens({ directory, serverSecret, environment: options.environment }),
     keyUsage: new KeyUsage(),
     logger: options.logger,
   };
@@ -66,6 +70,7 @@ export async function createPortcullisServer(input: ServerOptions = {}): Promise
     options,
     tls,
     store,
+    tokensIssued: () => services.tokens.issuedCount,
     listen: () => listener.listen(options.port, options.host),
     async close() {
       await listener.close(options.shutdownGraceMs);
@@ -78,7 +83,7 @@ export async function createPortcullisServer(input: ServerOptions = {}): Promise
 
 /**
  * Reads the store's change feed so that changes made by the CLI or another process reach this one's
- * caches, writes batched key usage, and purges expired tokens.
+ * caches, writes batched key usage, forgets expired tokens and prunes old change records.
  */
 function startBackgroundWork(services: Services, initialChange: number): { stop(): Promise<void> } {
   const { store, directory, tokens, keyUsage, logger, options } = services;
@@ -99,7 +104,7 @@ function startBackgroundWork(services: Services, initialChange: number): { stop(
     if (now - lastPurge >= PURGE_MS) {
       lastPurge = now;
       tokens.sweep(now);
-      await store.purgeExpired(now);
+      await store.pruneChanges(now - CHANGE_RETENTION_MS);
     }
   };
   const timer = setInterval(() => {

@@ -1,140 +1,183 @@
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createSecretKey, hkdfSync, type KeyObject } from 'node:crypto';
 import type { CredentialDirectory } from '../keys/credential-directory.js';
+import type { Environment } from '../keys/environment.js';
 import { pooledRandomBytes } from '../keys/random-pool.js';
-import type { AccessTokenRecord, ApiKeyRecord, ClientRecord } from '../store/records.js';
+import type { ApiKeyRecord, ClientRecord } from '../store/records.js';
 import { isKeyUsable } from '../store/records.js';
-import type { Store } from '../store/store.js';
 
 /**
- * Access tokens are opaque references: 24 bytes from the CSPRNG (192 bits) followed by an 8-byte tag,
- * HMAC-SHA256 of those bytes under the server secret, all in base64url (43 characters). The tag lets a
- * forged or mistyped token be refused without a store lookup; the store keeps only SHA-256 of the token.
+ * Access tokens are sealed, not stored: AES-256-GCM under a key derived from the server secret, over
+ * a 128-bit random token id, the issue and expiry times, the key id and the ClientId. Nothing in them is
+ * readable without the secret, a forged or altered token fails authentication before any lookup, and
+ * issuing one writes nothing, so issuance is as fast as the cipher and survives restarts (and works on
+ * every node that shares the secret). Whether the key and client are still valid is checked on every use.
+ *
+ * Layout, base64url-encoded: version (1) | nonce (12) | ciphertext | GCM tag (16), where the plaintext is
+ * token id (16) | issued at (6, ms) | expires at (6, ms) | key id length (1) | key id | ClientId.
+ * The version byte and the environment are bound in as associated data.
  */
-const RANDOM_BYTES = 24;
-const TAG_BYTES = 8;
-const TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/;
-const TAG_CONTEXT = 'portcullis access token v1';
+const VERSION = 1;
+const NONCE_BYTES = 12;
+const TAG_BYTES = 16;
+const TOKEN_ID_BYTES = 16;
+const FIXED_PLAINTEXT_BYTES = TOKEN_ID_BYTES + 6 + 6 + 1;
+const MIN_TOKEN_BYTES = 1 + NONCE_BYTES + FIXED_PLAINTEXT_BYTES + 2 + TAG_BYTES;
+const MAX_TOKEN_BYTES = 1 + NONCE_BYTES + FIXED_PLAINTEXT_BYTES + 255 + 64 + TAG_BYTES;
+const TOKEN_PATTERN = /^[A-Za-z0-9_-]+$/;
+const KEY_INFO = 'portcullis access token encryption v1';
 
-export type TokenRejection =
-  | 'malformed'
-  | 'unknown'
-  | 'expired'
-  | 'key_revoked_or_expired'
-  | 'client_disabled';
+/** What a token says about itself once opened. */
+export interface AccessTokenClaims {
+  /** 128 random bits: a public reference to the token for logs and revocation lists. */
+  readonly tokenId: string;
+  readonly clientId: string;
+  readonly keyId: string;
+  readonly issuedAt: number;
+  readonly expiresAt: number;
+}
+
+export type TokenRejection = 'malformed' | 'expired' | 'key_revoked_or_expired' | 'client_disabled';
 
 export type TokenVerification =
   | {
       readonly ok: true;
       readonly client: ClientRecord;
       readonly key: ApiKeyRecord;
-      readonly token: AccessTokenRecord;
+      readonly claims: AccessTokenClaims;
     }
   | { readonly ok: false; readonly reason: TokenRejection };
 
 export interface IssuedToken {
   readonly accessToken: string;
   readonly expiresIn: number;
+  readonly claims: AccessTokenClaims;
 }
 
 export interface AccessTokensOptions {
-  readonly store: Store;
   readonly directory: CredentialDirectory;
   readonly serverSecret: Buffer;
-  /** Upper bound on tokens held in memory; the store still answers for the rest. */
+  /** Bound into every token, so that a sandbox token never opens on a production server. */
+  readonly environment: Environment;
+  /** How many opened tokens to remember, so that a token in use is decrypted once. */
   readonly maxCachedTokens?: number;
 }
 
 export class AccessTokens {
-  readonly #store: Store;
   readonly #directory: CredentialDirectory;
-  readonly #serverSecret: Buffer;
+  readonly #key: KeyObject;
+  readonly #associatedData: Buffer;
   readonly #maxCachedTokens: number;
-  /** Token string → record. Validity of the key and client is checked on every use, not cached here. */
-  readonly #cache = new Map<string, AccessTokenRecord>();
+  readonly #opened = new Map<string, AccessTokenClaims>();
+  #issued = 0;
 
   constructor(options: AccessTokensOptions) {
-    this.#store = options.store;
     this.#directory = options.directory;
-    this.#serverSecret = options.serverSecret;
-    this.#maxCachedTokens = options.maxCachedTokens ?? 200_000;
+    this.#key = createSecretKey(
+      Buffer.from(hkdfSync('sha256', options.serverSecret, Buffer.alloc(0), KEY_INFO, 32)),
+    );
+    this.#associatedData = Buffer.from(`${VERSION}:${options.environment}`);
+    this.#maxCachedTokens = options.maxCachedTokens ?? 100_000;
+  }
+
+  /** Tokens issued since this server started. */
+  get issuedCount(): number {
+    return this.#issued;
   }
 
   /** Mints a token bound to `key`; it ends when it expires or when the key or the client stops being valid. */
-  async issue(
-    client: ClientRecord,
-    key: ApiKeyRecord,
-    lifetimeSeconds: number,
-    now: number,
-  ): Promise<IssuedToken> {
-    const random = pooledRandomBytes(RANDOM_BYTES);
-    const accessToken = Buffer.concat([random, this.#tag(random)]).toString('base64url');
-    const record: AccessTokenRecord = {
-      tokenHash: hashAccessToken(accessToken),
+  issue(client: ClientRecord, key: ApiKeyRecord, lifetimeSeconds: number, now: number): IssuedToken {
+    const random = pooledRandomBytes(NONCE_BYTES + TOKEN_ID_BYTES);
+    const nonce = random.subarray(0, NONCE_BYTES);
+    const tokenId = random.subarray(NONCE_BYTES);
+    const keyId = Buffer.from(key.keyId, 'utf8');
+    const clientId = Buffer.from(client.clientId, 'utf8');
+    const expiresAt = now + lifetimeSeconds * 1000;
+    const plaintext = Buffer.allocUnsafe(FIXED_PLAINTEXT_BYTES + keyId.length + clientId.length);
+    tokenId.copy(plaintext, 0);
+    plaintext.writeUIntBE(now, TOKEN_ID_BYTES, 6);
+    plaintext.writeUIntBE(expiresAt, TOKEN_ID_BYTES + 6, 6);
+    plaintext.writeUInt8(keyId.length, TOKEN_ID_BYTES + 12);
+    keyId.copy(plaintext, FIXED_PLAINTEXT_BYTES);
+    clientId.copy(plaintext, FIXED_PLAINTEXT_BYTES + keyId.length);
+
+    const cipher = createCipheriv('aes-256-gcm', this.#key, nonce);
+    cipher.setAAD(this.#associatedData);
+    const sealed = Buffer.concat([
+      Buffer.of(VERSION),
+      nonce,
+      cipher.update(plaintext),
+      cipher.final(),
+      cipher.getAuthTag(),
+    ]);
+    const accessToken = sealed.toString('base64url');
+    const claims: AccessTokenClaims = {
+      tokenId: tokenId.toString('base64url'),
       clientId: client.clientId,
       keyId: key.keyId,
       issuedAt: now,
-      expiresAt: now + lifetimeSeconds * 1000,
+      expiresAt,
     };
-    await this.#store.saveAccessToken(record);
-    this.#remember(accessToken, record);
-    return { accessToken, expiresIn: lifetimeSeconds };
+    // Not remembered here: a token-per-call client would fill the cache with tokens never presented.
+    this.#issued++;
+    return { accessToken, expiresIn: lifetimeSeconds, claims };
   }
 
   async verify(accessToken: string, now: number): Promise<TokenVerification> {
-    let record = this.#cache.get(accessToken);
-    if (record === undefined) {
-      if (!this.#hasValidTag(accessToken)) return { ok: false, reason: 'malformed' };
-      record = await this.#store.findAccessToken(hashAccessToken(accessToken));
-      if (record === undefined) return { ok: false, reason: 'unknown' };
-      this.#remember(accessToken, record);
-    }
-    if (record.expiresAt <= now) {
-      this.#cache.delete(accessToken);
+    const claims = this.#opened.get(accessToken) ?? this.#open(accessToken);
+    if (claims === undefined) return { ok: false, reason: 'malformed' };
+    if (claims.expiresAt <= now) {
+      this.#opened.delete(accessToken);
       return { ok: false, reason: 'expired' };
     }
-    const entry = await this.#directory.get(record.clientId);
-    const key = entry?.keysById.get(record.keyId);
+    const entry = await this.#directory.get(claims.clientId);
+    const key = entry?.keysById.get(claims.keyId);
     if (entry == null || key === undefined || !isKeyUsable(key, now)) {
       return { ok: false, reason: 'key_revoked_or_expired' };
     }
     if (entry.client.status !== 'active') return { ok: false, reason: 'client_disabled' };
-    return { ok: true, client: entry.client, key, token: record };
+    return { ok: true, client: entry.client, key, claims };
   }
 
-  /** Drops expired tokens from memory; the store purges its own. */
+  /** Forgets opened tokens that have expired. */
   sweep(now: number): void {
-    for (const [token, record] of this.#cache) if (record.expiresAt <= now) this.#cache.delete(token);
+    for (const [token, claims] of this.#opened) if (claims.expiresAt <= now) this.#opened.delete(token);
   }
 
-  #remember(accessToken: string, record: AccessTokenRecord): void {
-    if (this.#cache.size >= this.#maxCachedTokens) {
-      const oldest = this.#cache.keys().next();
-      if (oldest.done !== true) this.#cache.delete(oldest.value);
+  #open(accessToken: string): AccessTokenClaims | undefined {
+    if (accessToken.length > Math.ceil((MAX_TOKEN_BYTES * 4) / 3) || !TOKEN_PATTERN.test(accessToken))
+      return undefined;
+    const sealed = Buffer.from(accessToken, 'base64url');
+    if (sealed.length < MIN_TOKEN_BYTES || sealed.length > MAX_TOKEN_BYTES || sealed[0] !== VERSION)
+      return undefined;
+    let plaintext: Buffer;
+    try {
+      const decipher = createDecipheriv('aes-256-gcm', this.#key, sealed.subarray(1, 1 + NONCE_BYTES));
+      decipher.setAAD(this.#associatedData);
+      decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
+      plaintext = Buffer.concat([
+        decipher.update(sealed.subarray(1 + NONCE_BYTES, sealed.length - TAG_BYTES)),
+        decipher.final(),
+      ]);
+    } catch {
+      return undefined;
     }
-    this.#cache.set(accessToken, record);
+    const keyIdLength = plaintext.readUInt8(TOKEN_ID_BYTES + 12);
+    const claims: AccessTokenClaims = {
+      tokenId: plaintext.subarray(0, TOKEN_ID_BYTES).toString('base64url'),
+      issuedAt: plaintext.readUIntBE(TOKEN_ID_BYTES, 6),
+      expiresAt: plaintext.readUIntBE(TOKEN_ID_BYTES + 6, 6),
+      keyId: plaintext.toString('utf8', FIXED_PLAINTEXT_BYTES, FIXED_PLAINTEXT_BYTES + keyIdLength),
+      clientId: plaintext.toString('utf8', FIXED_PLAINTEXT_BYTES + keyIdLength),
+    };
+    this.#remember(accessToken, claims);
+    return claims;
   }
 
-  #tag(random: Buffer): Buffer {
-    return createHmac('sha256', this.#serverSecret)
-      .update(TAG_CONTEXT)
-      .update(random)
-      .digest()
-      .subarray(0, TAG_BYTES);
+  #remember(accessToken: string, claims: AccessTokenClaims): void {
+    if (this.#opened.size >= this.#maxCachedTokens) {
+      const oldest = this.#opened.keys().next();
+      if (oldest.done !== true) this.#opened.delete(oldest.value);
+    }
+    this.#opened.set(accessToken, claims);
   }
-
-  #hasValidTag(accessToken: string): boolean {
-    if (!TOKEN_PATTERN.test(accessToken)) return false;
-    const bytes = Buffer.from(accessToken, 'base64url');
-    if (bytes.length !== RANDOM_BYTES + TAG_BYTES) return false;
-    return timingSafeEqual(bytes.subarray(RANDOM_BYTES), this.#tag(bytes.subarray(0, RANDOM_BYTES)));
-  }
-}
-
-/** Short, non-reversible reference to a token for logs and audit entries. */
-export function tokenFingerprint(accessToken: string): string {
-  return hashAccessToken(accessToken).slice(0, 12);
-}
-
-function hashAccessToken(accessToken: string): string {
-  return createHash('sha256').update(accessToken).digest('base64url');
 }

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { PortcullisError } from '../errors.js';
 import { singleHeader } from '../http/request.js';
-import { sendJson } from '../http/respond.js';
+import { sendJsonText } from '../http/respond.js';
 import { loggableClientId } from '../keys/client-id.js';
 import { wrongEnvironmentMessage } from '../keys/environment.js';
 import type { Services } from '../services.js';
@@ -33,13 +33,14 @@ export async function handleTokenRequest(
   requireMatchingClientId(parameters, client);
   requireClientCredentialsGrant(grantType);
   const lifetime = client.tokenTtlSeconds ?? services.options.tokenTtlSeconds;
-  const issued = await services.tokens.issue(client, key, lifetime, now);
+  const issued = services.tokens.issue(client, key, lifetime, now);
   services.keyUsage.touch(key.keyId, now);
-  // RFC 6749 §5.1: exactly these members, and no caching of the response.
-  sendJson(
+  // RFC 6749 §5.1: exactly these members, and no caching of the response. Written without
+  // JSON.stringify: the token is base64url and the lifetime an integer, so neither needs escaping.
+  sendJsonText(
     res,
     200,
-    { access_token: issued.accessToken, token_type: 'Bearer', expires_in: issued.expiresIn },
+    `{"access_token":"${issued.accessToken}","token_type":"Bearer","expires_in":${issued.expiresIn}}`,
     { 'Cache-Control': 'no-store', Pragma: 'no-cache' },
   );
 }

@@ -29,15 +29,6 @@ export const sqliteMigrations: readonly { readonly version: number; readonly sql
       ) STRICT;
       CREATE INDEX api_keys_by_client ON api_keys (client_id);
 
-      CREATE TABLE access_tokens (
-        token_hash TEXT PRIMARY KEY,
-        client_id TEXT NOT NULL,
-        key_id TEXT NOT NULL,
-        issued_at INTEGER NOT NULL,
-        expires_at INTEGER NOT NULL
-      ) STRICT;
-      CREATE INDEX access_tokens_by_expiry ON access_tokens (expires_at);
-
       CREATE TABLE changes (
         sequence INTEGER PRIMARY KEY AUTOINCREMENT,
         client_id TEXT NOT NULL,

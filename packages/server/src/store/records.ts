@@ -31,15 +31,6 @@ export interface ApiKeyRecord {
   readonly lastUsedAt: number | null;
 }
 
-export interface AccessTokenRecord {
-  /** SHA-256 of the token, base64url. The token itself is never stored. */
-  readonly tokenHash: string;
-  readonly clientId: string;
-  readonly keyId: string;
-  readonly issuedAt: number;
-  readonly expiresAt: number;
-}
-
 export interface NewClient {
   readonly clientId: string;
   readonly name: string;

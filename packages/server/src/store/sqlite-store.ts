@@ -4,7 +4,6 @@ import Database from 'better-sqlite3';
 import type { Environment } from '../keys/environment.js';
 import { sqliteMigrations } from './migrations.js';
 import type {
-  AccessTokenRecord,
   ApiKeyRecord,
   ChangeBatch,
   ClientCredentials,
@@ -16,7 +15,6 @@ import type {
 import type { Store } from './store.js';
 
 export const SQLITE_FILE = 'portcullis.sqlite';
-const CHANGE_RETENTION_MS = 24 * 60 * 60 * 1000;
 
 interface ClientRow {
   client_id: string;
@@ -40,14 +38,6 @@ interface ApiKeyRow {
   last_used_at: number | null;
 }
 
-interface AccessTokenRow {
-  token_hash: string;
-  client_id: string;
-  key_id: string;
-  issued_at: number;
-  expires_at: number;
-}
-
 /**
  * The embedded store: one SQLite file in WAL mode, so that the server reads while the CLI writes.
  * `synchronous = NORMAL` keeps every committed transaction through a process crash (SIGKILL); only a
@@ -56,7 +46,6 @@ interface AccessTokenRow {
 export class SqliteStore implements Store {
   readonly #db: Database.Database;
   readonly #statements;
-  #pendingTokens: { token: AccessTokenRecord; resolve: () => void; reject: (error: unknown) => void }[] = [];
 
   constructor(dataDir: string) {
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
@@ -140,7 +129,6 @@ export class SqliteStore implements Store {
       if (row === undefined) return undefined;
       if (row.revoked_at === null) {
         s.revokeKey.run(now, keyId);
-        s.deleteTokensOfKey.run(keyId);
         s.insertChange.run(clientId, now);
       }
       return toApiKey(s.selectKey.get(keyId, clientId) as ApiKeyRow);
@@ -166,58 +154,8 @@ export class SqliteStore implements Store {
     })();
   }
 
-  /**
-   * Group commit: tokens saved during one turn of the event loop are written in one transaction, and each
-   * caller's promise settles only once that transaction has committed. A commit costs far more than an
-   * insert, so under load this multiplies issuance throughput without acknowledging an unwritten token.
-   */
-  saveAccessToken(token: AccessTokenRecord): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.#pendingTokens.push({ token, resolve, reject });
-      if (this.#pendingTokens.length === 1) setImmediate(() => this.#writePendingTokens());
-    });
-  }
-
-  #writePendingTokens(): void {
-    const batch = this.#pendingTokens;
-    if (batch.length === 0) return;
-    this.#pendingTokens = [];
-    const insert = this.#statements.insertToken;
-    try {
-      this.#db.transaction(() => {
-        for (const { token } of batch) {
-          insert.run({
-            token_hash: token.tokenHash,
-            client_id: token.clientId,
-            key_id: token.keyId,
-            issued_at: token.issuedAt,
-            expires_at: token.expiresAt,
-          });
-        }
-      })();
-    } catch (error) {
-      for (const pending of batch) pending.reject(error);
-      return;
-    }
-    for (const pending of batch) pending.resolve();
-  }
-
-  async findAccessToken(tokenHash: string): Promise<AccessTokenRecord | undefined> {
-    const row = this.#statements.selectToken.get(tokenHash) as AccessTokenRow | undefined;
-    return (
-      row && {
-        tokenHash: row.token_hash,
-        clientId: row.client_id,
-        keyId: row.key_id,
-        issuedAt: row.issued_at,
-        expiresAt: row.expires_at,
-      }
-    );
-  }
-
-  async purgeExpired(now: number): Promise<void> {
-    this.#statements.deleteExpiredTokens.run(now);
-    this.#statements.deleteOldChanges.run(now - CHANGE_RETENTION_MS);
+  async pruneChanges(before: number): Promise<void> {
+    this.#statements.deleteOldChanges.run(before);
   }
 
   async latestChange(): Promise<number> {
@@ -234,7 +172,6 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
-    this.#writePendingTokens();
     this.#db.close();
   }
 }
@@ -284,13 +221,6 @@ function prepareStatements(db: Database.Database) {
     touchKey: db.prepare(
       'UPDATE api_keys SET last_used_at = ? WHERE key_id = ? AND (last_used_at IS NULL OR last_used_at < ?)',
     ),
-    insertToken: db.prepare(
-      `INSERT INTO access_tokens (token_hash, client_id, key_id, issued_at, expires_at)
-       VALUES (@token_hash, @client_id, @key_id, @issued_at, @expires_at)`,
-    ),
-    selectToken: db.prepare('SELECT * FROM access_tokens WHERE token_hash = ?'),
-    deleteTokensOfKey: db.prepare('DELETE FROM access_tokens WHERE key_id = ?'),
-    deleteExpiredTokens: db.prepare('DELETE FROM access_tokens WHERE expires_at <= ?'),
     insertChange: db.prepare('INSERT INTO changes (client_id, changed_at) VALUES (?, ?)'),
     latestChange: db.prepare('SELECT COALESCE(MAX(sequence), 0) AS latest FROM changes'),
     changesSince: db.prepare('SELECT sequence, client_id FROM changes WHERE sequence > ? ORDER BY sequence'),

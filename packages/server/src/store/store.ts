@@ -1,5 +1,4 @@
 import type {
-  AccessTokenRecord,
   ApiKeyRecord,
   ChangeBatch,
   ClientCredentials,
@@ -26,10 +25,8 @@ export interface Store {
 
   getClientCredentials(clientId: string): Promise<ClientCredentials | undefined>;
 
-  saveAccessToken(token: AccessTokenRecord): Promise<void>;
-  findAccessToken(tokenHash: string): Promise<AccessTokenRecord | undefined>;
-  /** Deletes expired access tokens and change records older than a day. */
-  purgeExpired(now: number): Promise<void>;
+  /** Deletes change records older than `before`: every process has read them long since. */
+  pruneChanges(before: number): Promise<void>;
 
   latestChange(): Promise<number>;
   changesSince(sequence: number): Promise<ChangeBatch>;
