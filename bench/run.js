@@ -1,7 +1,7 @@
 // npm run bench: Portcullis against a bare node:https server, in one run, on the same machine and load
 // generator (autocannon). Absolute figures on shared machines are noise; the ratios to bare are the result.
 //
-//   npm run bench -- --duration 10 --connections 50
+//   npm run bench -- --duration 10 --connections 50 --rounds 2 --warmup 3
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import https from 'node:https';
@@ -16,11 +16,13 @@ const { values: args } = parseArgs({
     duration: { type: 'string', default: '10' },
     connections: { type: 'string', default: '50' },
     rounds: { type: 'string', default: '2' },
+    warmup: { type: 'string', default: '3' },
   },
 });
 const duration = Number(args.duration);
 const connections = Number(args.connections);
 const rounds = Number(args.rounds);
+const warmup = Number(args.warmup);
 
 const CLI = fileURLToPath(new URL('../packages/server/bin/portcullis.js', import.meta.url));
 const BARE = fileURLToPath(new URL('./bare-https-server.js', import.meta.url));
@@ -76,11 +78,22 @@ async function requestToken(port, basic) {
   return JSON.parse(text).access_token;
 }
 
-async function load(title, port, { path, ...request }) {
+/** CPU time (user + system) a process has used, in microseconds; Linux only, else undefined. */
+function cpuMicros(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
+async function load(title, { child, port }, { path, ...request }, seconds = duration) {
+  const cpuBefore = cpuMicros(child.pid);
   const result = await autocannon({
     url: `https://127.0.0.1:${port}${path}`,
     connections,
-    duration,
+    duration: seconds,
     tlsOptions: { rejectUnauthorized: false },
     ...request,
   });
@@ -90,7 +103,9 @@ async function load(title, port, { path, ...request }) {
       `${title}: ${result.non2xx} non-2xx and ${result.errors} errors out of ${result.requests.total}`,
     );
   }
-  return { title, rps: result.requests.average, p99: result.latency.p99 };
+  const cpuAfter = cpuMicros(child.pid);
+  const cpuPerRequest = cpuBefore === undefined ? Number.NaN : (cpuAfter - cpuBefore) / result.requests.total;
+  return { title, rps: result.requests.average, p99: result.latency.p99, cpuPerRequest };
 }
 
 const portcullis = await start([CLI, 'serve', '--port', '0', '--data-dir', dataDir]);
@@ -115,38 +130,39 @@ try {
     headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' },
     body: 'grant_type=client_credentials',
   };
-  // Each scenario: [title, port, request, the bare scenario it is compared with].
+  // Each scenario: [title, server, request, the bare scenario it is compared with].
   const scenarios = [
-    ['bare GET', bare.port, { path: '/' }],
-    ['bare POST', bare.port, { ...tokenRequest, path: '/' }],
-    [
-      'Bearer GET /clients',
-      portcullis.port,
-      { path, headers: { authorization: `Bearer ${token}` } },
-      'bare GET',
-    ],
-    ['Basic GET /clients', portcullis.port, { path, headers: { authorization: basic } }, 'bare GET'],
-    ['token issuance (POST)', portcullis.port, tokenRequest, 'bare POST'],
+    ['bare GET', bare, { path: '/' }],
+    ['bare POST', bare, { ...tokenRequest, path: '/' }],
+    ['Bearer GET /clients', portcullis, { path, headers: { authorization: `Bearer ${token}` } }, 'bare GET'],
+    ['Basic GET /clients', portcullis, { path, headers: { authorization: basic } }, 'bare GET'],
+    ['token issuance (POST)', portcullis, tokenRequest, 'bare POST'],
   ];
+  // Unmeasured runs first, so that no scenario pays for the JIT warming up the code paths it shares.
+  for (const [title, server, request] of scenarios) await load(title, server, request, warmup);
   const results = new Map();
   for (let round = 0; round < rounds; round++) {
-    for (const [title, port, request] of scenarios) {
-      const measured = await load(title, port, request);
+    for (const [title, server, request] of scenarios) {
+      const measured = await load(title, server, request);
       results.set(title, [...(results.get(title) ?? []), measured]);
       process.stderr.write(`round ${round + 1}: ${title} ${measured.rps.toFixed(0)} req/s\n`);
     }
   }
   const mean = (list, field) => list.reduce((sum, r) => sum + r[field], 0) / list.length;
+  // Two views of cost: throughput, which on a shared two-core machine is also bounded by the load
+  // generator, and server CPU per request, which is not.
   const rows = scenarios.map(([title, , , baseline]) => {
     const rps = mean(results.get(title), 'rps');
+    const cpu = mean(results.get(title), 'cpuPerRequest');
+    const base = baseline === undefined ? undefined : results.get(baseline);
     return {
       scenario: title,
       'req/s': Math.round(rps),
       'p99 ms': mean(results.get(title), 'p99').toFixed(1),
-      'ratio to bare':
-        baseline === undefined
-          ? ''
-          : `${(rps / mean(results.get(baseline), 'rps')).toFixed(2)} of ${baseline}`,
+      'server CPU µs/req': cpu.toFixed(0),
+      baseline: baseline ?? '',
+      'req/s ratio': base === undefined ? '' : (rps / mean(base, 'rps')).toFixed(2),
+      'CPU ratio (bare/this)': base === undefined ? '' : (mean(base, 'cpuPerRequest') / cpu).toFixed(2),
     };
   });
   console.log(

@@ -3,9 +3,11 @@ import { PortcullisError } from '../errors.js';
 import { singleHeader } from '../http/request.js';
 import { loggableClientId } from '../keys/client-id.js';
 import { wrongEnvironmentMessage } from '../keys/environment.js';
+import type { AccessTokenClaims } from '../oauth/access-tokens.js';
 import { authenticateBasic } from '../oauth/basic-authentication.js';
 import { authorizationScheme, parseBearerAuthorization } from '../oauth/bearer-token.js';
 import { basicChallenge, bearerChallenge } from '../oauth/challenges.js';
+import { ConnectionMemo } from '../oauth/connection-memo.js';
 import type { Services } from '../services.js';
 import type { ApiKeyRecord, ClientRecord } from '../store/records.js';
 
@@ -40,7 +42,7 @@ export async function authenticateRequest(
     throw new PortcullisError('authentication_required', { headers: { 'WWW-Authenticate': CHALLENGES } });
   }
   const scheme = authorizationScheme(authorization);
-  if (scheme === 'bearer') return authenticateBearer(services, authorization, now);
+  if (scheme === 'bearer') return authenticateBearer(services, authorization, req.socket, now);
   if (scheme === 'basic') return authenticateWithApiKey(services, authorization, req.socket, now);
   throw new PortcullisError('authentication_required', {
     message: 'Use Basic or Bearer authentication.',
@@ -57,13 +59,22 @@ function rejectTokenInUrl(query: string): void {
   });
 }
 
+/** The last Bearer header each connection had opened: a repeat skips parsing and decryption. */
+const openedOnConnection = new ConnectionMemo<AccessTokenClaims>();
+
 async function authenticateBearer(
   services: Services,
   authorization: string,
+  connection: object,
   now: number,
 ): Promise<Principal> {
-  const token = parseBearerAuthorization(authorization);
-  const result = token === undefined ? undefined : await services.tokens.verify(token, now);
+  let claims = openedOnConnection.get(connection, authorization);
+  if (claims === undefined) {
+    const token = parseBearerAuthorization(authorization);
+    claims = token === undefined ? undefined : services.tokens.open(token);
+    if (claims !== undefined) openedOnConnection.set(connection, authorization, claims);
+  }
+  const result = claims === undefined ? undefined : await services.tokens.check(claims, now);
   if (result?.ok) return { client: result.client, key: result.key, method: 'bearer' };
   throw new PortcullisError('invalid_token', {
     detail: `bearer token rejected: ${result?.reason ?? 'malformed'}`,

@@ -123,12 +123,18 @@ export class AccessTokens {
   }
 
   async verify(accessToken: string, now: number): Promise<TokenVerification> {
-    const claims = this.#opened.get(accessToken) ?? this.#open(accessToken);
-    if (claims === undefined) return { ok: false, reason: 'malformed' };
-    if (claims.expiresAt <= now) {
-      this.#opened.delete(accessToken);
-      return { ok: false, reason: 'expired' };
-    }
+    const claims = this.open(accessToken);
+    return claims === undefined ? { ok: false, reason: 'malformed' } : this.check(claims, now);
+  }
+
+  /** What a token says, or undefined when it was not sealed by this server (or was altered). */
+  open(accessToken: string): AccessTokenClaims | undefined {
+    return this.#opened.get(accessToken) ?? this.#open(accessToken);
+  }
+
+  /** Whether opened claims still grant access: not expired, key usable, client active. */
+  async check(claims: AccessTokenClaims, now: number): Promise<TokenVerification> {
+    if (claims.expiresAt <= now) return { ok: false, reason: 'expired' };
     const entry = await this.#directory.get(claims.clientId);
     const key = entry?.keysById.get(claims.keyId);
     if (entry == null || key === undefined || !isKeyUsable(key, now)) {
