@@ -28,7 +28,7 @@ export interface CreatedKey {
   readonly apiKey: string;
 }
 
-export const ALIAS_PATTERN = /^[\x20-\x7e]{1,64}$/;
+const PRINTABLE_LABEL = /^[\x20-\x7e]{1,64}$/;
 
 export async function createClient(
   context: KeyManagementContext,
@@ -41,7 +41,7 @@ export async function createClient(
     );
   }
   const name = input.name ?? input.clientId;
-  if (!ALIAS_PATTERN.test(name))
+  if (!PRINTABLE_LABEL.test(name))
     throw new ManagementError('the name must be 1 to 64 printable ASCII characters');
   const client = await context.store.createClient({
     clientId: input.clientId,
@@ -59,7 +59,7 @@ export async function createKey(
   options: NewKeyOptions = {},
 ): Promise<CreatedKey> {
   await requireClient(context.store, clientId);
-  if (options.alias !== undefined && !ALIAS_PATTERN.test(options.alias)) {
+  if (options.alias !== undefined && !PRINTABLE_LABEL.test(options.alias)) {
     throw new ManagementError('the alias must be 1 to 64 printable ASCII characters');
   }
   const now = Date.now();

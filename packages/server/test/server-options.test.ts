@@ -1,0 +1,128 @@
+import { X509Certificate } from 'node:crypto';
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { OptionError, resolveServerOptions } from '../src/config.js';
+import { generateApiKey } from '../src/keys/api-key.js';
+import { SqliteStore } from '../src/store/sqlite-store.js';
+import { basicHeader, startTestServer, tempDataDir } from './helpers/harness.js';
+
+const dirs: string[] = [];
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('server options', () => {
+  it.each([
+    [{ port: 70_000 }, /port must be an integer from 0 to 65535/],
+    [{ tokenTtlSeconds: 0 }, /tokenTtlSeconds must be an integer/],
+    [{ tlsCert: 'cert.pem' }, /tlsCert and tlsKey must be given together/],
+    [{ upstream: 'ftp://example.test' }, /upstream must be an http/],
+    [{ upstream: 'http://user:pw@example.test' }, /must not carry/],
+    [{ environment: 'staging' as 'sandbox' }, /environment must be/],
+  ])('refuses %j, naming the option', (options, message) => {
+    expect(() => resolveServerOptions(options)).toThrow(OptionError);
+    expect(() => resolveServerOptions(options)).toThrow(message);
+  });
+
+  it('never changes the options object it is given', () => {
+    const options = Object.freeze({ port: 0 });
+    const resolved = resolveServerOptions(options);
+    expect(options).toEqual({ port: 0 });
+    expect(resolved.tokenTtlSeconds).toBe(3600);
+    expect(Object.isFrozen(resolved)).toBe(true);
+  });
+});
+
+describe('TLS certificate', () => {
+  it('makes a self-signed certificate naming localhost, 127.0.0.1, ::1 and the host, and reuses it', async () => {
+    const dataDir = tempDataDir();
+    dirs.push(dataDir);
+    const first = await startTestServer({ dataDir });
+    const pem = readFileSync(join(dataDir, 'tls-cert.pem'), 'utf8');
+    const certificate = new X509Certificate(pem);
+    expect(certificate.checkHost('localhost')).toBe('localhost');
+    expect(certificate.checkIP('127.0.0.1')).toBe('127.0.0.1');
+    expect(certificate.checkIP('::1')).toBe('::1');
+    expect(first.server.tls.created).toBe(true);
+    expect(first.server.tls.fingerprint256).toBe(certificate.fingerprint256);
+    await first.close();
+    const second = await startTestServer({ dataDir });
+    expect(second.server.tls.created).toBe(false);
+    expect(second.server.tls.fingerprint256).toBe(certificate.fingerprint256);
+    await second.close();
+  });
+
+  it('uses the certificate and key given with tlsCert and tlsKey', async () => {
+    const source = tempDataDir();
+    const dataDir = tempDataDir();
+    dirs.push(source, dataDir);
+    const maker = await startTestServer({ dataDir: source });
+    await maker.close();
+    const t = await startTestServer({
+      dataDir,
+      tlsCert: join(source, 'tls-cert.pem'),
+      tlsKey: join(source, 'tls-key.pem'),
+    });
+    try {
+      expect(t.server.tls.fingerprint256).toBe(maker.server.tls.fingerprint256);
+      expect((await t.request({ path: '/' })).status).toBe(404);
+    } finally {
+      await t.close();
+    }
+  });
+});
+
+describe('server-wide settings', () => {
+  it('issues tokens with the server token lifetime, and a per-client lifetime overrides it', async () => {
+    const t = await startTestServer({ tokenTtlSeconds: 60 });
+    try {
+      const plain = await t.createClient('plain');
+      const custom = await t.createClient('custom', { tokenTtlSeconds: 30 });
+      for (const [client, expected] of [
+        [plain, 60],
+        [custom, 30],
+      ] as const) {
+        const response = await t.request({
+          method: 'POST',
+          path: '/v2.01/oauth/token',
+          headers: { authorization: client.basic, 'content-type': 'application/x-www-form-urlencoded' },
+          body: 'grant_type=client_credentials',
+        });
+        expect(response.json().expires_in).toBe(expected);
+      }
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('a production server refuses sandbox keys on API routes with wrong_environment', async () => {
+    const t = await startTestServer({ environment: 'production' });
+    try {
+      await t.createClient('live');
+      const response = await t.request({
+        path: '/v2.01/live/clients',
+        headers: { authorization: basicHeader('live', generateApiKey('sandbox')) },
+      });
+      expect(response.status).toBe(401);
+      expect(response.json()).toMatchObject({ Type: 'wrong_environment' });
+      expect(response.json().Message).toMatch(/production/);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('records when each key was last used, without a write per request', async () => {
+    const dataDir = tempDataDir();
+    dirs.push(dataDir);
+    const t = await startTestServer({ dataDir });
+    const client = await t.createClient('tracked');
+    const before = Date.now();
+    await t.request({ path: '/v2.01/tracked/clients', headers: { authorization: client.basic } });
+    await t.close();
+    const store = new SqliteStore(dataDir);
+    const [key] = await store.listApiKeys('tracked');
+    await store.close();
+    expect(key?.lastUsedAt).toBeGreaterThanOrEqual(before);
+  });
+});
