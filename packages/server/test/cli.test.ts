@@ -171,6 +171,32 @@ describe('portcullis serve', () => {
     await waitUntil(async () => (await get('/v2.01/served/clients', basic)).status === 200, 1000);
   });
 
+  it('token and call work through the SDK with credentials from the environment only', async () => {
+    const env = {
+      PORTCULLIS_CLIENT_ID: 'served',
+      PORTCULLIS_API_KEY: apiKey,
+      PORTCULLIS_BASE_URL: `https://127.0.0.1:${server.port}`,
+      PORTCULLIS_DATA_DIR: dataDir,
+    };
+    const token = await runCli(['token'], env);
+    expect(token.code).toBe(0);
+    const bearer = `Bearer ${token.stdout.trim()}`;
+    expect((await get('/v2.01/served/clients', bearer)).status).toBe(200);
+    const call = await runCli(['call', 'GET', 'clients'], env);
+    expect(call.code).toBe(0);
+    expect(JSON.parse(call.stdout)).toMatchObject({ ClientId: 'served' });
+    const update = await runCli(
+      ['call', 'PUT', 'clients', '--data', '{"PlatformDescription":"via cli"}'],
+      env,
+    );
+    expect(JSON.parse(update.stdout).PlatformDescription).toBe('via cli');
+    const refused = await runCli(['call', 'PUT', 'clients', '--data', '{"TechEmails":"x"}'], env);
+    expectOneLineError(refused, /400 param_error/);
+    const missing = await runCli(['token'], { ...env, PORTCULLIS_API_KEY: '' });
+    expectOneLineError(missing, /apiKey/);
+    expect(missing.stderr).not.toContain(apiKey);
+  });
+
   it('answers plain HTTP with 400 https_required and never checks its credentials', async () => {
     const raw = await new Promise<string>((resolve, reject) => {
       const socket = net.connect(server.port, '127.0.0.1', () => {

@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { callCommand, tokenCommand } from './client-commands.js';
 import { clientsCommand } from './clients.js';
 import { keysCommand } from './keys.js';
 import { serveCommand } from './serve.js';
@@ -8,7 +9,9 @@ const program = new Command('portcullis')
   .exitOverride()
   .addCommand(serveCommand())
   .addCommand(clientsCommand())
-  .addCommand(keysCommand());
+  .addCommand(keysCommand())
+  .addCommand(tokenCommand())
+  .addCommand(callCommand());
 
 for (const command of [program, ...program.commands, ...program.commands.flatMap((c) => c.commands)]) {
   command.exitOverride();

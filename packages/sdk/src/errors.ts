@@ -1,0 +1,139 @@
+/**
+ * Every error the SDK throws is a PortcullisSdkError with a stable `code`: branch on the code (or the
+ * class), never on the message.
+ */
+export type SdkErrorCode =
+  | 'ERR_CONFIGURATION'
+  | 'ERR_INSECURE_TRANSPORT'
+  | 'ERR_BROWSER_ENVIRONMENT'
+  | 'ERR_AUTHENTICATION'
+  | 'ERR_API'
+  | 'ERR_RATE_LIMITED'
+  | 'ERR_NETWORK'
+  | 'ERR_TIMEOUT'
+  | 'ERR_INVALID_RESPONSE';
+
+export class PortcullisSdkError extends Error {
+  readonly code: SdkErrorCode;
+
+  constructor(code: SdkErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** An option is missing or invalid; the message names it. */
+export class ConfigurationError extends PortcullisSdkError {
+  constructor(message: string) {
+    super('ERR_CONFIGURATION', message);
+  }
+}
+
+/** An `http:` URL without `dangerouslyAllowInsecureHttp`: API keys and tokens must travel over TLS only. */
+export class InsecureTransportError extends PortcullisSdkError {
+  constructor(url: string) {
+    super(
+      'ERR_INSECURE_TRANSPORT',
+      `refusing to send credentials to ${url} over plain HTTP: use https:, or set dangerouslyAllowInsecureHttp for local tests`,
+    );
+  }
+}
+
+/** The SDK was loaded in a browser, where an API key would be exposed to every visitor. */
+export class BrowserEnvironmentError extends PortcullisSdkError {
+  constructor() {
+    super(
+      'ERR_BROWSER_ENVIRONMENT',
+      'this SDK holds an API key and must run on a server: calls from a browser would expose the key to anyone who opens the page',
+    );
+  }
+}
+
+/** The token endpoint refused the credentials (RFC 6749 §5.2). Not retried. */
+export class AuthenticationError extends PortcullisSdkError {
+  readonly status: number;
+  /** The RFC 6749 §5.2 `error` code, or MANGOPAY's `Type`, when the server sent one. */
+  readonly error: string | undefined;
+
+  constructor(status: number, error: string | undefined, description: string | undefined) {
+    super(
+      'ERR_AUTHENTICATION',
+      `authentication failed (${status}${error ? ` ${error}` : ''})${description ? `: ${description}` : ''}`,
+    );
+    this.status = status;
+    this.error = error;
+  }
+}
+
+/** MANGOPAY's error body, as the server sent it. */
+export interface ApiErrorBody {
+  readonly Message?: string;
+  readonly Type?: string;
+  readonly Id?: string;
+  readonly Date?: number;
+  readonly errors?: Readonly<Record<string, string>> | null;
+}
+
+/** The API answered with an error status. */
+export class ApiError extends PortcullisSdkError {
+  readonly status: number;
+  readonly body: ApiErrorBody;
+
+  constructor(status: number, body: ApiErrorBody) {
+    super(
+      'ERR_API',
+      `API error ${status}${body.Type ? ` ${body.Type}` : ''}${body.Message ? `: ${body.Message}` : ''}`,
+    );
+    this.status = status;
+    this.body = body;
+  }
+}
+
+/** One rate-limit window, from `X-RateLimit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset`. */
+export interface RateLimit {
+  /** Calls made in the window. */
+  readonly made: number;
+  readonly remaining: number;
+  /** When the window resets, Unix seconds. */
+  readonly resetAt: number;
+}
+
+/** Still rate limited after the configured retries, or asked to wait longer than allowed. */
+export class RateLimitError extends PortcullisSdkError {
+  readonly rateLimits: readonly RateLimit[];
+  /** How long the server asked to wait, in milliseconds, when it said. */
+  readonly retryAfterMs: number | undefined;
+
+  constructor(rateLimits: readonly RateLimit[], retryAfterMs: number | undefined) {
+    super(
+      'ERR_RATE_LIMITED',
+      `rate limited${retryAfterMs === undefined ? '' : `: retry after ${Math.ceil(retryAfterMs / 1000)} s`}`,
+    );
+    this.rateLimits = rateLimits;
+    this.retryAfterMs = retryAfterMs;
+  }
+}
+
+/** The request could not be sent or its answer not received. */
+export class NetworkError extends PortcullisSdkError {
+  constructor(cause: unknown) {
+    super('ERR_NETWORK', `network error: ${cause instanceof Error ? cause.message : String(cause)}`, {
+      cause,
+    });
+  }
+}
+
+/** No answer within `timeoutMs`. */
+export class TimeoutError extends PortcullisSdkError {
+  constructor(timeoutMs: number) {
+    super('ERR_TIMEOUT', `no answer within ${timeoutMs} ms`);
+  }
+}
+
+/** An answer that does not follow the protocol, such as a token response missing `access_token`. */
+export class InvalidResponseError extends PortcullisSdkError {
+  constructor(message: string) {
+    super('ERR_INVALID_RESPONSE', message);
+  }
+}
