@@ -10,6 +10,7 @@ import {
   ConfigurationError,
   InsecureTransportError,
   MemoryTokenStore,
+  NetworkError,
   PortcullisClient,
   type PortcullisClientOptions,
   RateLimitError,
@@ -230,6 +231,17 @@ describe('requests and errors', () => {
     await expect(sdk.fetch('https://example.test/v2.01/acme/clients')).rejects.toBeInstanceOf(
       ConfigurationError,
     );
+  });
+
+  it('reports an unreachable server as NetworkError', async () => {
+    const sdk = new PortcullisClient({
+      baseUrl: 'https://127.0.0.1:9',
+      clientId: 'acme',
+      apiKey: acme.apiKey,
+    });
+    const error = await sdk.getAccessToken().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(NetworkError);
+    expect((error as NetworkError).code).toBe('ERR_NETWORK');
   });
 
   it('times out with TimeoutError', async () => {
