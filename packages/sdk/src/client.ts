@@ -165,26 +165,25 @@ export class PortcullisClient {
     if (url.origin !== new URL(this.#baseUrl).origin || !url.href.startsWith(`${this.#baseUrl}/`)) {
       throw new ConfigurationError(`refusing to send credentials outside ${this.#baseUrl}`);
     }
-    return this.#send(url.href, init, { rateLimitRetries: 0 });
+    return this.#send(url.href, init, 0);
   }
 
   /** Sends with credentials; on 401 with a token, renews it and retries once; waits out 429s. */
   async #send(
     url: string,
     init: RequestInit,
-    limits = { rateLimitRetries: this.#maxRateLimitRetries },
+    rateLimitRetries = this.#maxRateLimitRetries,
   ): Promise<Response> {
     for (let attempt = 0; ; attempt++) {
       const response = await this.#sendAuthenticated(url, init);
       this.#rateLimits = parseRateLimits(response.headers) ?? this.#rateLimits;
-      if (response.status !== 429 || limits.rateLimitRetries === 0) return response;
+      if (response.status !== 429 || rateLimitRetries === 0) return response;
       const waitMs = retryDelayMs(response.headers, this.#rateLimits, Date.now());
       this.#events.emit('rateLimited', { status: 429, waitMs, attempt });
-      if (attempt >= limits.rateLimitRetries || (waitMs ?? 0) > this.#maxRetryDelayMs) {
-        await response.body?.cancel();
+      await response.body?.cancel();
+      if (attempt >= rateLimitRetries || (waitMs ?? 0) > this.#maxRetryDelayMs) {
         throw new RateLimitError(this.#rateLimits, waitMs);
       }
-      await response.body?.cancel();
       this.#events.emit('retry', { reason: 'rate_limited', attempt: attempt + 1 });
       await new Promise((resolve) => setTimeout(resolve, waitMs ?? 1000));
     }
