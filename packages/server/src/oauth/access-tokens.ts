@@ -17,6 +17,7 @@ import { isKeyUsable } from '../store/records.js';
  * The version byte and the environment are bound in as associated data.
  */
 const VERSION = 1;
+const VERSION_BYTE = Buffer.of(VERSION);
 const NONCE_BYTES = 12;
 const TAG_BYTES = 16;
 const TOKEN_ID_BYTES = 16;
@@ -25,6 +26,22 @@ const MIN_TOKEN_BYTES = 1 + NONCE_BYTES + FIXED_PLAINTEXT_BYTES + 2 + TAG_BYTES;
 const MAX_TOKEN_BYTES = 1 + NONCE_BYTES + FIXED_PLAINTEXT_BYTES + 255 + 64 + TAG_BYTES;
 const TOKEN_PATTERN = /^[A-Za-z0-9_-]+$/;
 const KEY_INFO = 'portcullis access token encryption v1';
+
+/**
+ * The part of the plaintext that names the key and client (key id length, key id, ClientId), made once per
+ * key record: records are replaced, never changed, when a key or client changes.
+ */
+const identities = new WeakMap<ApiKeyRecord, Buffer>();
+
+function identityBytes(key: ApiKeyRecord): Buffer {
+  let bytes = identities.get(key);
+  if (bytes === undefined) {
+    const keyId = Buffer.from(key.keyId, 'utf8');
+    bytes = Buffer.concat([Buffer.of(keyId.length), keyId, Buffer.from(key.clientId, 'utf8')]);
+    identities.set(key, bytes);
+  }
+  return bytes;
+}
 
 /** What a token says about itself once opened. */
 export interface AccessTokenClaims {
@@ -50,7 +67,6 @@ export type TokenVerification =
 export interface IssuedToken {
   readonly accessToken: string;
   readonly expiresIn: number;
-  readonly claims: AccessTokenClaims;
 }
 
 export interface AccessTokensOptions {
@@ -85,41 +101,28 @@ export class AccessTokens {
   }
 
   /** Mints a token bound to `key`; it ends when it expires or when the key or the client stops being valid. */
-  issue(client: ClientRecord, key: ApiKeyRecord, lifetimeSeconds: number, now: number): IssuedToken {
+  issue(key: ApiKeyRecord, lifetimeSeconds: number, now: number): IssuedToken {
+    const identity = identityBytes(key);
+    const plaintext = Buffer.allocUnsafe(TOKEN_ID_BYTES + 12 + identity.length);
     const random = pooledRandomBytes(NONCE_BYTES + TOKEN_ID_BYTES);
-    const nonce = random.subarray(0, NONCE_BYTES);
-    const tokenId = random.subarray(NONCE_BYTES);
-    const keyId = Buffer.from(key.keyId, 'utf8');
-    const clientId = Buffer.from(client.clientId, 'utf8');
-    const expiresAt = now + lifetimeSeconds * 1000;
-    const plaintext = Buffer.allocUnsafe(FIXED_PLAINTEXT_BYTES + keyId.length + clientId.length);
-    tokenId.copy(plaintext, 0);
+    random.copy(plaintext, 0, NONCE_BYTES);
     plaintext.writeUIntBE(now, TOKEN_ID_BYTES, 6);
-    plaintext.writeUIntBE(expiresAt, TOKEN_ID_BYTES + 6, 6);
-    plaintext.writeUInt8(keyId.length, TOKEN_ID_BYTES + 12);
-    keyId.copy(plaintext, FIXED_PLAINTEXT_BYTES);
-    clientId.copy(plaintext, FIXED_PLAINTEXT_BYTES + keyId.length);
+    plaintext.writeUIntBE(now + lifetimeSeconds * 1000, TOKEN_ID_BYTES + 6, 6);
+    identity.copy(plaintext, TOKEN_ID_BYTES + 12);
 
+    const nonce = random.subarray(0, NONCE_BYTES);
     const cipher = createCipheriv('aes-256-gcm', this.#key, nonce);
     cipher.setAAD(this.#associatedData);
     const sealed = Buffer.concat([
-      Buffer.of(VERSION),
+      VERSION_BYTE,
       nonce,
       cipher.update(plaintext),
       cipher.final(),
       cipher.getAuthTag(),
     ]);
-    const accessToken = sealed.toString('base64url');
-    const claims: AccessTokenClaims = {
-      tokenId: tokenId.toString('base64url'),
-      clientId: client.clientId,
-      keyId: key.keyId,
-      issuedAt: now,
-      expiresAt,
-    };
     // Not remembered here: a token-per-call client would fill the cache with tokens never presented.
     this.#issued++;
-    return { accessToken, expiresIn: lifetimeSeconds, claims };
+    return { accessToken: sealed.toString('base64url'), expiresIn: lifetimeSeconds };
   }
 
   async verify(accessToken: string, now: number): Promise<TokenVerification> {

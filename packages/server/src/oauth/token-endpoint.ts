@@ -12,6 +12,7 @@ import { basicChallenge } from './challenges.js';
 import { readTokenParameters, type TokenParameters } from './token-request.js';
 
 export const TOKEN_PATHS = new Set(['/v2.01/oauth/token', '/v2.01/oauth/token/']);
+const NO_STORE = Object.freeze({ 'Cache-Control': 'no-store', Pragma: 'no-cache' });
 
 /**
  * `POST /v2.01/oauth/token`: the client credentials grant (RFC 6749 §4.4) with client_secret_basic
@@ -33,7 +34,7 @@ export async function handleTokenRequest(
   requireMatchingClientId(parameters, client);
   requireClientCredentialsGrant(grantType);
   const lifetime = client.tokenTtlSeconds ?? services.options.tokenTtlSeconds;
-  const issued = services.tokens.issue(client, key, lifetime, now);
+  const issued = services.tokens.issue(key, lifetime, now);
   services.keyUsage.touch(key.keyId, now);
   // RFC 6749 §5.1: exactly these members, and no caching of the response. Written without
   // JSON.stringify: the token is base64url and the lifetime an integer, so neither needs escaping.
@@ -41,7 +42,7 @@ export async function handleTokenRequest(
     res,
     200,
     `{"access_token":"${issued.accessToken}","token_type":"Bearer","expires_in":${issued.expiresIn}}`,
-    { 'Cache-Control': 'no-store', Pragma: 'no-cache' },
+    NO_STORE,
   );
 }
 

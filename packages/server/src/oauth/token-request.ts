@@ -7,6 +7,10 @@ export const TOKEN_REQUEST_BODY_LIMIT = 4096;
 
 export type TokenParameters = ReadonlyMap<string, string>;
 
+/** What nearly every client sends, parsed once. */
+const CANONICAL_BODY = 'grant_type=client_credentials';
+const CANONICAL_PARAMETERS: TokenParameters = new Map([['grant_type', 'client_credentials']]);
+
 /**
  * Reads the token request body as form parameters (RFC 6749 §4.4.2, Appendix B).
  *
@@ -18,6 +22,7 @@ export async function readTokenParameters(req: IncomingMessage): Promise<TokenPa
   const type = mediaType(req);
   const text = (await readBody(req, TOKEN_REQUEST_BODY_LIMIT)).toString('utf8');
   if (type === 'application/x-www-form-urlencoded') {
+    if (text === CANONICAL_BODY) return CANONICAL_PARAMETERS;
     return text.trimStart().startsWith('{') ? parseJsonParameters(text) : parseFormParameters(text);
   }
   if (type === 'application/json') return parseJsonParameters(text);
