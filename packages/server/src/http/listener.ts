@@ -10,6 +10,8 @@ import { sendApiError } from './respond.js';
 const TLS_HANDSHAKE = 0x16;
 /** How long a new connection may stay silent before its first byte. */
 const FIRST_BYTE_TIMEOUT_MS = 10_000;
+/** How often close() looks for connections that have become idle. */
+const DRAIN_POLL_MS = 25;
 
 export interface ListenerOptions {
   readonly cert: string;
@@ -28,20 +30,13 @@ export class TlsOnlyListener {
   readonly #tcp: net.Server;
   readonly #https: https.Server;
   readonly #plain: http.Server;
-  #inFlight = 0;
-  #drained: (() => void) | undefined;
+  /** Connections whose first byte has not arrived yet: no HTTP server knows them, so close() must. */
+  readonly #undecided = new Set<Socket>();
 
   constructor(options: ListenerOptions) {
     this.#https = https.createServer(
       { cert: options.cert, key: options.key, minVersion: 'TLSv1.2' },
-      (req, res) => {
-        this.#inFlight++;
-        res.once('close', () => {
-          this.#inFlight--;
-          if (this.#inFlight === 0) this.#drained?.();
-        });
-        options.handler(req, res);
-      },
+      options.handler,
     );
     this.#plain = http.createServer((req, res) => {
       options.onPlainHttp?.(req);
@@ -55,6 +50,8 @@ export class TlsOnlyListener {
   }
 
   #dispatch(socket: Socket): void {
+    this.#undecided.add(socket);
+    socket.once('close', () => this.#undecided.delete(socket));
     socket.setTimeout(FIRST_BYTE_TIMEOUT_MS, () => socket.destroy());
     socket.on('error', () => socket.destroy());
     const onReadable = () => {
@@ -63,6 +60,7 @@ export class TlsOnlyListener {
         socket.once('readable', onReadable);
         return;
       }
+      this.#undecided.delete(socket);
       socket.setTimeout(0);
       socket.unshift(first);
       (first[0] === TLS_HANDSHAKE ? this.#https : this.#plain).emit('connection', socket);
@@ -86,24 +84,25 @@ export class TlsOnlyListener {
   }
 
   /**
-   * Stops accepting connections, lets in-flight requests finish (up to `graceMs`), then closes every
-   * connection that is left.
+   * Stops accepting connections and closes each open one as soon as it has no request in flight, for up
+   * to `graceMs`; then closes whatever is left. Requests in flight are not counted one by one (that would
+   * cost a listener on every response): idle connections are closed until none remain.
    */
   async close(graceMs: number): Promise<void> {
     const closed = new Promise<void>((resolve) => this.#tcp.close(() => resolve()));
-    this.#https.closeIdleConnections();
-    this.#plain.closeIdleConnections();
-    if (this.#inFlight > 0) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, graceMs);
-        this.#drained = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
+    for (const socket of this.#undecided) socket.destroy();
+    const deadline = Date.now() + graceMs;
+    while ((await this.#openConnections()) > 0 && Date.now() < deadline) {
+      this.#https.closeIdleConnections();
+      this.#plain.closeIdleConnections();
+      await new Promise((resolve) => setTimeout(resolve, DRAIN_POLL_MS));
     }
     this.#https.closeAllConnections();
     this.#plain.closeAllConnections();
     await closed;
+  }
+
+  #openConnections(): Promise<number> {
+    return new Promise((resolve) => this.#tcp.getConnections((error, count) => resolve(error ? 0 : count)));
   }
 }

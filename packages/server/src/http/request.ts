@@ -9,7 +9,9 @@ export function singleHeader(req: IncomingMessage, lowerCaseName: string): strin
   const raw = req.rawHeaders;
   let value: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
-    if ((raw[i] as string).toLowerCase() !== lowerCaseName) continue;
+    const name = raw[i] as string;
+    // Comparing lengths first spares a lower-casing of every other header on this hot path.
+    if (name.length !== lowerCaseName.length || name.toLowerCase() !== lowerCaseName) continue;
     if (value !== undefined) {
       throw new PortcullisError('invalid_request', {
         message: `The ${lowerCaseName} header must be sent once.`,

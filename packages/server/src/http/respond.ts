@@ -5,7 +5,7 @@ export function sendJson(
   res: ServerResponse,
   status: number,
   body: unknown,
-  headers: ResponseHeaders = {},
+  headers?: ResponseHeaders,
 ): void {
   sendJsonText(res, status, JSON.stringify(body), headers);
 }
@@ -15,14 +15,11 @@ export function sendJsonText(
   res: ServerResponse,
   status: number,
   payload: string,
-  headers: ResponseHeaders = {},
+  headers?: ResponseHeaders,
 ): void {
-  res.writeHead(status, {
-    ...headers,
-    // RFC 8259 §11: application/json has no charset parameter; JSON text is UTF-8.
-    'Content-Type': 'application/json',
-    'Content-Length': Buffer.byteLength(payload),
-  });
+  // RFC 8259 §11: application/json has no charset parameter; JSON text is UTF-8.
+  const contentHeaders = { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(payload) };
+  res.writeHead(status, headers === undefined ? contentHeaders : { ...headers, ...contentHeaders });
   res.end(payload);
 }
 
