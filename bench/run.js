@@ -142,7 +142,9 @@ try {
   for (const [title, server, request] of scenarios) await load(title, server, request, warmup);
   const results = new Map();
   for (let round = 0; round < rounds; round++) {
-    for (const [title, server, request] of scenarios) {
+    // Every other round runs in reverse order, so that no scenario always follows the same neighbour.
+    const order = round % 2 === 0 ? scenarios : [...scenarios].reverse();
+    for (const [title, server, request] of order) {
       const measured = await load(title, server, request);
       results.set(title, [...(results.get(title) ?? []), measured]);
       process.stderr.write(`round ${round + 1}: ${title} ${measured.rps.toFixed(0)} req/s\n`);
