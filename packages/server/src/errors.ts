@@ -14,6 +14,11 @@ export const errorCatalogue = {
   wrong_environment: { status: 401, message: 'This API key belongs to another environment.' },
   invalid_token: { status: 401, message: 'The access token is invalid or has expired.' },
   forbidden: { status: 403, message: 'These credentials do not give access to this resource.' },
+  browser_not_allowed: {
+    status: 403,
+    message:
+      'This API is server-to-server only: a call from a browser would expose the API key or token to anyone using the page.',
+  },
   not_found: { status: 404, message: 'The resource does not exist.' },
   method_not_allowed: { status: 405, message: 'This method is not allowed on this resource.' },
   payload_too_large: { status: 413, message: 'The request body is too large.' },

@@ -6,6 +6,7 @@ import type { Gateway } from '../api/gateway.js';
 import { PortcullisError, toPortcullisError } from '../errors.js';
 import { handleTokenRequest, TOKEN_PATHS } from '../oauth/token-endpoint.js';
 import type { Services } from '../services.js';
+import { comesFromBrowser } from './request.js';
 import { sendApiError, sendOAuthError } from './respond.js';
 
 const API_PREFIX = '/v2.01/';
@@ -56,6 +57,9 @@ async function route(
   isTokenRequest: boolean,
 ): Promise<void> {
   const now = Date.now();
+  // The seed: "All API communication should be done from your server directly to our server." Refused
+  // before anything else, CORS preflights included, and answered without any Access-Control-* header.
+  if (comesFromBrowser(req)) throw new PortcullisError('browser_not_allowed');
   if (isTokenRequest) return handleTokenRequest(services, req, res, query, now);
   if (!path.startsWith(API_PREFIX)) throw new PortcullisError('not_found');
   if (mayBeAmbiguous(path) && AMBIGUOUS_PATH.test(path)) {

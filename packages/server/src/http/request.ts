@@ -62,3 +62,20 @@ export function mediaType(req: IncomingMessage): string | undefined {
   if (header === undefined) return undefined;
   return (header.split(';', 1)[0] as string).trim().toLowerCase();
 }
+
+/**
+ * Whether the request shows signs of coming from a browser: an `Origin` header, or fetch metadata that
+ * only browsers send (`Sec-Fetch-Site`, `Sec-Fetch-Dest`, and `Sec-Fetch-Mode` other than `cors`).
+ * `Sec-Fetch-Mode: cors` alone is not a sign: Node's own fetch (undici) sends it on every request.
+ */
+export function comesFromBrowser(req: IncomingMessage): boolean {
+  const raw = req.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] as string;
+    if (name.length !== 6 && name.length !== 14) continue;
+    const lower = name.toLowerCase();
+    if (lower === 'origin' || lower === 'sec-fetch-site' || lower === 'sec-fetch-dest') return true;
+    if (lower === 'sec-fetch-mode' && (raw[i + 1] as string).trim().toLowerCase() !== 'cors') return true;
+  }
+  return false;
+}
