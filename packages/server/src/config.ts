@@ -1,4 +1,5 @@
 import { type Environment, isEnvironment } from './keys/environment.js';
+import { type LimitWindow, parseLimitWindows } from './limits/window-spec.js';
 import { type Logger, silentLogger } from './log.js';
 
 /** Options of `createPortcullisServer`. Every default is given here, where it is defined. */
@@ -20,6 +21,17 @@ export interface ServerOptions {
   readonly upstreamTimeoutMs?: number;
   /** Access-token lifetime in seconds, unless the client sets its own. Default 3600, as MANGOPAY. */
   readonly tokenTtlSeconds?: number;
+  /**
+   * API calls allowed per client, as MANGOPAY counts them: `COUNT/WINDOW,…` or `off`.
+   * Default `2300/15m,4500/30m,8800/1h,105600/24h`, MANGOPAY's own windows.
+   */
+  readonly rateLimits?: string;
+  /**
+   * Tokens a client may obtain per window, `COUNT/WINDOW,…` or `off`. Default `300/10m`: a fleet of 50
+   * processes that reuse their tokens stays far below it; a client minting a token per call reaches it
+   * within seconds.
+   */
+  readonly tokenLimit?: string;
   /** How often to read the store's change feed, in milliseconds. Default 250 (CLI changes apply in < 1 s). */
   readonly changePollMs?: number;
   /** How long in-flight requests may run after close() before they are cut, in milliseconds. Default 10 000. */
@@ -27,6 +39,10 @@ export interface ServerOptions {
   /** Where structured log lines go. Default: nowhere. */
   readonly logger?: Logger;
 }
+
+/** MANGOPAY's own windows. */
+export const DEFAULT_RATE_LIMITS = '2300/15m,4500/30m,8800/1h,105600/24h';
+export const DEFAULT_TOKEN_LIMIT = '300/10m';
 
 export interface ResolvedServerOptions {
   readonly dataDir: string;
@@ -38,6 +54,8 @@ export interface ResolvedServerOptions {
   readonly upstream: URL | undefined;
   readonly upstreamTimeoutMs: number;
   readonly tokenTtlSeconds: number;
+  readonly rateLimits: readonly LimitWindow[];
+  readonly tokenLimit: readonly LimitWindow[];
   readonly changePollMs: number;
   readonly shutdownGraceMs: number;
   readonly logger: Logger;
@@ -64,6 +82,8 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
     upstream: options.upstream === undefined ? undefined : upstreamUrl(options.upstream),
     upstreamTimeoutMs: integer('upstreamTimeoutMs', options.upstreamTimeoutMs ?? 30_000, 1, 600_000),
     tokenTtlSeconds: integer('tokenTtlSeconds', options.tokenTtlSeconds ?? 3600, 1, 86_400),
+    rateLimits: limitWindows('rateLimits', options.rateLimits ?? DEFAULT_RATE_LIMITS),
+    tokenLimit: limitWindows('tokenLimit', options.tokenLimit ?? DEFAULT_TOKEN_LIMIT),
     changePollMs: integer('changePollMs', options.changePollMs ?? 250, 10, 60_000),
     shutdownGraceMs: integer('shutdownGraceMs', options.shutdownGraceMs ?? 10_000, 0, 600_000),
     logger: options.logger ?? silentLogger,
@@ -80,6 +100,14 @@ export function integer(name: string, value: number, min: number, max: number): 
 function nonEmpty(name: string, value: string): string {
   if (typeof value !== 'string' || value === '') throw new OptionError(`${name} must be a non-empty string`);
   return value;
+}
+
+function limitWindows(name: string, value: string): LimitWindow[] {
+  try {
+    return parseLimitWindows(name, value);
+  } catch (error) {
+    throw new OptionError((error as Error).message);
+  }
 }
 
 function upstreamUrl(value: string): URL {

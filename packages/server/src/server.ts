@@ -7,6 +7,7 @@ import { CredentialDirectory } from './keys/credential-directory.js';
 import { KeyUsage } from './keys/key-usage.js';
 import { loadOrCreateServerSecret } from './keys/server-secret.js';
 import { ApiKeyVerifier } from './keys/verify-api-key.js';
+import { FixedWindows } from './limits/fixed-windows.js';
 import { AccessTokens } from './oauth/access-tokens.js';
 import type { Services } from './services.js';
 import { SqliteStore } from './store/sqlite-store.js';
@@ -50,6 +51,8 @@ export async function createPortcullisServer(input: ServerOptions = {}): Promise
     apiKeys: new ApiKeyVerifier({ directory, serverSecret, environment: options.environment }),
     tokens: new AccessTokens({ directory, serverSecret, environment: options.environment }),
     keyUsage: new KeyUsage(),
+    apiCalls: new FixedWindows(options.rateLimits),
+    tokenIssuance: new FixedWindows(options.tokenLimit),
     logger: options.logger,
   };
   const gateway =

@@ -67,3 +67,83 @@ describe('server to server only (the seed: never from a user’s browser)', () =
     expect(Object.keys(response.headers).filter((h) => h.startsWith('access-control-'))).toEqual([]);
   });
 });
+
+describe('API rate limits, the way MANGOPAY sets them', () => {
+  let limited: TestServer;
+  let client: TestClient;
+  let other: TestClient;
+
+  beforeAll(async () => {
+    limited = await startTestServer({ rateLimits: '3/1h,5/1d', tokenLimit: 'off' });
+    client = await limited.createClient('busy');
+    other = await limited.createClient('calm');
+  });
+  afterAll(() => limited.close());
+
+  it('states every window in X-RateLimit headers, then answers 429 rate_limit with Retry-After', async () => {
+    const get = (c: TestClient) =>
+      limited.request({ path: `/v2.01/${c.clientId}/clients`, headers: { authorization: c.basic } });
+    const first = await get(client);
+    expect(first.status).toBe(200);
+    expect(first.headers['x-ratelimit']).toBe('1,1');
+    expect(first.headers['x-ratelimit-remaining']).toBe('2,4');
+    const resets = (first.headers['x-ratelimit-reset'] as string).split(',').map(Number);
+    expect(resets).toHaveLength(2);
+    const nowSeconds = Date.now() / 1000;
+    expect(resets[0]).toBeGreaterThan(nowSeconds);
+    expect(resets[0]).toBeLessThanOrEqual(nowSeconds + 3600);
+    await get(client);
+    await get(client);
+    const refused = await get(client);
+    expect(refused.status).toBe(429);
+    expect(refused.json()).toMatchObject({ Type: 'rate_limit' });
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+    expect(Number(refused.headers['retry-after'])).toBeLessThanOrEqual(3600);
+    expect(refused.headers['x-ratelimit-remaining']).toBe('0,2');
+    // Other clients are counted apart.
+    expect((await get(other)).status).toBe(200);
+  });
+
+  it('sends no rate-limit headers when limits are off', async () => {
+    const unlimited = await startTestServer({ rateLimits: 'off' });
+    try {
+      const c = await unlimited.createClient('free');
+      const response = await unlimited.request({
+        path: '/v2.01/free/clients',
+        headers: { authorization: c.basic },
+      });
+      expect(response.headers['x-ratelimit']).toBeUndefined();
+    } finally {
+      await unlimited.close();
+    }
+  });
+});
+
+describe('token minting limit (the seed: "You must not create a token for every API call")', () => {
+  it('answers 429 with Retry-After and tells the client to reuse its token; other clients are unaffected', async () => {
+    const limited = await startTestServer({ tokenLimit: '2/10m' });
+    try {
+      const minter = await limited.createClient('minter');
+      const polite = await limited.createClient('polite');
+      const ask = (c: TestClient) =>
+        limited.request({
+          method: 'POST',
+          path: '/v2.01/oauth/token',
+          headers: { authorization: c.basic, 'content-type': 'application/x-www-form-urlencoded' },
+          body: 'grant_type=client_credentials',
+        });
+      expect((await ask(minter)).status).toBe(200);
+      expect((await ask(minter)).status).toBe(200);
+      const refused = await ask(minter);
+      expect(refused.status).toBe(429);
+      expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+      expect(refused.json().error_description).toMatch(/reuse your access token until it expires/);
+      expect((await ask(polite)).status).toBe(200);
+      expect(limited.logLines.some((line) => line.includes('token limit reached for client minter'))).toBe(
+        true,
+      );
+    } finally {
+      await limited.close();
+    }
+  });
+});

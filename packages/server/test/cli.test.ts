@@ -89,6 +89,7 @@ describe('portcullis clients and keys', () => {
     [['keys', 'create', 'acme', '--expires-in-days', 'soon'], /expected an integer/],
     [['clients', 'list', '--bogus'], /unknown option '--bogus'/],
     [['serve', '--env', 'staging'], /Allowed choices are sandbox, production/],
+    [['serve', '--token-limit', 'lots'], /tokenLimit must be COUNT\/WINDOW/],
     [['nonsense'], /unknown command 'nonsense'/],
   ])('%j fails with one clear line and a non-zero exit', async (args, pattern) => {
     expectOneLineError(await cli(...args), pattern);

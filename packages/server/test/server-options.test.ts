@@ -20,6 +20,8 @@ describe('server options', () => {
     [{ upstream: 'ftp://example.test' }, /upstream must be an http/],
     [{ upstream: 'http://user:pw@example.test' }, /must not carry/],
     [{ environment: 'staging' as 'sandbox' }, /environment must be/],
+    [{ rateLimits: '10/fortnight' }, /rateLimits must be COUNT\/WINDOW/],
+    [{ tokenLimit: '0/1m' }, /tokenLimit must be COUNT\/WINDOW/],
   ])('refuses %j, naming the option', (options, message) => {
     expect(() => resolveServerOptions(options)).toThrow(OptionError);
     expect(() => resolveServerOptions(options)).toThrow(message);

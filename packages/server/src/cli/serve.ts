@@ -1,5 +1,6 @@
 import { relative } from 'node:path';
 import { Command, Option } from 'commander';
+import { DEFAULT_RATE_LIMITS, DEFAULT_TOKEN_LIMIT } from '../config.js';
 import type { Environment } from '../keys/environment.js';
 import { createClient } from '../keys/management.js';
 import { loadOrCreateServerSecret } from '../keys/server-secret.js';
@@ -16,6 +17,8 @@ interface ServeOptions {
   readonly tlsKey?: string;
   readonly upstream?: string;
   readonly tokenTtl: number;
+  readonly rateLimits: string;
+  readonly tokenLimit: string;
   readonly demoClient: boolean;
 }
 
@@ -51,6 +54,16 @@ export function serveCommand(): Command {
         .argParser(integerArgument(1, 86_400)),
     )
     .addOption(
+      new Option('--rate-limits <windows>', 'API calls per client: COUNT/WINDOW,… or off')
+        .env('PORTCULLIS_RATE_LIMITS')
+        .default(DEFAULT_RATE_LIMITS),
+    )
+    .addOption(
+      new Option('--token-limit <windows>', 'tokens per client: COUNT/WINDOW,… or off')
+        .env('PORTCULLIS_TOKEN_LIMIT')
+        .default(DEFAULT_TOKEN_LIMIT),
+    )
+    .addOption(
       new Option(
         '--demo-client',
         'when the store has no client, create client "demo" and print how to call it',
@@ -68,6 +81,8 @@ async function serve(options: ServeOptions): Promise<void> {
     port: options.port,
     environment: options.env,
     tokenTtlSeconds: options.tokenTtl,
+    rateLimits: options.rateLimits,
+    tokenLimit: options.tokenLimit,
     ...(options.tlsCert !== undefined && { tlsCert: options.tlsCert }),
     ...(options.tlsKey !== undefined && { tlsKey: options.tlsKey }),
     ...(options.upstream !== undefined && { upstream: options.upstream }),

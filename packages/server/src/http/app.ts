@@ -4,6 +4,7 @@ import { authenticateRequest } from '../api/authenticate-request.js';
 import { handleClientResource } from '../api/client-resource.js';
 import type { Gateway } from '../api/gateway.js';
 import { PortcullisError, toPortcullisError } from '../errors.js';
+import { countApiCall } from '../limits/enforce.js';
 import { handleTokenRequest, TOKEN_PATHS } from '../oauth/token-endpoint.js';
 import type { Services } from '../services.js';
 import { comesFromBrowser } from './request.js';
@@ -36,6 +37,7 @@ export function createRequestHandler(services: Services, gateway: Gateway | unde
       const fields = { requestId, code: error.code, status: error.status, detail: error.detail };
       if (error.status >= 500) services.logger.error('request.failed', fields);
       else if (error.status === 401) services.logger.warn('request.unauthenticated', fields);
+      else if (error.status === 429) services.logger.warn('request.limited', fields);
       if (res.headersSent) {
         res.destroy();
         return;
@@ -79,6 +81,7 @@ async function route(
     });
   }
   services.keyUsage.touch(principal.key.keyId, now);
+  countApiCall(services.apiCalls, principal.client.clientId, res, now);
 
   if (resource === 'clients' || resource === 'clients/') {
     return handleClientResource(services, principal, req, res, now);

@@ -4,6 +4,7 @@ import { singleHeader } from '../http/request.js';
 import { sendJsonText } from '../http/respond.js';
 import { loggableClientId } from '../keys/client-id.js';
 import { wrongEnvironmentMessage } from '../keys/environment.js';
+import { countTokenIssued } from '../limits/enforce.js';
 import type { Services } from '../services.js';
 import type { ApiKeyRecord, ClientRecord } from '../store/records.js';
 import { authenticateBasic } from './basic-authentication.js';
@@ -33,6 +34,7 @@ export async function handleTokenRequest(
   const { client, key } = await authenticateClient(services, authorization, req.socket, now);
   requireMatchingClientId(parameters, client);
   requireClientCredentialsGrant(grantType);
+  countTokenIssued(services.tokenIssuance, client.clientId, now);
   const lifetime = client.tokenTtlSeconds ?? services.options.tokenTtlSeconds;
   const issued = services.tokens.issue(key, lifetime, now);
   services.keyUsage.touch(key.keyId, now);
