@@ -56,7 +56,11 @@ beforeAll(async () => {
     res.end(JSON.stringify({ ok: true, url: req.url, method: req.method }));
   });
   await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
-  t = await startTrustedServer({ upstream: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}` });
+  // Portcullis's own rate limits off: the upstream's X-RateLimit headers and 429s reach the SDK as sent.
+  t = await startTrustedServer({
+    upstream: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`,
+    rateLimits: 'off',
+  });
   acme = await t.createClient('acme');
 });
 

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { PortcullisError } from '../errors.js';
+import { PortcullisError, type ResponseHeaders } from '../errors.js';
 import { mediaType, readBody } from '../http/request.js';
 import { sendJsonText } from '../http/respond.js';
 import type { Services } from '../services.js';
@@ -78,9 +78,10 @@ export async function handleClientResource(
   req: IncomingMessage,
   res: ServerResponse,
   now: number,
+  responseHeaders?: ResponseHeaders,
 ): Promise<void> {
   if (req.method === 'GET' || req.method === 'HEAD') {
-    sendJsonText(res, 200, serializedClientView(principal.client));
+    sendJsonText(res, 200, serializedClientView(principal.client), responseHeaders);
     return;
   }
   if (req.method !== 'PUT') {
@@ -91,7 +92,7 @@ export async function handleClientResource(
   const updated = await services.store.updateClient(principal.client.clientId, { profile }, now);
   if (updated === undefined) throw new PortcullisError('not_found');
   services.directory.invalidate([updated.clientId]);
-  sendJsonText(res, 200, serializedClientView(updated));
+  sendJsonText(res, 200, serializedClientView(updated), responseHeaders);
 }
 
 async function readProfileChanges(req: IncomingMessage): Promise<ClientProfile> {

@@ -7,7 +7,7 @@ import http, {
 } from 'node:http';
 import https from 'node:https';
 import { pipeline } from 'node:stream/promises';
-import { PortcullisError } from '../errors.js';
+import { PortcullisError, type ResponseHeaders } from '../errors.js';
 import type { Principal } from './authenticate-request.js';
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1) are never forwarded, in either direction. */
@@ -57,6 +57,7 @@ export class Gateway {
     req: IncomingMessage,
     res: ServerResponse,
     pathAndQuery: string,
+    extraResponseHeaders?: ResponseHeaders,
   ): Promise<void> {
     const requestId = randomUUID();
     res.setHeader('X-Request-Id', requestId);
@@ -92,7 +93,10 @@ export class Gateway {
     } catch (error) {
       throw unavailable(error);
     }
-    res.writeHead(upstreamResponse.statusCode ?? 502, responseHeaders(upstreamResponse.headers));
+    res.writeHead(upstreamResponse.statusCode ?? 502, {
+      ...responseHeaders(upstreamResponse.headers),
+      ...(extraResponseHeaders as OutgoingHttpHeaders | undefined),
+    });
     // Once the status is sent, a failure can only cut the response short; pipeline destroys both sides.
     await pipeline(upstreamResponse, res).catch(() => undefined);
   }

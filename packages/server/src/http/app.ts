@@ -81,15 +81,22 @@ async function route(
     });
   }
   services.keyUsage.touch(principal.key.keyId, now);
-  countApiCall(services.apiCalls, principal.client.clientId, res, now);
-
-  if (resource === 'clients' || resource === 'clients/') {
-    return handleClientResource(services, principal, req, res, now);
+  const limitHeaders = countApiCall(services.apiCalls, principal.client.clientId, now);
+  try {
+    if (resource === 'clients' || resource === 'clients/') {
+      return await handleClientResource(services, principal, req, res, now, limitHeaders);
+    }
+    if (gateway === undefined) {
+      throw new PortcullisError('not_found', { detail: 'no upstream is configured' });
+    }
+    return await gateway.forward(principal, req, res, path + (query === '' ? '' : `?${query}`), limitHeaders);
+  } catch (error) {
+    // Error answers state the limits too; success paths write them with their own headers, in one go.
+    if (limitHeaders !== undefined && !res.headersSent) {
+      for (const [name, value] of Object.entries(limitHeaders)) res.setHeader(name, value as string);
+    }
+    throw error;
   }
-  if (gateway === undefined) {
-    throw new PortcullisError('not_found', { detail: 'no upstream is configured' });
-  }
-  return gateway.forward(principal, req, res, path + (query === '' ? '' : `?${query}`));
 }
 
 /** A cheap pre-check, so that the regular expression runs only on paths that could match it. */

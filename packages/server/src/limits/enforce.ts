@@ -1,25 +1,28 @@
-import type { ServerResponse } from 'node:http';
-import { PortcullisError } from '../errors.js';
+import { PortcullisError, type ResponseHeaders } from '../errors.js';
 import type { FixedWindows, WindowState } from './fixed-windows.js';
 
 /**
- * Counts an API call of `clientId` and states the windows in MANGOPAY's headers, one comma-separated
+ * Counts an API call of `clientId` and returns MANGOPAY's headers stating the windows, one comma-separated
  * value per window: `X-RateLimit` (calls made), `X-RateLimit-Remaining`, `X-RateLimit-Reset` (Unix
- * seconds). Past any window: 429 `rate_limit` with `Retry-After`.
+ * seconds); undefined when limits are off. Past any window: 429 `rate_limit` with `Retry-After`.
+ * The caller writes the headers with its response, in one go.
  */
 export function countApiCall(
   windows: FixedWindows,
   clientId: string,
-  res: ServerResponse,
   now: number,
-): void {
-  if (!windows.enabled) return;
+): ResponseHeaders | undefined {
+  if (!windows.enabled) return undefined;
   const state = windows.hit(clientId, now);
-  res.setHeader('X-RateLimit', state.made.join(','));
-  res.setHeader('X-RateLimit-Remaining', state.remaining.join(','));
-  res.setHeader('X-RateLimit-Reset', state.resetAt.join(','));
-  if (!state.allowed)
-    throw limitReached(state, 'The API rate limit is reached: wait until the time in Retry-After.');
+  const headers = {
+    'X-RateLimit': state.made,
+    'X-RateLimit-Remaining': state.remaining,
+    'X-RateLimit-Reset': state.resetAt,
+  };
+  if (!state.allowed) {
+    throw limitReached(state, 'The API rate limit is reached: wait until the time in Retry-After.', headers);
+  }
+  return headers;
 }
 
 /**
@@ -33,15 +36,21 @@ export function countTokenIssued(windows: FixedWindows, clientId: string, now: n
     throw limitReached(
       state,
       'Too many tokens requested: reuse your access token until it expires instead of requesting one per call.',
+      {},
       `token limit reached for client ${clientId}`,
     );
   }
 }
 
-function limitReached(state: WindowState, message: string, detail?: string): PortcullisError {
+function limitReached(
+  state: WindowState,
+  message: string,
+  headers: ResponseHeaders,
+  detail?: string,
+): PortcullisError {
   return new PortcullisError('rate_limit', {
     message,
     ...(detail !== undefined && { detail }),
-    headers: { 'Retry-After': String(Math.max(1, Math.ceil(state.retryAfterMs / 1000))) },
+    headers: { ...headers, 'Retry-After': String(Math.max(1, Math.ceil(state.retryAfterMs / 1000))) },
   });
 }

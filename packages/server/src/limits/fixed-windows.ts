@@ -1,13 +1,16 @@
 import type { LimitWindow } from './window-spec.js';
 
-/** Where one key stands in each window after a hit: what MANGOPAY's rate-limit headers report. */
+/**
+ * Where one key stands in each window after a hit, as MANGOPAY's rate-limit headers state it: one
+ * comma-separated value per window. Built as strings directly, since every API response carries them.
+ */
 export interface WindowState {
   readonly allowed: boolean;
-  /** Per window: events counted so far. */
-  readonly made: readonly number[];
-  readonly remaining: readonly number[];
-  /** Per window: when it resets, Unix seconds. */
-  readonly resetAt: readonly number[];
+  /** Events counted so far in each window. */
+  readonly made: string;
+  readonly remaining: string;
+  /** When each window resets, Unix seconds. */
+  readonly resetAt: string;
   /** When refused: milliseconds until the earliest exhausted window resets. */
   readonly retryAfterMs: number;
 }
@@ -15,6 +18,8 @@ export interface WindowState {
 interface Counters {
   readonly starts: number[];
   readonly counts: number[];
+  /** `resetAt` for the current starts, made again only when a window turns. */
+  resetAt: string;
 }
 
 /**
@@ -41,12 +46,14 @@ export class FixedWindows {
     const windows = this.#windows;
     let allowed = true;
     let retryAfterMs = 0;
+    let turned = false;
     for (let i = 0; i < windows.length; i++) {
       const { limit, windowMs } = windows[i] as LimitWindow;
       const start = now - (now % windowMs);
       if (counters.starts[i] !== start) {
         counters.starts[i] = start;
         counters.counts[i] = 0;
+        turned = true;
       }
       if ((counters.counts[i] as number) >= limit) {
         allowed = false;
@@ -54,16 +61,21 @@ export class FixedWindows {
         retryAfterMs = retryAfterMs === 0 ? wait : Math.min(retryAfterMs, wait);
       }
     }
-    if (allowed) for (let i = 0; i < windows.length; i++) (counters.counts[i] as number)++;
-    return {
-      allowed,
-      retryAfterMs,
-      made: counters.counts.slice(),
-      remaining: windows.map(({ limit }, i) => Math.max(0, limit - (counters.counts[i] as number))),
-      resetAt: windows.map(({ windowMs }, i) =>
-        Math.floor(((counters.starts[i] as number) + windowMs) / 1000),
-      ),
-    };
+    if (turned) {
+      counters.resetAt = windows
+        .map(({ windowMs }, i) => Math.floor(((counters.starts[i] as number) + windowMs) / 1000))
+        .join(',');
+    }
+    let made = '';
+    let remaining = '';
+    for (let i = 0; i < windows.length; i++) {
+      if (allowed) (counters.counts[i] as number)++;
+      const count = counters.counts[i] as number;
+      const separator = i === 0 ? '' : ',';
+      made += separator + count;
+      remaining += separator + Math.max(0, (windows[i] as LimitWindow).limit - count);
+    }
+    return { allowed, retryAfterMs, made, remaining, resetAt: counters.resetAt };
   }
 
   #countersOf(key: string): Counters {
@@ -73,7 +85,7 @@ export class FixedWindows {
         const oldest = this.#counters.keys().next();
         if (oldest.done !== true) this.#counters.delete(oldest.value);
       }
-      counters = { starts: [], counts: [] };
+      counters = { starts: [], counts: [], resetAt: '' };
       this.#counters.set(key, counters);
     }
     return counters;
