@@ -51,7 +51,7 @@ function cli(...cliArgs) {
   );
 }
 
-function httpsText(port, { body, ...options }) {
+function httpsExchange(port, { body, ...options }) {
   return new Promise((resolve, reject) => {
     const req = https.request(
       { host: '127.0.0.1', port, ca: readFileSync(join(dataDir, 'tls-cert.pem')), ...options },
@@ -60,7 +60,7 @@ function httpsText(port, { body, ...options }) {
         res.on('data', (chunk) => {
           text += chunk;
         });
-        res.on('end', () => resolve(text));
+        res.on('end', () => resolve({ text, headers: res.headers }));
       },
     );
     req.on('error', reject);
@@ -69,7 +69,7 @@ function httpsText(port, { body, ...options }) {
 }
 
 async function requestToken(port, basic) {
-  const text = await httpsText(port, {
+  const { text } = await httpsExchange(port, {
     method: 'POST',
     path: '/v2.01/oauth/token',
     headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' },
@@ -126,13 +126,17 @@ const { clientId, apiKey } = cli('clients', 'create', 'bench');
 const basic = `Basic ${Buffer.from(`${clientId}:${apiKey}`).toString('base64')}`;
 const path = `/v2.01/${clientId}/clients`;
 const token = await requestToken(portcullis.port, basic);
-// The baseline answers the same request shapes with bodies of the same size (the very bytes of GET
-// /clients, and a token response), so that the ratios measure what authentication costs, not the size
-// of a response or the reading of a request body.
+// The baseline answers the same request shapes with the same response sizes (the very body of GET
+// /clients with MANGOPAY's rate-limit headers, and a token response), so that the ratios measure what
+// Portcullis's work costs, not the size of a response or the reading of a request body.
+const sample = await httpsExchange(portcullis.port, { path, headers: { authorization: basic } });
 const bare = await start([BARE], {
   BENCH_CERT: join(dataDir, 'tls-cert.pem'),
   BENCH_KEY: join(dataDir, 'tls-key.pem'),
-  BENCH_GET_BODY: await httpsText(portcullis.port, { path, headers: { authorization: basic } }),
+  BENCH_GET_BODY: sample.text,
+  BENCH_GET_HEADERS: JSON.stringify(
+    Object.fromEntries(Object.entries(sample.headers).filter(([name]) => name.startsWith('x-ratelimit'))),
+  ),
   BENCH_POST_BODY: JSON.stringify({ access_token: token, token_type: 'Bearer', expires_in: 3600 }),
 });
 
