@@ -32,6 +32,12 @@ export interface ServerOptions {
    * within seconds.
    */
   readonly tokenLimit?: string;
+  /**
+   * Failed authentications allowed from one address for one ClientId, then from one address for any,
+   * `COUNT/WINDOW,…` or `off`. Defaults `10/15m` and `100/15m`.
+   */
+  readonly failedAuthLimitPerClient?: string;
+  readonly failedAuthLimitPerAddress?: string;
   /** How often to read the store's change feed, in milliseconds. Default 250 (CLI changes apply in < 1 s). */
   readonly changePollMs?: number;
   /** How long in-flight requests may run after close() before they are cut, in milliseconds. Default 10 000. */
@@ -56,6 +62,8 @@ export interface ResolvedServerOptions {
   readonly tokenTtlSeconds: number;
   readonly rateLimits: readonly LimitWindow[];
   readonly tokenLimit: readonly LimitWindow[];
+  readonly failedAuthLimitPerClient: readonly LimitWindow[];
+  readonly failedAuthLimitPerAddress: readonly LimitWindow[];
   readonly changePollMs: number;
   readonly shutdownGraceMs: number;
   readonly logger: Logger;
@@ -84,6 +92,14 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
     tokenTtlSeconds: integer('tokenTtlSeconds', options.tokenTtlSeconds ?? 3600, 1, 86_400),
     rateLimits: limitWindows('rateLimits', options.rateLimits ?? DEFAULT_RATE_LIMITS),
     tokenLimit: limitWindows('tokenLimit', options.tokenLimit ?? DEFAULT_TOKEN_LIMIT),
+    failedAuthLimitPerClient: limitWindows(
+      'failedAuthLimitPerClient',
+      options.failedAuthLimitPerClient ?? '10/15m',
+    ),
+    failedAuthLimitPerAddress: limitWindows(
+      'failedAuthLimitPerAddress',
+      options.failedAuthLimitPerAddress ?? '100/15m',
+    ),
     changePollMs: integer('changePollMs', options.changePollMs ?? 250, 10, 60_000),
     shutdownGraceMs: integer('shutdownGraceMs', options.shutdownGraceMs ?? 10_000, 0, 600_000),
     logger: options.logger ?? silentLogger,

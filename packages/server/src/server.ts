@@ -7,6 +7,7 @@ import { CredentialDirectory } from './keys/credential-directory.js';
 import { KeyUsage } from './keys/key-usage.js';
 import { loadOrCreateServerSecret } from './keys/server-secret.js';
 import { ApiKeyVerifier } from './keys/verify-api-key.js';
+import { FailedAuthentications } from './limits/failed-authentications.js';
 import { FixedWindows } from './limits/fixed-windows.js';
 import { AccessTokens } from './oauth/access-tokens.js';
 import type { Services } from './services.js';
@@ -53,6 +54,10 @@ export async function createPortcullisServer(input: ServerOptions = {}): Promise
     keyUsage: new KeyUsage(),
     apiCalls: new FixedWindows(options.rateLimits),
     tokenIssuance: new FixedWindows(options.tokenLimit),
+    failedAuthentications: new FailedAuthentications(
+      options.failedAuthLimitPerClient,
+      options.failedAuthLimitPerAddress,
+    ),
     logger: options.logger,
   };
   const gateway =

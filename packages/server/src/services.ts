@@ -2,6 +2,7 @@ import type { ResolvedServerOptions } from './config.js';
 import type { CredentialDirectory } from './keys/credential-directory.js';
 import type { KeyUsage } from './keys/key-usage.js';
 import type { ApiKeyVerifier } from './keys/verify-api-key.js';
+import type { FailedAuthentications } from './limits/failed-authentications.js';
 import type { FixedWindows } from './limits/fixed-windows.js';
 import type { Logger } from './log.js';
 import type { AccessTokens } from './oauth/access-tokens.js';
@@ -19,5 +20,7 @@ export interface Services {
   readonly apiCalls: FixedWindows;
   /** Tokens issued per client. */
   readonly tokenIssuance: FixedWindows;
+  /** Brute-force protection. */
+  readonly failedAuthentications: FailedAuthentications;
   readonly logger: Logger;
 }

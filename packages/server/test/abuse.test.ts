@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, type TestClient, type TestServer } from './helpers/harness.js';
+import { basicHeader, startTestServer, type TestClient, type TestServer } from './helpers/harness.js';
 
 let t: TestServer;
 let acme: TestClient;
@@ -145,5 +145,57 @@ describe('token minting limit (the seed: "You must not create a token for every 
     } finally {
       await limited.close();
     }
+  });
+});
+
+describe('brute-force protection (RFC 6749 §2.3.1)', () => {
+  let guarded: TestServer;
+  let victim: TestClient;
+  let bystander: TestClient;
+
+  beforeAll(async () => {
+    guarded = await startTestServer({
+      failedAuthLimitPerClient: '3/15m',
+      failedAuthLimitPerAddress: '6/15m',
+    });
+    victim = await guarded.createClient('victim');
+    bystander = await guarded.createClient('bystander');
+  });
+  afterAll(() => guarded.close());
+
+  const token = (authorization: string, localAddress = '127.0.0.1') =>
+    guarded.request({
+      method: 'POST',
+      path: '/v2.01/oauth/token',
+      headers: { authorization, 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'grant_type=client_credentials',
+      localAddress,
+    });
+  const wrong = (clientId: string) => basicHeader(clientId, `pcl_sandbox_${'x'.repeat(38)}`);
+
+  it('after the limit, refuses even the right key from that address for that client, with Retry-After', async () => {
+    for (let i = 0; i < 3; i++) expect((await token(wrong('victim'))).status).toBe(401);
+    const blocked = await token(victim.basic);
+    expect(blocked.status).toBe(429);
+    expect(Number(blocked.headers['retry-after'])).toBeGreaterThan(0);
+    const api = await guarded.request({
+      path: '/v2.01/victim/clients',
+      headers: { authorization: victim.basic },
+    });
+    expect(api.status).toBe(429);
+    expect(api.json()).toMatchObject({ Type: 'rate_limit' });
+  });
+
+  it('leaves the same client from another address, and other clients, unaffected', async () => {
+    expect((await token(victim.basic, '127.0.0.2')).status).toBe(200);
+    expect((await token(bystander.basic)).status).toBe(200);
+  });
+
+  it('holds back an address that fails across many ClientIds', async () => {
+    for (const clientId of ['a1', 'a2', 'a3'])
+      expect((await token(wrong(clientId), '127.0.0.3')).status).toBe(401);
+    for (const clientId of ['a4', 'a5', 'a6']) await token(wrong(clientId), '127.0.0.3');
+    expect((await token(bystander.basic, '127.0.0.3')).status).toBe(429);
+    expect((await token(bystander.basic, '127.0.0.4')).status).toBe(200);
   });
 });

@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import { PortcullisError } from '../errors.js';
 import { singleHeader } from '../http/request.js';
 import { loggableClientId } from '../keys/client-id.js';
@@ -65,17 +66,20 @@ const openedOnConnection = new ConnectionMemo<AccessTokenClaims>();
 async function authenticateBearer(
   services: Services,
   authorization: string,
-  connection: object,
+  connection: Socket,
   now: number,
 ): Promise<Principal> {
+  const address = connection.remoteAddress ?? 'unknown';
   let claims = openedOnConnection.get(connection, authorization);
   if (claims === undefined) {
+    services.failedAuthentications.refuseIfBlocked(address, () => undefined, now);
     const token = parseBearerAuthorization(authorization);
     claims = token === undefined ? undefined : services.tokens.open(token);
     if (claims !== undefined) openedOnConnection.set(connection, authorization, claims);
   }
   const result = claims === undefined ? undefined : await services.tokens.check(claims, now);
   if (result?.ok) return { client: result.client, key: result.key, method: 'bearer' };
+  services.failedAuthentications.record(address, claims?.clientId, now);
   throw new PortcullisError('invalid_token', {
     detail: `bearer token rejected: ${result?.reason ?? 'malformed'}`,
     headers: { 'WWW-Authenticate': INVALID_TOKEN_CHALLENGE },
@@ -85,10 +89,16 @@ async function authenticateBearer(
 async function authenticateWithApiKey(
   services: Services,
   authorization: string,
-  connection: object,
+  connection: Socket,
   now: number,
 ): Promise<Principal> {
-  const result = await authenticateBasic(services.apiKeys, authorization, connection, now);
+  const result = await authenticateBasic(
+    services.apiKeys,
+    services.failedAuthentications,
+    authorization,
+    connection,
+    now,
+  );
   if (result.ok) return { client: result.client, key: result.key, method: 'basic' };
   const wrongEnvironment = result.reason === 'wrong_environment';
   throw new PortcullisError(wrongEnvironment ? 'wrong_environment' : 'invalid_credentials', {

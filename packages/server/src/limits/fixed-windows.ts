@@ -78,6 +78,29 @@ export class FixedWindows {
     return { allowed, retryAfterMs, made, remaining, resetAt: counters.resetAt };
   }
 
+  /**
+   * Without counting: milliseconds until `key` may act again, or 0 when it may now. Keys never hit are
+   * answered from one map lookup.
+   */
+  blockedFor(key: string, now: number): number {
+    const counters = this.#counters.get(key);
+    if (counters === undefined) return 0;
+    let wait = 0;
+    for (let i = 0; i < this.#windows.length; i++) {
+      const { limit, windowMs } = this.#windows[i] as LimitWindow;
+      const start = now - (now % windowMs);
+      if (counters.starts[i] === start && (counters.counts[i] as number) >= limit) {
+        wait = Math.max(wait, start + windowMs - now);
+      }
+    }
+    return wait;
+  }
+
+  /** Whether `key` has been counted at all (and not evicted). */
+  has(key: string): boolean {
+    return this.#counters.has(key);
+  }
+
   #countersOf(key: string): Counters {
     let counters = this.#counters.get(key);
     if (counters === undefined) {

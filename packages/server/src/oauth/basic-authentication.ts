@@ -1,5 +1,7 @@
+import type { Socket } from 'node:net';
 import type { ApiKeyRejection, ApiKeyVerification, ApiKeyVerifier } from '../keys/verify-api-key.js';
-import { parseBasicAuthorization } from './basic-credentials.js';
+import type { FailedAuthentications } from '../limits/failed-authentications.js';
+import { claimedClientId, parseBasicAuthorization } from './basic-credentials.js';
 import { ConnectionMemo } from './connection-memo.js';
 
 export type BasicAuthentication =
@@ -9,15 +11,38 @@ export type BasicAuthentication =
 /** The last Basic header each connection had verified: a repeat skips base64, UTF-8 and the HMAC. */
 const verifiedOnConnection = new ConnectionMemo<{ readonly clientId: string; readonly keyHash: string }>();
 
-/** `Authorization: Basic base64(ClientId:ApiKey)` (RFC 7617, RFC 6749 §2.3.1), checked against the keys. */
+/**
+ * `Authorization: Basic base64(ClientId:ApiKey)` (RFC 7617, RFC 6749 §2.3.1), checked against the keys.
+ * An address past its failed-authentication limit is refused (429) before any check; every failure is
+ * counted against the address and the ClientId it claimed.
+ */
 export async function authenticateBasic(
   apiKeys: ApiKeyVerifier,
+  failures: FailedAuthentications,
   authorization: string,
-  connection: object,
+  connection: Socket,
   now: number,
 ): Promise<BasicAuthentication> {
+  const address = connection.remoteAddress ?? 'unknown';
   const previous = verifiedOnConnection.get(connection, authorization);
-  if (previous !== undefined) return apiKeys.check(previous.clientId, previous.keyHash, now);
+  const result = previous
+    ? await apiKeys.check(previous.clientId, previous.keyHash, now)
+    : await verify(apiKeys, failures, authorization, connection, address, now);
+  if (result.ok) return result;
+  const clientId = previous?.clientId ?? ('clientId' in result ? result.clientId : undefined);
+  failures.record(address, clientId, now);
+  return { ok: false, reason: result.reason, ...(clientId !== undefined && { clientId }) };
+}
+
+async function verify(
+  apiKeys: ApiKeyVerifier,
+  failures: FailedAuthentications,
+  authorization: string,
+  connection: Socket,
+  address: string,
+  now: number,
+): Promise<BasicAuthentication> {
+  failures.refuseIfBlocked(address, () => claimedClientId(authorization), now);
   const parsed = parseBasicAuthorization(authorization);
   if (!parsed.ok) return parsed;
   const { clientId, secret } = parsed.credentials;

@@ -46,3 +46,9 @@ function formDecode(value: string): string | undefined {
     return undefined;
   }
 }
+
+/** The ClientId a Basic header claims, or undefined when it is not a well-formed Basic header. */
+export function claimedClientId(header: string): string | undefined {
+  const parsed = parseBasicAuthorization(header);
+  return parsed.ok ? parsed.credentials.clientId : undefined;
+}

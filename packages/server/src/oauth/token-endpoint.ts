@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { PortcullisError } from '../errors.js';
 import { singleHeader } from '../http/request.js';
 import { sendJsonText } from '../http/respond.js';
@@ -99,10 +100,16 @@ function requiredGrantType(parameters: TokenParameters): string {
 async function authenticateClient(
   services: Services,
   authorization: string,
-  connection: object,
+  connection: Socket,
   now: number,
 ): Promise<{ client: ClientRecord; key: ApiKeyRecord }> {
-  const result = await authenticateBasic(services.apiKeys, authorization, connection, now);
+  const result = await authenticateBasic(
+    services.apiKeys,
+    services.failedAuthentications,
+    authorization,
+    connection,
+    now,
+  );
   if (result.ok) return result;
   // The wire never says which of ClientId and key was wrong; the log does (without either secret).
   throw new PortcullisError('invalid_client', {

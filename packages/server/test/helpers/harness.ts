@@ -24,6 +24,8 @@ export interface TestRequest {
   /** Arrays send the header once per value, to test duplicates. */
   readonly headers?: Readonly<Record<string, string | number | readonly string[]>>;
   readonly body?: string | Buffer;
+  /** The client's source address, e.g. 127.0.0.2, to act as another machine. */
+  readonly localAddress?: string;
 }
 
 export interface TestClient {
@@ -131,6 +133,7 @@ export function httpsRequest(port: number, agent: https.Agent, req: TestRequest)
         host: '127.0.0.1',
         port,
         method: req.method ?? 'GET',
+        ...(req.localAddress !== undefined && { localAddress: req.localAddress }),
         path: req.path,
         headers: (req.headers ?? {}) as OutgoingHttpHeaders,
         agent,
