@@ -1,3 +1,4 @@
+import type { ConnectionLimits } from './http/listener.js';
 import { type Environment, isEnvironment } from './keys/environment.js';
 import { type LimitWindow, parseLimitWindows } from './limits/window-spec.js';
 import { type Logger, silentLogger } from './log.js';
@@ -38,6 +39,16 @@ export interface ServerOptions {
    */
   readonly failedAuthLimitPerClient?: string;
   readonly failedAuthLimitPerAddress?: string;
+  /** Open connections at most; more are refused at accept. Default 10 000. */
+  readonly maxConnections?: number;
+  /** Request line and headers, in bytes; larger gets 431. Default 16 384 (Node's). */
+  readonly maxHeaderBytes?: number;
+  /** Time to receive a request's headers; slower gets 408. Default 10 000 ms (slowloris). */
+  readonly headersTimeoutMs?: number;
+  /** Time to receive a whole request; slower gets 408. Default 30 000 ms. */
+  readonly requestTimeoutMs?: number;
+  /** Idle keep-alive connections are closed after this. Default 5 000 ms. */
+  readonly keepAliveTimeoutMs?: number;
   /** How often to read the store's change feed, in milliseconds. Default 250 (CLI changes apply in < 1 s). */
   readonly changePollMs?: number;
   /** How long in-flight requests may run after close() before they are cut, in milliseconds. Default 10 000. */
@@ -64,6 +75,7 @@ export interface ResolvedServerOptions {
   readonly tokenLimit: readonly LimitWindow[];
   readonly failedAuthLimitPerClient: readonly LimitWindow[];
   readonly failedAuthLimitPerAddress: readonly LimitWindow[];
+  readonly connectionLimits: ConnectionLimits;
   readonly changePollMs: number;
   readonly shutdownGraceMs: number;
   readonly logger: Logger;
@@ -79,6 +91,9 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
   if (!isEnvironment(environment)) throw new OptionError('environment must be "sandbox" or "production"');
   if ((options.tlsCert === undefined) !== (options.tlsKey === undefined)) {
     throw new OptionError('tlsCert and tlsKey must be given together');
+  }
+  if ((options.headersTimeoutMs ?? 10_000) > (options.requestTimeoutMs ?? 30_000)) {
+    throw new OptionError('headersTimeoutMs must not exceed requestTimeoutMs');
   }
   return Object.freeze({
     dataDir: nonEmpty('dataDir', options.dataDir ?? './.portcullis'),
@@ -100,6 +115,13 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
       'failedAuthLimitPerAddress',
       options.failedAuthLimitPerAddress ?? '100/15m',
     ),
+    connectionLimits: Object.freeze({
+      maxConnections: integer('maxConnections', options.maxConnections ?? 10_000, 1, 1_000_000),
+      maxHeaderBytes: integer('maxHeaderBytes', options.maxHeaderBytes ?? 16_384, 1024, 1_048_576),
+      headersTimeoutMs: integer('headersTimeoutMs', options.headersTimeoutMs ?? 10_000, 100, 600_000),
+      requestTimeoutMs: integer('requestTimeoutMs', options.requestTimeoutMs ?? 30_000, 100, 3_600_000),
+      keepAliveTimeoutMs: integer('keepAliveTimeoutMs', options.keepAliveTimeoutMs ?? 5_000, 100, 600_000),
+    }),
     changePollMs: integer('changePollMs', options.changePollMs ?? 250, 10, 60_000),
     shutdownGraceMs: integer('shutdownGraceMs', options.shutdownGraceMs ?? 10_000, 0, 600_000),
     logger: options.logger ?? silentLogger,

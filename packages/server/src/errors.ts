@@ -21,8 +21,10 @@ export const errorCatalogue = {
   },
   not_found: { status: 404, message: 'The resource does not exist.' },
   method_not_allowed: { status: 405, message: 'This method is not allowed on this resource.' },
+  request_timeout: { status: 408, message: 'The request was not received in time.' },
   payload_too_large: { status: 413, message: 'The request body is too large.' },
   rate_limit: { status: 429, message: 'Too many requests: wait until the time in Retry-After.' },
+  header_too_large: { status: 431, message: 'The request headers are too large.' },
   server_error: { status: 500, message: 'The server failed to handle the request.' },
   upstream_unavailable: { status: 502, message: 'The upstream API could not be reached.' },
 } as const satisfies Record<string, { status: number; message: string }>;

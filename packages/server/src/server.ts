@@ -66,6 +66,7 @@ export async function createPortcullisServer(input: ServerOptions = {}): Promise
     cert: tls.cert,
     key: tls.key,
     handler: createRequestHandler(services, gateway),
+    limits: options.connectionLimits,
     onPlainHttp: (req) =>
       options.logger.warn('request.plain_http', {
         path: (req.url ?? '').split('?', 1)[0],

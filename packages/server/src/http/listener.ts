@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import http from 'node:http';
+import http, { STATUS_CODES } from 'node:http';
 import https from 'node:https';
 import net, { type AddressInfo, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { PortcullisError } from '../errors.js';
 import type { RequestHandler } from './app.js';
-import { sendApiError } from './respond.js';
+import { apiErrorBody, sendApiError } from './respond.js';
 
 /** The first byte of every TLS connection: a handshake record (RFC 8446 §5.1, content type 22). */
 const TLS_HANDSHAKE = 0x16;
@@ -19,6 +20,16 @@ export interface ListenerOptions {
   readonly handler: RequestHandler;
   /** Called for every plain-HTTP request, which is answered 400 without looking at its credentials. */
   readonly onPlainHttp?: (req: http.IncomingMessage) => void;
+  readonly limits: ConnectionLimits;
+}
+
+/** Against slow and oversized requests; Node answers 408 and 431 itself when they are passed. */
+export interface ConnectionLimits {
+  readonly maxConnections: number;
+  readonly maxHeaderBytes: number;
+  readonly headersTimeoutMs: number;
+  readonly requestTimeoutMs: number;
+  readonly keepAliveTimeoutMs: number;
 }
 
 /**
@@ -34,11 +45,20 @@ export class TlsOnlyListener {
   readonly #undecided = new Set<Socket>();
 
   constructor(options: ListenerOptions) {
+    const { limits } = options;
+    const httpOptions = {
+      maxHeaderSize: limits.maxHeaderBytes,
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+      // How often Node checks the two timeouts above: often enough to hold them within a second.
+      connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs),
+    };
     this.#https = https.createServer(
-      { cert: options.cert, key: options.key, minVersion: 'TLSv1.2' },
+      { ...httpOptions, cert: options.cert, key: options.key, minVersion: 'TLSv1.2' },
       options.handler,
     );
-    this.#plain = http.createServer((req, res) => {
+    this.#plain = http.createServer(httpOptions, (req, res) => {
       options.onPlainHttp?.(req);
       sendApiError(
         res,
@@ -46,7 +66,10 @@ export class TlsOnlyListener {
         new PortcullisError('https_required', { headers: { Connection: 'close' } }),
       );
     });
+    this.#https.on('clientError', answerClientError);
+    this.#plain.on('clientError', answerClientError);
     this.#tcp = net.createServer({ pauseOnConnect: true, noDelay: true }, (socket) => this.#dispatch(socket));
+    this.#tcp.maxConnections = limits.maxConnections;
   }
 
   #dispatch(socket: Socket): void {
@@ -105,4 +128,28 @@ export class TlsOnlyListener {
   #openConnections(): Promise<number> {
     return new Promise((resolve) => this.#tcp.getConnections((error, count) => resolve(error ? 0 : count)));
   }
+}
+
+/**
+ * Requests Node refuses before any handler runs (headers too large, too slow, unparseable) get the
+ * documented error shape, written before the connection is ended gracefully: destroying it at once, as
+ * Node's default does, can drop the answer on a TLS connection.
+ */
+function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const code =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? 'header_too_large'
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? 'request_timeout'
+        : 'invalid_request';
+  const refusal = new PortcullisError(code);
+  const body = JSON.stringify(apiErrorBody(randomUUID(), refusal));
+  socket.end(
+    `HTTP/1.1 ${refusal.status} ${STATUS_CODES[refusal.status]}\r\nContent-Type: application/json\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }

@@ -29,14 +29,20 @@ export function sendJsonText(
  * param_error and is null otherwise.
  */
 export function sendApiError(res: ServerResponse, requestId: string, error: PortcullisError): void {
-  const body = {
+  sendJson(res, error.status, apiErrorBody(requestId, error), {
+    ...error.headers,
+    'Cache-Control': 'no-store',
+  });
+}
+
+export function apiErrorBody(requestId: string, error: PortcullisError) {
+  return {
     Message: error.message,
     Type: error.code,
     Id: requestId,
     Date: Math.floor(Date.now() / 1000),
     errors: error.fieldErrors,
   };
-  sendJson(res, error.status, body, { ...error.headers, 'Cache-Control': 'no-store' });
 }
 
 /** RFC 6749 §5.2 error response, used by the token endpoint. */
