@@ -136,7 +136,10 @@ export class TlsOnlyListener {
  * Node's default does, can drop the answer on a TLS connection.
  */
 function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
-  if (!socket.writable) {
+  // As Node's own handler does: answer only when no response of this connection has begun, or the
+  // peer would read our bytes as part of that response.
+  const inFlight = (socket as Duplex & { _httpMessage?: { headersSent: boolean } | null })._httpMessage;
+  if (!socket.writable || inFlight?.headersSent === true) {
     socket.destroy();
     return;
   }

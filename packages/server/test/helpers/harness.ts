@@ -135,7 +135,11 @@ export function httpsRequest(port: number, agent: https.Agent, req: TestRequest)
         method: req.method ?? 'GET',
         ...(req.localAddress !== undefined && { localAddress: req.localAddress }),
         path: req.path,
-        headers: (req.headers ?? {}) as OutgoingHttpHeaders,
+        // Node's client frames a body on GET, DELETE or OPTIONS only with an explicit length.
+        headers: {
+          ...(req.body !== undefined && { 'content-length': Buffer.byteLength(req.body) }),
+          ...req.headers,
+        } as OutgoingHttpHeaders,
         agent,
       },
       (res) => {
