@@ -2,10 +2,8 @@ import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { PortcullisError } from '../errors.js';
 import { singleHeader } from '../http/request.js';
-import { loggableClientId } from '../keys/client-id.js';
-import { wrongEnvironmentMessage } from '../keys/environment.js';
 import type { AccessTokenClaims } from '../oauth/access-tokens.js';
-import { authenticateBasic } from '../oauth/basic-authentication.js';
+import { authenticateBasic, basicRejection } from '../oauth/basic-authentication.js';
 import { authorizationScheme, parseBearerAuthorization } from '../oauth/bearer-token.js';
 import { basicChallenge, bearerChallenge } from '../oauth/challenges.js';
 import { ConnectionMemo } from '../oauth/connection-memo.js';
@@ -92,18 +90,8 @@ async function authenticateWithApiKey(
   connection: Socket,
   now: number,
 ): Promise<Principal> {
-  const result = await authenticateBasic(
-    services.apiKeys,
-    services.failedAuthentications,
-    authorization,
-    connection,
-    now,
-  );
+  const result = await authenticateBasic(services, authorization, connection, now);
   if (result.ok) return { client: result.client, key: result.key, method: 'basic' };
-  const wrongEnvironment = result.reason === 'wrong_environment';
-  throw new PortcullisError(wrongEnvironment ? 'wrong_environment' : 'invalid_credentials', {
-    ...(wrongEnvironment && { message: wrongEnvironmentMessage(services.options.environment) }),
-    detail: `${result.reason} for client ${loggableClientId(result.clientId ?? '')}`,
-    headers: { 'WWW-Authenticate': basicChallenge },
-  });
+  const code = result.reason === 'wrong_environment' ? 'wrong_environment' : 'invalid_credentials';
+  throw basicRejection(code, result, services.options.environment);
 }

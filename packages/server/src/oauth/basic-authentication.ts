@@ -1,7 +1,12 @@
 import type { Socket } from 'node:net';
+import { type ErrorCode, PortcullisError } from '../errors.js';
+import { loggableClientId } from '../keys/client-id.js';
+import { type Environment, wrongEnvironmentMessage } from '../keys/environment.js';
 import type { ApiKeyRejection, ApiKeyVerification, ApiKeyVerifier } from '../keys/verify-api-key.js';
 import type { FailedAuthentications } from '../limits/failed-authentications.js';
+import type { Services } from '../services.js';
 import { claimedClientId, parseBasicAuthorization } from './basic-credentials.js';
+import { basicChallenge } from './challenges.js';
 import { ConnectionMemo } from './connection-memo.js';
 
 export type BasicAuthentication =
@@ -17,8 +22,7 @@ const verifiedOnConnection = new ConnectionMemo<{ readonly clientId: string; rea
  * counted against the address and the ClientId it claimed.
  */
 export async function authenticateBasic(
-  apiKeys: ApiKeyVerifier,
-  failures: FailedAuthentications,
+  { apiKeys, failedAuthentications: failures }: Pick<Services, 'apiKeys' | 'failedAuthentications'>,
   authorization: string,
   connection: Socket,
   now: number,
@@ -51,4 +55,20 @@ async function verify(
   const result = await apiKeys.check(clientId, hashed.keyHash, now);
   if (result.ok) verifiedOnConnection.set(connection, authorization, { clientId, keyHash: hashed.keyHash });
   return result.ok ? result : { ok: false, reason: result.reason, clientId };
+}
+
+/**
+ * The error for a refused Basic authentication: the wire never says which of ClientId and key was wrong
+ * (except a key of the other environment, which says so); the log detail does, without either secret.
+ */
+export function basicRejection(
+  code: ErrorCode,
+  result: Extract<BasicAuthentication, { ok: false }>,
+  environment: Environment,
+): PortcullisError {
+  return new PortcullisError(code, {
+    ...(result.reason === 'wrong_environment' && { message: wrongEnvironmentMessage(environment) }),
+    detail: `${result.reason} for client ${loggableClientId(result.clientId ?? '')}`,
+    headers: { 'WWW-Authenticate': basicChallenge },
+  });
 }

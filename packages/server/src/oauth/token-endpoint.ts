@@ -3,12 +3,10 @@ import type { Socket } from 'node:net';
 import { PortcullisError } from '../errors.js';
 import { singleHeader } from '../http/request.js';
 import { sendJsonText } from '../http/respond.js';
-import { loggableClientId } from '../keys/client-id.js';
-import { wrongEnvironmentMessage } from '../keys/environment.js';
 import { countTokenIssued } from '../limits/enforce.js';
 import type { Services } from '../services.js';
 import type { ApiKeyRecord, ClientRecord } from '../store/records.js';
-import { authenticateBasic } from './basic-authentication.js';
+import { authenticateBasic, basicRejection } from './basic-authentication.js';
 import { authorizationScheme } from './bearer-token.js';
 import { basicChallenge } from './challenges.js';
 import { readTokenParameters, type TokenParameters } from './token-request.js';
@@ -103,22 +101,9 @@ async function authenticateClient(
   connection: Socket,
   now: number,
 ): Promise<{ client: ClientRecord; key: ApiKeyRecord }> {
-  const result = await authenticateBasic(
-    services.apiKeys,
-    services.failedAuthentications,
-    authorization,
-    connection,
-    now,
-  );
+  const result = await authenticateBasic(services, authorization, connection, now);
   if (result.ok) return result;
-  // The wire never says which of ClientId and key was wrong; the log does (without either secret).
-  throw new PortcullisError('invalid_client', {
-    ...(result.reason === 'wrong_environment' && {
-      message: wrongEnvironmentMessage(services.options.environment),
-    }),
-    detail: `${result.reason} for client ${loggableClientId(result.clientId ?? '')}`,
-    headers: { 'WWW-Authenticate': basicChallenge },
-  });
+  throw basicRejection('invalid_client', result, services.options.environment);
 }
 
 /** A client_id parameter is not needed with Basic; when sent, it must name the authenticated client. */
