@@ -51,6 +51,8 @@ export interface ServerOptions {
   readonly keepAliveTimeoutMs?: number;
   /** How often to read the store's change feed, in milliseconds. Default 250 (CLI changes apply in < 1 s). */
   readonly changePollMs?: number;
+  /** How long a store read may wait for a lock before the request is refused with 503. Default 5 000 ms. */
+  readonly storeTimeoutMs?: number;
   /** How long in-flight requests may run after close() before they are cut, in milliseconds. Default 10 000. */
   readonly shutdownGraceMs?: number;
   /** Where structured log lines go. Default: nowhere. */
@@ -77,6 +79,7 @@ export interface ResolvedServerOptions {
   readonly failedAuthLimitPerAddress: readonly LimitWindow[];
   readonly connectionLimits: ConnectionLimits;
   readonly changePollMs: number;
+  readonly storeTimeoutMs: number;
   readonly shutdownGraceMs: number;
   readonly logger: Logger;
 }
@@ -123,6 +126,7 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
       keepAliveTimeoutMs: integer('keepAliveTimeoutMs', options.keepAliveTimeoutMs ?? 5_000, 100, 600_000),
     }),
     changePollMs: integer('changePollMs', options.changePollMs ?? 250, 10, 60_000),
+    storeTimeoutMs: integer('storeTimeoutMs', options.storeTimeoutMs ?? 5000, 0, 60_000),
     shutdownGraceMs: integer('shutdownGraceMs', options.shutdownGraceMs ?? 10_000, 0, 600_000),
     logger: options.logger ?? silentLogger,
   });

@@ -27,6 +27,7 @@ export const errorCatalogue = {
   header_too_large: { status: 431, message: 'The request headers are too large.' },
   server_error: { status: 500, message: 'The server failed to handle the request.' },
   upstream_unavailable: { status: 502, message: 'The upstream API could not be reached.' },
+  store_unavailable: { status: 503, message: 'Credentials cannot be checked right now: try again shortly.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof errorCatalogue;

@@ -7,4 +7,6 @@ export type { LogFields, Logger, LogLevel } from './log.js';
 export { createJsonLogger, silentLogger } from './log.js';
 export type { PortcullisServer } from './server.js';
 export { createPortcullisServer } from './server.js';
+export { SqliteStore } from './store/sqlite-store.js';
+export type { Store } from './store/store.js';
 export type { TlsMaterial } from './tls/certificate.js';

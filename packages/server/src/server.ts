@@ -11,6 +11,7 @@ import { FailedAuthentications } from './limits/failed-authentications.js';
 import { FixedWindows } from './limits/fixed-windows.js';
 import { AccessTokens } from './oauth/access-tokens.js';
 import type { Services } from './services.js';
+import type { ChangeBatch } from './store/records.js';
 import { SqliteStore } from './store/sqlite-store.js';
 import type { Store } from './store/store.js';
 import { loadOrCreateTlsMaterial, type TlsMaterial } from './tls/certificate.js';
@@ -33,10 +34,16 @@ export interface PortcullisServer {
   close(): Promise<void>;
 }
 
-/** Builds a server on the embedded SQLite store of `dataDir`. Nothing listens until `listen()`. */
-export async function createPortcullisServer(input: ServerOptions = {}): Promise<PortcullisServer> {
+/**
+ * Builds a server. Nothing listens until `listen()`. The store is the data directory's SQLite file unless
+ * another `Store` is given (the server then owns it and closes it).
+ */
+export async function createPortcullisServer(
+  input: ServerOptions = {},
+  dependencies: { readonly store?: Store } = {},
+): Promise<PortcullisServer> {
   const options = resolveServerOptions(input);
-  const store = new SqliteStore(options.dataDir);
+  const store = dependencies.store ?? new SqliteStore(options.dataDir, options.storeTimeoutMs);
   const serverSecret = loadOrCreateServerSecret(options.dataDir);
   const tls = await loadOrCreateTlsMaterial({
     dataDir: options.dataDir,
@@ -44,7 +51,8 @@ export async function createPortcullisServer(input: ServerOptions = {}): Promise
     certFile: options.tlsCert,
     keyFile: options.tlsKey,
   });
-  const directory = new CredentialDirectory(store);
+  // Cached credentials serve while the change feed is readable; past this, requests fail closed (503).
+  const directory = new CredentialDirectory(store, Math.max(1000, options.changePollMs * 4));
   const services: Services = {
     options,
     store,
@@ -101,9 +109,18 @@ function startBackgroundWork(services: Services, initialChange: number): { stop(
   let lastPurge = 0;
   let running: Promise<void> = Promise.resolve();
 
+  let lastRead = Date.now();
   const tick = async () => {
     const now = Date.now();
-    const batch = await store.changesSince(lastChange);
+    let batch: ChangeBatch;
+    try {
+      batch = await store.changesSince(lastChange);
+    } catch (error) {
+      directory.setStaleSince(lastRead);
+      throw error;
+    }
+    lastRead = now;
+    directory.setStaleSince(undefined);
     lastChange = batch.latest;
     directory.invalidate(batch.clientIds);
     if (now - lastFlush >= KEY_USAGE_FLUSH_MS) {

@@ -1,3 +1,4 @@
+import { PortcullisError } from '../errors.js';
 import type { ApiKeyRecord, ClientCredentials, ClientRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
 
@@ -19,30 +20,51 @@ export class CredentialDirectory {
   /** In-flight loads. Invalidation removes a load from here, so that its stale result is not cached. */
   readonly #loading = new Map<string, Promise<DirectoryEntry | null>>();
 
-  constructor(store: Store, maxEntries = 100_000) {
+  readonly #maxStalenessMs: number;
+  #staleSince: number | undefined;
+
+  /** @param maxStalenessMs how long cached entries may serve while changes cannot be read. */
+  constructor(store: Store, maxStalenessMs: number, maxEntries = 100_000) {
     this.#store = store;
+    this.#maxStalenessMs = maxStalenessMs;
     this.#maxEntries = maxEntries;
   }
 
-  /** The client with its keys, or null when no such client exists. */
+  /**
+   * Marks what is cached as possibly stale, because changes could not be read since `since`, or as
+   * current again (undefined).
+   */
+  setStaleSince(since: number | undefined): void {
+    this.#staleSince = since;
+  }
+
+  /**
+   * The client with its keys, or null when no such client exists. Fails closed: when the store cannot be
+   * read, or changes have not been readable for longer than `maxStalenessMs` (a revocation could be
+   * missed), it refuses with 503 instead of answering from what may be out of date.
+   */
   get(clientId: string): DirectoryEntry | null | Promise<DirectoryEntry | null> {
+    if (this.#staleSince !== undefined && Date.now() - this.#staleSince > this.#maxStalenessMs) {
+      throw unavailable('changes could not be read for too long');
+    }
     const cached = this.#entries.get(clientId);
     if (cached !== undefined) return cached;
     const inFlight = this.#loading.get(clientId);
     if (inFlight !== undefined) return inFlight;
     const load = this.#store.getClientCredentials(clientId).then((credentials) => {
       const entry = credentials === undefined ? null : toEntry(credentials);
-      if (this.#loading.get(clientId) === load) {
+      if (this.#loading.get(clientId) === guarded) {
         this.#loading.delete(clientId);
         this.#remember(clientId, entry);
       }
       return entry;
     });
-    load.catch(() => {
-      if (this.#loading.get(clientId) === load) this.#loading.delete(clientId);
+    const guarded = load.catch((error: unknown) => {
+      if (this.#loading.get(clientId) === guarded) this.#loading.delete(clientId);
+      throw unavailable(error instanceof Error ? error.message : String(error));
     });
-    this.#loading.set(clientId, load);
-    return load;
+    this.#loading.set(clientId, guarded);
+    return guarded;
   }
 
   invalidate(clientIds: Iterable<string>): void {
@@ -68,4 +90,8 @@ function toEntry(credentials: ClientCredentials): DirectoryEntry {
     keysByHash: new Map(credentials.keys.map((key) => [key.keyHash, key])),
     keysById: new Map(credentials.keys.map((key) => [key.keyId, key])),
   };
+}
+
+function unavailable(detail: string): PortcullisError {
+  return new PortcullisError('store_unavailable', { detail, headers: { 'Retry-After': '1' } });
 }

@@ -47,12 +47,16 @@ export class SqliteStore implements Store {
   readonly #db: Database.Database;
   readonly #statements;
 
-  constructor(dataDir: string) {
+  /**
+   * @param busyTimeoutMs how long a statement waits for another process's lock before it fails; the
+   *   server then refuses with 503 rather than wait longer.
+   */
+  constructor(dataDir: string, busyTimeoutMs = 5000) {
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     this.#db = new Database(join(dataDir, SQLITE_FILE));
     this.#db.pragma('journal_mode = WAL');
     this.#db.pragma('synchronous = NORMAL');
-    this.#db.pragma('busy_timeout = 5000');
+    this.#db.pragma(`busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`);
     this.#db.pragma('foreign_keys = ON');
     migrate(this.#db);
     this.#statements = prepareStatements(this.#db);

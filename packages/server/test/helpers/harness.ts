@@ -8,6 +8,7 @@ import { createClient, createKey, type NewKeyOptions } from '../../src/keys/mana
 import { loadOrCreateServerSecret } from '../../src/keys/server-secret.js';
 import { createJsonLogger } from '../../src/log.js';
 import { createPortcullisServer, type PortcullisServer } from '../../src/server.js';
+import type { Store } from '../../src/store/store.js';
 
 export interface TestResponse {
   readonly status: number;
@@ -62,17 +63,21 @@ export function tempDataDir(): string {
 /** A real server on a free port, with its own data directory, over real HTTPS. */
 export async function startTestServer(
   options: Omit<ServerOptions, 'logger' | 'port' | 'host'> = {},
+  dependencies: { readonly store?: Store } = {},
 ): Promise<TestServer> {
   const dataDir = options.dataDir ?? tempDataDir();
   const logLines: string[] = [];
-  const server = await createPortcullisServer({
-    changePollMs: 50,
-    ...options,
-    dataDir,
-    port: 0,
-    host: '127.0.0.1',
-    logger: createJsonLogger((line) => logLines.push(line)),
-  });
+  const server = await createPortcullisServer(
+    {
+      changePollMs: 50,
+      ...options,
+      dataDir,
+      port: 0,
+      host: '127.0.0.1',
+      logger: createJsonLogger((line) => logLines.push(line)),
+    },
+    dependencies,
+  );
   const address = await server.listen();
   const context = {
     store: server.store,
