@@ -62,6 +62,8 @@ export interface ServerOptions {
 /** MANGOPAY's own windows. */
 export const DEFAULT_RATE_LIMITS = '2300/15m,4500/30m,8800/1h,105600/24h';
 export const DEFAULT_TOKEN_LIMIT = '300/10m';
+export const DEFAULT_FAILED_AUTH_LIMIT_PER_CLIENT = '10/15m';
+export const DEFAULT_FAILED_AUTH_LIMIT_PER_ADDRESS = '100/15m';
 
 export interface ResolvedServerOptions {
   readonly dataDir: string;
@@ -112,11 +114,11 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
     tokenLimit: limitWindows('tokenLimit', options.tokenLimit ?? DEFAULT_TOKEN_LIMIT),
     failedAuthLimitPerClient: limitWindows(
       'failedAuthLimitPerClient',
-      options.failedAuthLimitPerClient ?? '10/15m',
+      options.failedAuthLimitPerClient ?? DEFAULT_FAILED_AUTH_LIMIT_PER_CLIENT,
     ),
     failedAuthLimitPerAddress: limitWindows(
       'failedAuthLimitPerAddress',
-      options.failedAuthLimitPerAddress ?? '100/15m',
+      options.failedAuthLimitPerAddress ?? DEFAULT_FAILED_AUTH_LIMIT_PER_ADDRESS,
     ),
     connectionLimits: Object.freeze({
       maxConnections: integer('maxConnections', options.maxConnections ?? 10_000, 1, 1_000_000),

@@ -15,6 +15,14 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
+/**
+ * These tests poll with refused credentials until a change applies, so the brute-force limit (tested in
+ * abuse.test.ts) is lifted for the address and ClientId.
+ */
+function serveArgs(): string[] {
+  return ['--data-dir', dataDir, '--failed-auth-limit-per-client', 'off'];
+}
+
 async function cli(...args: string[]) {
   return runCli([...args, '--data-dir', dataDir]);
 }
@@ -137,7 +145,7 @@ describe('portcullis serve', () => {
   };
 
   beforeAll(async () => {
-    server = await spawnServer(['--data-dir', dataDir]);
+    server = await spawnServer(serveArgs());
     agent = new https.Agent({ ca: readFileSync(join(dataDir, 'tls-cert.pem')) });
     apiKey = JSON.parse((await cli('clients', 'create', 'served', '--json')).stdout).apiKey;
   });
@@ -224,7 +232,7 @@ describe('portcullis serve', () => {
     const bearer = `Bearer ${await token(apiKey)}`;
     const fingerprint = /SHA-256 (\S+)/.exec(server.output())?.[1];
     expect(await server.stop('SIGTERM')).toBe(0);
-    server = await spawnServer(['--data-dir', dataDir]);
+    server = await spawnServer(serveArgs());
     expect(server.output()).toContain(`SHA-256 ${fingerprint}`);
     expect(server.output()).not.toContain('created this self-signed certificate');
     expect((await get('/v2.01/served/clients', bearer)).status).toBe(200);
@@ -257,6 +265,6 @@ describe('portcullis serve', () => {
     expect(answer).toMatch(/^HTTP\/1\.1 200 /);
     expect(answer).toContain('"PlatformDescription":"drained"');
     expect(await exitCode).toBe(0);
-    server = await spawnServer(['--data-dir', dataDir]);
+    server = await spawnServer(serveArgs());
   });
 });

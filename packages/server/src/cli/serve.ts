@@ -1,6 +1,11 @@
 import { relative } from 'node:path';
 import { Command, Option } from 'commander';
-import { DEFAULT_RATE_LIMITS, DEFAULT_TOKEN_LIMIT } from '../config.js';
+import {
+  DEFAULT_FAILED_AUTH_LIMIT_PER_ADDRESS,
+  DEFAULT_FAILED_AUTH_LIMIT_PER_CLIENT,
+  DEFAULT_RATE_LIMITS,
+  DEFAULT_TOKEN_LIMIT,
+} from '../config.js';
 import type { Environment } from '../keys/environment.js';
 import { createClient } from '../keys/management.js';
 import { loadOrCreateServerSecret } from '../keys/server-secret.js';
@@ -19,6 +24,8 @@ interface ServeOptions {
   readonly tokenTtl: number;
   readonly rateLimits: string;
   readonly tokenLimit: string;
+  readonly failedAuthLimitPerClient: string;
+  readonly failedAuthLimitPerAddress: string;
   readonly demoClient: boolean;
 }
 
@@ -65,6 +72,19 @@ export function serveCommand(): Command {
     )
     .addOption(
       new Option(
+        '--failed-auth-limit-per-client <windows>',
+        'failed authentications per address and ClientId',
+      )
+        .env('PORTCULLIS_FAILED_AUTH_LIMIT_PER_CLIENT')
+        .default(DEFAULT_FAILED_AUTH_LIMIT_PER_CLIENT),
+    )
+    .addOption(
+      new Option('--failed-auth-limit-per-address <windows>', 'failed authentications per address')
+        .env('PORTCULLIS_FAILED_AUTH_LIMIT_PER_ADDRESS')
+        .default(DEFAULT_FAILED_AUTH_LIMIT_PER_ADDRESS),
+    )
+    .addOption(
+      new Option(
         '--demo-client',
         'when the store has no client, create client "demo" and print how to call it',
       )
@@ -83,6 +103,8 @@ async function serve(options: ServeOptions): Promise<void> {
     tokenTtlSeconds: options.tokenTtl,
     rateLimits: options.rateLimits,
     tokenLimit: options.tokenLimit,
+    failedAuthLimitPerClient: options.failedAuthLimitPerClient,
+    failedAuthLimitPerAddress: options.failedAuthLimitPerAddress,
     ...(options.tlsCert !== undefined && { tlsCert: options.tlsCert }),
     ...(options.tlsKey !== undefined && { tlsKey: options.tlsKey }),
     ...(options.upstream !== undefined && { upstream: options.upstream }),
