@@ -11,7 +11,7 @@ export function clientSummary(client: ClientRecord) {
   };
 }
 
-export function keyStatus(key: ApiKeyRecord, now: number): 'active' | 'revoked' | 'expired' {
+function keyStatus(key: ApiKeyRecord, now: number): 'active' | 'revoked' | 'expired' {
   if (key.revokedAt !== null) return 'revoked';
   if (key.expiresAt !== null && key.expiresAt <= now) return 'expired';
   return 'active';

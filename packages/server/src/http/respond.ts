@@ -1,12 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { PortcullisError, ResponseHeaders } from '../errors.js';
 
-export function sendJson(
-  res: ServerResponse,
-  status: number,
-  body: unknown,
-  headers?: ResponseHeaders,
-): void {
+function sendJson(res: ServerResponse, status: number, body: unknown, headers?: ResponseHeaders): void {
   sendJsonText(res, status, JSON.stringify(body), headers);
 }
 

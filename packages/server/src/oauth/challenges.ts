@@ -1,5 +1,5 @@
 /** WWW-Authenticate challenges (RFC 7235 §4.1, RFC 7617 §2, RFC 6750 §3). */
-export const REALM = 'portcullis';
+const REALM = 'portcullis';
 
 export const basicChallenge = `Basic realm="${REALM}", charset="UTF-8"`;
 

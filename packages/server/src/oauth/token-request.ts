@@ -3,7 +3,7 @@ import { PortcullisError } from '../errors.js';
 import { mediaType, readBody } from '../http/request.js';
 
 /** A token request carries a few short parameters; anything larger is refused (413). */
-export const TOKEN_REQUEST_BODY_LIMIT = 4096;
+const TOKEN_REQUEST_BODY_LIMIT = 4096;
 
 export type TokenParameters = ReadonlyMap<string, string>;
 
