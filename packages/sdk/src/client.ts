@@ -11,8 +11,9 @@ import {
   RateLimitError,
 } from './errors.js';
 import { SdkEventEmitter, type SdkEventName, type SdkListener } from './events.js';
+import { readJsonObject, stringField } from './json-body.js';
 import { parseRateLimits, retryDelayMs } from './rate-limits.js';
-import { readJsonObject, TokenManager } from './token-manager.js';
+import { TokenManager } from './token-manager.js';
 import { MemoryTokenStore, type TokenStore, tokenStoreKey } from './token-store.js';
 import { createTransport, type FetchFunction, type Transport } from './transport.js';
 
@@ -150,7 +151,7 @@ export class PortcullisClient {
     if (response.ok) return (await readJson(response)) as T;
     const body = await readJsonObject(response);
     if (response.status === 401) {
-      throw new AuthenticationError(401, stringOf(body?.Type), stringOf(body?.Message));
+      throw new AuthenticationError(401, stringField(body, 'Type'), stringField(body, 'Message'));
     }
     throw new ApiError(response.status, (body ?? {}) as ApiErrorBody);
   }
@@ -269,8 +270,4 @@ function nonNegativeNumber(name: string, value: unknown): number {
     throw new ConfigurationError(`${name} must be a non-negative number`);
   }
   return value;
-}
-
-function stringOf(value: unknown): string | undefined {
-  return typeof value === 'string' ? value : undefined;
 }

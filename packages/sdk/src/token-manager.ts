@@ -1,6 +1,7 @@
 import { basicAuthorization } from './basic.js';
 import { ApiError, AuthenticationError, InvalidResponseError, RateLimitError } from './errors.js';
 import type { SdkEventEmitter } from './events.js';
+import { readJsonObject, stringField } from './json-body.js';
 import { parseRateLimits, retryDelayMs } from './rate-limits.js';
 import type { StoredToken, TokenStore } from './token-store.js';
 import type { Transport } from './transport.js';
@@ -153,23 +154,4 @@ export class TokenManager {
       refreshAt: requestedAt + lifetimeMs - marginMs,
     };
   }
-}
-
-/** The body as a JSON object, or undefined when it is empty or not an object. */
-export async function readJsonObject(response: Response): Promise<Record<string, unknown> | undefined> {
-  const text = await response.text();
-  if (text === '') return undefined;
-  try {
-    const parsed: unknown = JSON.parse(text);
-    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)
-      ? (parsed as Record<string, unknown>)
-      : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function stringField(body: Record<string, unknown> | undefined, name: string): string | undefined {
-  const value = body?.[name];
-  return typeof value === 'string' ? value : undefined;
 }
