@@ -39,6 +39,11 @@ export interface ServerOptions {
    */
   readonly failedAuthLimitPerClient?: string;
   readonly failedAuthLimitPerAddress?: string;
+  /**
+   * Revoke an API key or token at once when it arrives over plain HTTP (it is flagged as exposed either
+   * way). Default false: flagging alone, since revoking can stop a client that leaked its key by mistake.
+   */
+  readonly revokeExposedKeys?: boolean;
   /** Open connections at most; more are refused at accept. Default 10 000. */
   readonly maxConnections?: number;
   /** Request line and headers, in bytes; larger gets 431. Default 16 384 (Node's). */
@@ -79,6 +84,7 @@ export interface ResolvedServerOptions {
   readonly tokenLimit: readonly LimitWindow[];
   readonly failedAuthLimitPerClient: readonly LimitWindow[];
   readonly failedAuthLimitPerAddress: readonly LimitWindow[];
+  readonly revokeExposedKeys: boolean;
   readonly connectionLimits: ConnectionLimits;
   readonly changePollMs: number;
   readonly storeTimeoutMs: number;
@@ -120,6 +126,7 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
       'failedAuthLimitPerAddress',
       options.failedAuthLimitPerAddress ?? DEFAULT_FAILED_AUTH_LIMIT_PER_ADDRESS,
     ),
+    revokeExposedKeys: boolean('revokeExposedKeys', options.revokeExposedKeys ?? false),
     connectionLimits: Object.freeze({
       maxConnections: integer('maxConnections', options.maxConnections ?? 10_000, 1, 1_000_000),
       maxHeaderBytes: integer('maxHeaderBytes', options.maxHeaderBytes ?? 16_384, 1024, 1_048_576),
@@ -138,6 +145,11 @@ export function integer(name: string, value: number, min: number, max: number): 
   if (!Number.isInteger(value) || value < min || value > max) {
     throw new OptionError(`${name} must be an integer from ${min} to ${max}`);
   }
+  return value;
+}
+
+function boolean(name: string, value: boolean): boolean {
+  if (typeof value !== 'boolean') throw new OptionError(`${name} must be true or false`);
   return value;
 }
 

@@ -7,6 +7,7 @@ export const errorCatalogue = {
   https_required: { status: 400, message: 'HTTPS is required: this port only speaks TLS.' },
   invalid_request: { status: 400, message: 'The request is malformed.' },
   unsupported_grant_type: { status: 400, message: 'Only grant_type=client_credentials is supported.' },
+  invalid_scope: { status: 400, message: "The requested scope is unknown or exceeds the API key's scope." },
   param_error: { status: 400, message: 'One or several parameters are missing or incorrect.' },
   invalid_client: { status: 401, message: 'Client authentication failed.' },
   authentication_required: { status: 401, message: 'Authentication is required.' },
@@ -14,6 +15,10 @@ export const errorCatalogue = {
   wrong_environment: { status: 401, message: 'This API key belongs to another environment.' },
   invalid_token: { status: 401, message: 'The access token is invalid or has expired.' },
   forbidden: { status: 403, message: 'These credentials do not give access to this resource.' },
+  insufficient_scope: {
+    status: 403,
+    message: 'This API key or token may only read: a write-scoped key is needed for this call.',
+  },
   browser_not_allowed: {
     status: 403,
     message:

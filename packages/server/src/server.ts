@@ -1,14 +1,17 @@
 import type { AddressInfo } from 'node:net';
 import { Gateway } from './api/gateway.js';
+import { AuditCounter } from './audit/audit-counter.js';
 import { type ResolvedServerOptions, resolveServerOptions, type ServerOptions } from './config.js';
 import { createRequestHandler } from './http/app.js';
 import { TlsOnlyListener } from './http/listener.js';
 import { CredentialDirectory } from './keys/credential-directory.js';
+import { CredentialExposure } from './keys/credential-exposure.js';
+import { IntrospectorDirectory } from './keys/introspector-directory.js';
 import { KeyUsage } from './keys/key-usage.js';
 import { loadOrCreateServerSecret } from './keys/server-secret.js';
 import { ApiKeyVerifier } from './keys/verify-api-key.js';
+import { ClientLimits } from './limits/client-limits.js';
 import { FailedAuthentications } from './limits/failed-authentications.js';
-import { FixedWindows } from './limits/fixed-windows.js';
 import { AccessTokens } from './oauth/access-tokens.js';
 import type { Services } from './services.js';
 import type { ChangeBatch } from './store/records.js';
@@ -16,8 +19,11 @@ import { SqliteStore } from './store/sqlite-store.js';
 import type { Store } from './store/store.js';
 import { loadOrCreateTlsMaterial, type TlsMaterial } from './tls/certificate.js';
 
-/** Background work runs on the change-poll tick, each task at its own interval. */
-const KEY_USAGE_FLUSH_MS = 5_000;
+/**
+ * Background work runs on the change-poll tick, each task at its own interval. Key usage and counted audit
+ * events are written every FLUSH_MS: a crash loses at most that much of either, never a key change.
+ */
+const FLUSH_MS = 5_000;
 const PURGE_MS = 60_000;
 /** Change records are kept long after every process has read them (they poll every few hundred ms). */
 const CHANGE_RETENTION_MS = 24 * 60 * 60 * 1000;
@@ -52,7 +58,9 @@ export async function createPortcullisServer(
     keyFile: options.tlsKey,
   });
   // Cached credentials serve while the change feed is readable; past this, requests fail closed (503).
-  const directory = new CredentialDirectory(store, Math.max(1000, options.changePollMs * 4));
+  const revocationBoundMs = Math.max(1000, options.changePollMs * 4);
+  const directory = new CredentialDirectory(store, revocationBoundMs);
+  const audit = new AuditCounter();
   const services: Services = {
     options,
     store,
@@ -60,14 +68,17 @@ export async function createPortcullisServer(
     apiKeys: new ApiKeyVerifier({ directory, serverSecret, environment: options.environment }),
     tokens: new AccessTokens({ directory, serverSecret, environment: options.environment }),
     keyUsage: new KeyUsage(),
-    apiCalls: new FixedWindows(options.rateLimits),
-    tokenIssuance: new FixedWindows(options.tokenLimit),
+    limits: new ClientLimits(options.rateLimits, options.tokenLimit, audit),
     failedAuthentications: new FailedAuthentications(
       options.failedAuthLimitPerClient,
       options.failedAuthLimitPerAddress,
+      audit,
     ),
+    audit,
+    introspectors: new IntrospectorDirectory(store, revocationBoundMs),
     logger: options.logger,
   };
+  const exposure = new CredentialExposure(services);
   const gateway =
     options.upstream && new Gateway({ upstream: options.upstream, timeoutMs: options.upstreamTimeoutMs });
   const listener = new TlsOnlyListener({
@@ -75,11 +86,13 @@ export async function createPortcullisServer(
     key: tls.key,
     handler: createRequestHandler(services, gateway),
     limits: options.connectionLimits,
-    onPlainHttp: (req) =>
+    onPlainHttp: (req) => {
       options.logger.warn('request.plain_http', {
         path: (req.url ?? '').split('?', 1)[0],
         credentialsSent: req.headers.authorization !== undefined,
-      }),
+      });
+      void exposure.handle(req);
+    },
   });
   const background = startBackgroundWork(services, await store.latestChange());
 
@@ -100,16 +113,22 @@ export async function createPortcullisServer(
 
 /**
  * Reads the store's change feed so that changes made by the CLI or another process reach this one's
- * caches, writes batched key usage, forgets expired tokens and prunes old change records.
+ * caches, writes batched key usage and audit counts, records keys that expired, forgets expired tokens
+ * and prunes old change records.
  */
 function startBackgroundWork(services: Services, initialChange: number): { stop(): Promise<void> } {
-  const { store, directory, tokens, keyUsage, logger, options } = services;
+  const { store, directory, tokens, keyUsage, audit, logger, options } = services;
   let lastChange = initialChange;
   let lastFlush = Date.now();
   let lastPurge = 0;
   let running: Promise<void> = Promise.resolve();
 
   let lastRead = Date.now();
+  const flush = async () => {
+    await store.recordKeyUse(keyUsage.take());
+    const counted = audit.take();
+    if (counted.length > 0) await store.appendAuditEvents(counted);
+  };
   const tick = async () => {
     const now = Date.now();
     let batch: ChangeBatch;
@@ -123,13 +142,14 @@ function startBackgroundWork(services: Services, initialChange: number): { stop(
     directory.setStaleSince(undefined);
     lastChange = batch.latest;
     directory.invalidate(batch.clientIds);
-    if (now - lastFlush >= KEY_USAGE_FLUSH_MS) {
+    if (now - lastFlush >= FLUSH_MS) {
       lastFlush = now;
-      await store.recordKeyUse(keyUsage.take());
+      await flush();
     }
     if (now - lastPurge >= PURGE_MS) {
       lastPurge = now;
       tokens.sweep(now);
+      await store.recordExpiredKeys(now);
       await store.pruneChanges(now - CHANGE_RETENTION_MS);
     }
   };
@@ -144,7 +164,7 @@ function startBackgroundWork(services: Services, initialChange: number): { stop(
     async stop() {
       clearInterval(timer);
       await running;
-      await store.recordKeyUse(keyUsage.take());
+      await flush();
     },
   };
 }

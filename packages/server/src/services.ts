@@ -1,9 +1,11 @@
+import type { AuditCounter } from './audit/audit-counter.js';
 import type { ResolvedServerOptions } from './config.js';
 import type { CredentialDirectory } from './keys/credential-directory.js';
+import type { IntrospectorDirectory } from './keys/introspector-directory.js';
 import type { KeyUsage } from './keys/key-usage.js';
 import type { ApiKeyVerifier } from './keys/verify-api-key.js';
+import type { ClientLimits } from './limits/client-limits.js';
 import type { FailedAuthentications } from './limits/failed-authentications.js';
-import type { FixedWindows } from './limits/fixed-windows.js';
 import type { Logger } from './log.js';
 import type { AccessTokens } from './oauth/access-tokens.js';
 import type { Store } from './store/store.js';
@@ -16,11 +18,12 @@ export interface Services {
   readonly apiKeys: ApiKeyVerifier;
   readonly tokens: AccessTokens;
   readonly keyUsage: KeyUsage;
-  /** API calls per client (MANGOPAY's windows). */
-  readonly apiCalls: FixedWindows;
-  /** Tokens issued per client. */
-  readonly tokenIssuance: FixedWindows;
+  /** API calls (MANGOPAY's windows) and tokens issued, per client. */
+  readonly limits: ClientLimits;
   /** Brute-force protection. */
   readonly failedAuthentications: FailedAuthentications;
+  /** Flood-prone security events, counted per minute for the audit trail. */
+  readonly audit: AuditCounter;
+  readonly introspectors: IntrospectorDirectory;
   readonly logger: Logger;
 }

@@ -61,7 +61,7 @@ describe('portcullis clients and keys', () => {
     expect(keys.find((k) => k.keyId === created.keyId)).toMatchObject({ alias: 'ci', status: 'active' });
     expect(keys.find((k) => k.keyId === created.keyId)?.expiresAt).not.toBeNull();
     expect(listed.stdout).not.toContain('pcl_');
-    expect((await cli('keys', 'list', 'acme')).stdout).toMatch(/KEY ID\s+ALIAS\s+STATUS/);
+    expect((await cli('keys', 'list', 'acme')).stdout).toMatch(/KEY ID\s+ALIAS\s+SCOPE\s+STATUS\s+EXPOSED/);
   });
 
   it('clients list, show, disable and enable', async () => {

@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { PortcullisError } from '../errors.js';
 import { singleHeader } from '../http/request.js';
+import type { KeyScope } from '../keys/scope.js';
 import type { AccessTokenClaims } from '../oauth/access-tokens.js';
 import { authenticateBasic, basicRejection } from '../oauth/basic-authentication.js';
 import { authorizationScheme, parseBearerAuthorization } from '../oauth/bearer-token.js';
@@ -15,6 +16,8 @@ export interface Principal {
   readonly client: ClientRecord;
   readonly key: ApiKeyRecord;
   readonly method: 'basic' | 'bearer';
+  /** The key's scope (Basic) or the token's (Bearer), which may be narrower than its key's. */
+  readonly scope: KeyScope;
 }
 
 /** Both methods the seed describes, offered when no usable credentials were sent (RFC 7235 §4.1). */
@@ -76,7 +79,9 @@ async function authenticateBearer(
     if (claims !== undefined) openedOnConnection.set(connection, authorization, claims);
   }
   const result = claims === undefined ? undefined : await services.tokens.check(claims, now);
-  if (result?.ok) return { client: result.client, key: result.key, method: 'bearer' };
+  if (result?.ok) {
+    return { client: result.client, key: result.key, method: 'bearer', scope: result.claims.scope };
+  }
   services.failedAuthentications.record(address, claims?.clientId, now);
   throw new PortcullisError('invalid_token', {
     detail: `bearer token rejected: ${result?.reason ?? 'malformed'}`,
@@ -91,7 +96,7 @@ async function authenticateWithApiKey(
   now: number,
 ): Promise<Principal> {
   const result = await authenticateBasic(services, authorization, connection, now);
-  if (result.ok) return { client: result.client, key: result.key, method: 'basic' };
+  if (result.ok) return { client: result.client, key: result.key, method: 'basic', scope: result.key.scope };
   const code = result.reason === 'wrong_environment' ? 'wrong_environment' : 'invalid_credentials';
   throw basicRejection(code, result, services.options.environment);
 }

@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import type { Environment } from '../keys/environment.js';
-import { createClient, requireClient, setClientStatus } from '../keys/management.js';
+import { createClient, requireClient, setClientStatus, updateClientSettings } from '../keys/management.js';
 import type { ClientStatus } from '../store/records.js';
 import {
   type CommonOptions,
@@ -18,8 +18,18 @@ import { clientSummary, keySummary } from './views.js';
 interface CreateOptions extends CommonOptions {
   readonly name?: string;
   readonly tokenTtl?: number;
+  readonly rateLimits?: string;
   readonly env: Environment;
 }
+
+interface UpdateOptions extends CommonOptions {
+  readonly name?: string;
+  readonly tokenTtl?: number | 'default';
+  readonly rateLimits?: string;
+}
+
+const RATE_LIMITS_HELP =
+  "API calls for this client, COUNT/WINDOW,… or off (default: the server's --rate-limits)";
 
 export function clientsCommand(): Command {
   const clients = new Command('clients').description('create, list, show, disable and enable API clients');
@@ -34,12 +44,18 @@ export function clientsCommand(): Command {
       "access-token lifetime for this client (default: the server's)",
       integerArgument(1, 86_400),
     )
+    .option('--rate-limits <windows>', RATE_LIMITS_HELP)
     .addOption(environmentOption())
     .addOption(dataDirOption())
     .addOption(jsonOption())
     .action(async (clientId: string, options: CreateOptions) => {
       const created = await withStore(options.dataDir, options.env, (context) =>
-        createClient(context, { clientId, name: options.name, tokenTtlSeconds: options.tokenTtl }),
+        createClient(context, {
+          clientId,
+          name: options.name,
+          tokenTtlSeconds: options.tokenTtl,
+          rateLimits: options.rateLimits,
+        }),
       );
       if (options.json) {
         printJson({ clientId: created.client.clientId, keyId: created.key.keyId, apiKey: created.apiKey });
@@ -51,6 +67,29 @@ export function clientsCommand(): Command {
         `  API key: ${created.apiKey}`,
         'The API key is shown only this once: store it now.',
       ]);
+    });
+
+  clients
+    .command('update')
+    .description("change a client's name, token lifetime or rate limits")
+    .argument('<ClientId>')
+    .option('--name <name>', 'display name')
+    .option('--token-ttl <seconds>', 'access-token lifetime in seconds, or "default"', (value) =>
+      value === 'default' ? value : integerArgument(1, 86_400)(value),
+    )
+    .option('--rate-limits <windows>', `${RATE_LIMITS_HELP}; "default" for the server's`)
+    .addOption(dataDirOption())
+    .addOption(jsonOption())
+    .action(async (clientId: string, options: UpdateOptions) => {
+      const client = await withStore(options.dataDir, 'sandbox', ({ store }) =>
+        updateClientSettings(store, clientId, {
+          name: options.name,
+          tokenTtlSeconds: options.tokenTtl === 'default' ? null : options.tokenTtl,
+          rateLimits: options.rateLimits === 'default' ? null : options.rateLimits,
+        }),
+      );
+      if (options.json) printJson(clientSummary(client));
+      else printLines([`Client ${client.clientId} is updated.`]);
     });
 
   clients
@@ -95,9 +134,12 @@ export function clientsCommand(): Command {
         `Name:      ${summary.name}`,
         `Status:    ${summary.status}`,
         `Token TTL: ${summary.tokenTtlSeconds === null ? "server's default" : `${summary.tokenTtlSeconds} s`}`,
+        `Limits:    ${summary.rateLimits ?? "server's default"}`,
         `Created:   ${summary.createdAt}`,
         `Keys:      ${summary.keys.length}`,
-        ...summary.keys.map((k) => `  ${k.keyId}  ${k.status}  ${k.alias ?? ''}`.trimEnd()),
+        ...summary.keys.map((k) =>
+          `  ${k.keyId}  ${k.scope}  ${k.status}${k.exposed ? ' (exposed)' : ''}  ${k.alias ?? ''}`.trimEnd(),
+        ),
       ]);
     });
 

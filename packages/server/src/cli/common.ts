@@ -3,6 +3,7 @@ import { type Environment, environments } from '../keys/environment.js';
 import type { KeyManagementContext } from '../keys/management.js';
 import { loadOrCreateServerSecret } from '../keys/server-secret.js';
 import { SqliteStore } from '../store/sqlite-store.js';
+import type { Store } from '../store/store.js';
 
 /** Options every command takes; each flag can also come from `PORTCULLIS_<FLAG>`. */
 export interface CommonOptions {
@@ -48,6 +49,11 @@ export async function withStore<T>(
   } finally {
     await store.close();
   }
+}
+
+/** Runs `action` with the data directory's store only, for commands that read or need no secret. */
+export function withStoreOnly<T>(dataDir: string, action: (store: Store) => Promise<T>): Promise<T> {
+  return withStore(dataDir, 'sandbox', ({ store }) => action(store));
 }
 
 export function printJson(value: unknown): void {

@@ -1,6 +1,7 @@
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import type { Environment } from '../keys/environment.js';
-import { createKey, requireClient, revokeKey } from '../keys/management.js';
+import { createKey, requireClient, revokeKey, rotateKey } from '../keys/management.js';
+import { type KeyScope, keyScopes } from '../keys/scope.js';
 import {
   type CommonOptions,
   dataDirOption,
@@ -16,18 +17,29 @@ import { keySummary } from './views.js';
 
 interface CreateOptions extends CommonOptions {
   readonly alias?: string;
+  readonly scopes: KeyScope;
   readonly expiresInDays?: number;
   readonly env: Environment;
 }
 
+interface RotateOptions extends CommonOptions {
+  readonly graceHours: number;
+  readonly env: Environment;
+}
+
 export function keysCommand(): Command {
-  const keys = new Command('keys').description("create, list and revoke a client's API keys");
+  const keys = new Command('keys').description("create, list, rotate and revoke a client's API keys");
 
   keys
     .command('create')
     .description('create an API key for a client (the key is shown once)')
     .argument('<ClientId>')
     .option('--alias <alias>', 'a name to tell keys apart')
+    .addOption(
+      new Option('--scopes <scope>', 'read: GET and HEAD only; write: every method (and reads)')
+        .choices(keyScopes)
+        .default('write'),
+    )
     .option(
       '--expires-in-days <days>',
       'the key stops working after this many days',
@@ -38,7 +50,11 @@ export function keysCommand(): Command {
     .addOption(jsonOption())
     .action(async (clientId: string, options: CreateOptions) => {
       const created = await withStore(options.dataDir, options.env, (context) =>
-        createKey(context, clientId, { alias: options.alias, expiresInDays: options.expiresInDays }),
+        createKey(context, clientId, {
+          alias: options.alias,
+          scope: options.scopes,
+          expiresInDays: options.expiresInDays,
+        }),
       );
       if (options.json) {
         printJson({ keyId: created.key.keyId, apiKey: created.apiKey });
@@ -70,17 +86,52 @@ export function keysCommand(): Command {
       }
       printLines(
         table(
-          ['KEY ID', 'ALIAS', 'STATUS', 'CREATED', 'EXPIRES', 'LAST USED'],
+          ['KEY ID', 'ALIAS', 'SCOPE', 'STATUS', 'EXPOSED', 'CREATED', 'EXPIRES', 'LAST USED'],
           summaries.map((k) => [
             k.keyId,
             k.alias ?? '-',
+            k.scope,
             k.status,
+            k.exposedAt ?? '-',
             k.createdAt ?? '-',
             k.expiresAt ?? '-',
             k.lastUsedAt ?? '-',
           ]),
         ),
       );
+    });
+
+  keys
+    .command('rotate')
+    .description('replace a key with a new one of the same alias and scope (the new key is shown once)')
+    .argument('<ClientId>')
+    .argument('<KeyId>')
+    .addOption(
+      new Option('--grace-hours <hours>', 'how long the old key keeps working; 0 ends it at once')
+        .default(24)
+        .argParser(integerArgument(0, 8760)),
+    )
+    .addOption(environmentOption())
+    .addOption(dataDirOption())
+    .addOption(jsonOption())
+    .action(async (clientId: string, keyId: string, options: RotateOptions) => {
+      const rotated = await withStore(options.dataDir, options.env, (context) =>
+        rotateKey(context, clientId, keyId, options.graceHours),
+      );
+      if (options.json) {
+        printJson({ keyId: rotated.key.keyId, apiKey: rotated.apiKey });
+        return;
+      }
+      const oldEnd =
+        options.graceHours === 0
+          ? 'stopped working now'
+          : `works until ${rotated.old.expiresAt === null ? '-' : new Date(rotated.old.expiresAt).toISOString()}`;
+      printLines([
+        `Created key ${rotated.key.keyId} for client ${clientId}, replacing ${keyId}.`,
+        `  API key: ${rotated.apiKey}`,
+        'The API key is shown only this once: store it now.',
+        `The old key ${keyId} ${oldEnd}.`,
+      ]);
     });
 
   keys

@@ -1,6 +1,8 @@
 import { Command, CommanderError } from 'commander';
+import { auditCommand } from './audit.js';
 import { callCommand, tokenCommand } from './client-commands.js';
 import { clientsCommand } from './clients.js';
+import { introspectorsCommand } from './introspectors.js';
 import { keysCommand } from './keys.js';
 import { serveCommand } from './serve.js';
 
@@ -10,6 +12,8 @@ const program = new Command('portcullis')
   .addCommand(serveCommand())
   .addCommand(clientsCommand())
   .addCommand(keysCommand())
+  .addCommand(introspectorsCommand())
+  .addCommand(auditCommand())
   .addCommand(tokenCommand())
   .addCommand(callCommand());
 

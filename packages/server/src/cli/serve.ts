@@ -26,6 +26,7 @@ interface ServeOptions {
   readonly tokenLimit: string;
   readonly failedAuthLimitPerClient: string;
   readonly failedAuthLimitPerAddress: string;
+  readonly revokeExposedKeys: boolean;
   readonly demoClient: boolean;
 }
 
@@ -85,6 +86,14 @@ export function serveCommand(): Command {
     )
     .addOption(
       new Option(
+        '--revoke-exposed-keys',
+        'revoke an API key or token at once when it arrives over plain HTTP (it is flagged either way)',
+      )
+        .env('PORTCULLIS_REVOKE_EXPOSED_KEYS')
+        .default(false),
+    )
+    .addOption(
+      new Option(
         '--demo-client',
         'when the store has no client, create client "demo" and print how to call it',
       )
@@ -105,6 +114,7 @@ async function serve(options: ServeOptions): Promise<void> {
     tokenLimit: options.tokenLimit,
     failedAuthLimitPerClient: options.failedAuthLimitPerClient,
     failedAuthLimitPerAddress: options.failedAuthLimitPerAddress,
+    revokeExposedKeys: options.revokeExposedKeys,
     ...(options.tlsCert !== undefined && { tlsCert: options.tlsCert }),
     ...(options.tlsKey !== undefined && { tlsKey: options.tlsKey }),
     ...(options.upstream !== undefined && { upstream: options.upstream }),

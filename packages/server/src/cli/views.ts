@@ -1,4 +1,4 @@
-import type { ApiKeyRecord, ClientRecord } from '../store/records.js';
+import type { ApiKeyRecord, AuditEvent, ClientRecord, IntrospectorRecord } from '../store/records.js';
 
 /** What the CLI shows of a client and a key: never a key or its hash. */
 export function clientSummary(client: ClientRecord) {
@@ -7,8 +7,26 @@ export function clientSummary(client: ClientRecord) {
     name: client.name,
     status: client.status,
     tokenTtlSeconds: client.tokenTtlSeconds,
+    rateLimits: client.rateLimits,
     createdAt: new Date(client.createdAt).toISOString(),
   };
+}
+
+export function introspectorSummary(introspector: IntrospectorRecord) {
+  return {
+    clientId: introspector.name,
+    status: introspector.revokedAt === null ? 'active' : 'revoked',
+    createdAt: iso(introspector.createdAt),
+    revokedAt: iso(introspector.revokedAt),
+  };
+}
+
+export function auditSummary(event: AuditEvent) {
+  return { ...event, at: new Date(event.at).toISOString() };
+}
+
+function iso(epochMs: number | null): string | null {
+  return epochMs === null ? null : new Date(epochMs).toISOString();
 }
 
 function keyStatus(key: ApiKeyRecord, now: number): 'active' | 'revoked' | 'expired' {
@@ -18,15 +36,18 @@ function keyStatus(key: ApiKeyRecord, now: number): 'active' | 'revoked' | 'expi
 }
 
 export function keySummary(key: ApiKeyRecord, now: number) {
-  const iso = (epochMs: number | null) => (epochMs === null ? null : new Date(epochMs).toISOString());
   return {
     keyId: key.keyId,
     alias: key.alias,
+    scope: key.scope,
     status: keyStatus(key, now),
+    exposed: key.exposedAt !== null,
     environment: key.environment,
     createdAt: iso(key.createdAt),
     expiresAt: iso(key.expiresAt),
     revokedAt: iso(key.revokedAt),
     lastUsedAt: iso(key.lastUsedAt),
+    exposedAt: iso(key.exposedAt),
+    replacedBy: key.replacedBy,
   };
 }

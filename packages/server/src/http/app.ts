@@ -4,8 +4,11 @@ import { authenticateRequest } from '../api/authenticate-request.js';
 import { handleClientResource } from '../api/client-resource.js';
 import type { Gateway } from '../api/gateway.js';
 import { PortcullisError, toPortcullisError } from '../errors.js';
-import { countApiCall } from '../limits/enforce.js';
-import { handleTokenRequest, TOKEN_PATHS } from '../oauth/token-endpoint.js';
+import { scopeAllowsMethod } from '../keys/scope.js';
+import { bearerChallenge } from '../oauth/challenges.js';
+import { handleIntrospectionRequest } from '../oauth/introspection-endpoint.js';
+import { handleRevocationRequest } from '../oauth/revocation-endpoint.js';
+import { handleTokenRequest } from '../oauth/token-endpoint.js';
 import type { Services } from '../services.js';
 import { comesFromBrowser } from './request.js';
 import { sendApiError, sendOAuthError } from './respond.js';
@@ -16,7 +19,28 @@ const API_PATH = /^\/v2\.01\/([^/]+)\/(.*)$/;
 /** Dot segments and encoded slashes could make an upstream resolve a path outside the caller's ClientId. */
 const AMBIGUOUS_PATH = /(^|\/)(\.|%2e){1,2}(\/|$)|%2f|%5c|\\/i;
 
+const INSUFFICIENT_SCOPE_CHALLENGE = `${bearerChallenge({
+  code: 'insufficient_scope',
+  description: 'This call needs the write scope',
+})}, scope="write"`;
+
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
+
+type OAuthHandler = typeof handleTokenRequest;
+
+/** The OAuth endpoints, each also under a trailing slash; they answer errors in RFC 6749 §5.2's shape. */
+const OAUTH_ENDPOINTS: ReadonlyMap<string, OAuthHandler> = new Map(
+  (
+    [
+      ['/v2.01/oauth/token', handleTokenRequest],
+      ['/v2.01/oauth/revoke', handleRevocationRequest],
+      ['/v2.01/oauth/introspect', handleIntrospectionRequest],
+    ] as const
+  ).flatMap(([path, handler]) => [
+    [path, handler],
+    [`${path}/`, handler],
+  ]),
+);
 
 /**
  * Routes every HTTPS request. Errors end here: OAuth shape on the token endpoint, MANGOPAY's elsewhere,
@@ -29,9 +53,9 @@ export function createRequestHandler(services: Services, gateway: Gateway | unde
     const queryStart = url.indexOf('?');
     const path = queryStart === -1 ? url : url.slice(0, queryStart);
     const query = queryStart === -1 ? '' : url.slice(queryStart + 1);
-    const isTokenRequest = TOKEN_PATHS.has(path);
+    const oauthEndpoint = OAUTH_ENDPOINTS.get(path);
 
-    route(services, gateway, req, res, path, query, isTokenRequest).catch((thrown: unknown) => {
+    route(services, gateway, req, res, path, query, oauthEndpoint).catch((thrown: unknown) => {
       const error = toPortcullisError(thrown);
       const requestId = randomUUID();
       const fields = { requestId, code: error.code, status: error.status, detail: error.detail };
@@ -43,7 +67,7 @@ export function createRequestHandler(services: Services, gateway: Gateway | unde
         return;
       }
       res.setHeader('X-Request-Id', requestId);
-      if (isTokenRequest) sendOAuthError(res, error);
+      if (oauthEndpoint !== undefined) sendOAuthError(res, error);
       else sendApiError(res, requestId, error);
     });
   };
@@ -56,13 +80,13 @@ async function route(
   res: ServerResponse,
   path: string,
   query: string,
-  isTokenRequest: boolean,
+  oauthEndpoint: OAuthHandler | undefined,
 ): Promise<void> {
   const now = Date.now();
   // The seed: "All API communication should be done from your server directly to our server." Refused
   // before anything else, CORS preflights included, and answered without any Access-Control-* header.
   if (comesFromBrowser(req)) throw new PortcullisError('browser_not_allowed');
-  if (isTokenRequest) return handleTokenRequest(services, req, res, query, now);
+  if (oauthEndpoint !== undefined) return oauthEndpoint(services, req, res, query, now);
   if (!path.startsWith(API_PREFIX)) throw new PortcullisError('not_found');
   if (mayBeAmbiguous(path) && AMBIGUOUS_PATH.test(path)) {
     throw new PortcullisError('invalid_request', {
@@ -80,8 +104,15 @@ async function route(
       detail: `client ${principal.client.clientId} asked for another path`,
     });
   }
+  if (!scopeAllowsMethod(principal.scope, req.method)) {
+    throw new PortcullisError('insufficient_scope', {
+      detail: `${principal.scope} scope, ${req.method} request`,
+      // RFC 6750 §3.1: a Bearer caller learns which scope it lacks.
+      ...(principal.method === 'bearer' && { headers: { 'WWW-Authenticate': INSUFFICIENT_SCOPE_CHALLENGE } }),
+    });
+  }
   services.keyUsage.touch(principal.key.keyId, now);
-  const limitHeaders = countApiCall(services.apiCalls, principal.client.clientId, now);
+  const limitHeaders = services.limits.countApiCall(principal.client, now);
   try {
     if (resource === 'clients' || resource === 'clients/') {
       return await handleClientResource(services, principal, req, res, now, limitHeaders);

@@ -40,7 +40,7 @@ export function apiErrorBody(requestId: string, error: PortcullisError) {
   };
 }
 
-/** RFC 6749 §5.2 error response, used by the token endpoint. */
+/** RFC 6749 §5.2 error response, used by the token, revocation and introspection endpoints. */
 export function sendOAuthError(res: ServerResponse, error: PortcullisError): void {
   sendJson(
     res,
@@ -50,7 +50,12 @@ export function sendOAuthError(res: ServerResponse, error: PortcullisError): voi
   );
 }
 
-const OAUTH_ERROR_CODES = new Set(['invalid_request', 'invalid_client', 'unsupported_grant_type']);
+const OAUTH_ERROR_CODES = new Set([
+  'invalid_request',
+  'invalid_client',
+  'unsupported_grant_type',
+  'invalid_scope',
+]);
 
 function oauthErrorCode(error: PortcullisError): string {
   if (OAUTH_ERROR_CODES.has(error.code)) return error.code;

@@ -6,6 +6,7 @@ export interface DirectoryEntry {
   readonly client: ClientRecord;
   readonly keysByHash: ReadonlyMap<string, ApiKeyRecord>;
   readonly keysById: ReadonlyMap<string, ApiKeyRecord>;
+  readonly revokedTokenIds: ReadonlySet<string>;
 }
 
 /**
@@ -89,6 +90,7 @@ function toEntry(credentials: ClientCredentials): DirectoryEntry {
     client: credentials.client,
     keysByHash: new Map(credentials.keys.map((key) => [key.keyHash, key])),
     keysById: new Map(credentials.keys.map((key) => [key.keyId, key])),
+    revokedTokenIds: new Set(credentials.revokedTokenIds),
   };
 }
 

@@ -1,4 +1,6 @@
+import type { AuditCounter } from '../audit/audit-counter.js';
 import { PortcullisError } from '../errors.js';
+import { loggableClientId } from '../keys/client-id.js';
 import { FixedWindows } from './fixed-windows.js';
 import type { LimitWindow } from './window-spec.js';
 
@@ -8,14 +10,21 @@ import type { LimitWindow } from './window-spec.js';
  * attempts from that address (for that ClientId, or for any) are refused with 429 before any credential
  * is checked, so guessing stops paying. Only the offending address is held back: the same client from
  * another address, and other clients, are unaffected, so an attacker cannot lock a client out.
+ * Failures and refusals are counted in the audit trail per address and claimed ClientId.
  */
 export class FailedAuthentications {
   readonly #perAddressAndClient: FixedWindows;
   readonly #perAddress: FixedWindows;
+  readonly #audit: AuditCounter;
 
-  constructor(perAddressAndClient: readonly LimitWindow[], perAddress: readonly LimitWindow[]) {
+  constructor(
+    perAddressAndClient: readonly LimitWindow[],
+    perAddress: readonly LimitWindow[],
+    audit: AuditCounter,
+  ) {
     this.#perAddressAndClient = new FixedWindows(perAddressAndClient);
     this.#perAddress = new FixedWindows(perAddress);
+    this.#audit = audit;
   }
 
   /**
@@ -29,6 +38,7 @@ export class FailedAuthentications {
     if (wait === 0 && clientId !== undefined)
       wait = this.#perAddressAndClient.blockedFor(pairKey(address, clientId), now);
     if (wait === 0) return;
+    this.#audit.count('limit.failed_authentication', auditSubject(address, clientId), now);
     throw new PortcullisError('rate_limit', {
       message: 'Too many failed authentications from this address: wait until the time in Retry-After.',
       detail: `failed-authentication limit reached for ${address}`,
@@ -37,6 +47,7 @@ export class FailedAuthentications {
   }
 
   record(address: string, clientId: string | undefined, now: number): void {
+    this.#audit.count('authentication.failed', auditSubject(address, clientId), now);
     // Counted even when the per-address limit is off: the entry marks the address as one to check.
     this.#perAddress.hit(address, now);
     if (clientId !== undefined && this.#perAddressAndClient.enabled) {
@@ -47,4 +58,8 @@ export class FailedAuthentications {
 
 function pairKey(address: string, clientId: string): string {
   return `${address} ${clientId}`;
+}
+
+function auditSubject(address: string, clientId: string | undefined) {
+  return { source: address, clientId: clientId === undefined ? undefined : loggableClientId(clientId) };
 }

@@ -2,6 +2,7 @@ import { createCipheriv, createDecipheriv, createSecretKey, hkdfSync, type KeyOb
 import type { CredentialDirectory } from '../keys/credential-directory.js';
 import type { Environment } from '../keys/environment.js';
 import { pooledRandomBytes } from '../keys/random-pool.js';
+import type { KeyScope } from '../keys/scope.js';
 import type { ApiKeyRecord, ClientRecord } from '../store/records.js';
 import { isKeyUsable } from '../store/records.js';
 
@@ -13,15 +14,17 @@ import { isKeyUsable } from '../store/records.js';
  * every node that shares the secret). Whether the key and client are still valid is checked on every use.
  *
  * Layout, base64url-encoded: version (1) | nonce (12) | ciphertext | GCM tag (16), where the plaintext is
- * token id (16) | issued at (6, ms) | expires at (6, ms) | key id length (1) | key id | ClientId.
+ * token id (16) | issued at (6, ms) | expires at (6, ms) | scope (1) | key id length (1) | key id | ClientId.
  * The version byte and the environment are bound in as associated data.
  */
-const VERSION = 1;
+const VERSION = 2;
 const VERSION_BYTE = Buffer.of(VERSION);
 const NONCE_BYTES = 12;
 const TAG_BYTES = 16;
 const TOKEN_ID_BYTES = 16;
-const FIXED_PLAINTEXT_BYTES = TOKEN_ID_BYTES + 6 + 6 + 1;
+const SCOPE_OFFSET = TOKEN_ID_BYTES + 12;
+const FIXED_PLAINTEXT_BYTES = SCOPE_OFFSET + 1 + 1;
+const SCOPE_BYTES: Readonly<Record<KeyScope, number>> = { read: 1, write: 2 };
 const MIN_TOKEN_BYTES = 1 + NONCE_BYTES + FIXED_PLAINTEXT_BYTES + 2 + TAG_BYTES;
 const MAX_TOKEN_BYTES = 1 + NONCE_BYTES + FIXED_PLAINTEXT_BYTES + 255 + 64 + TAG_BYTES;
 const TOKEN_PATTERN = /^[A-Za-z0-9_-]+$/;
@@ -49,11 +52,18 @@ export interface AccessTokenClaims {
   readonly tokenId: string;
   readonly clientId: string;
   readonly keyId: string;
+  /** At most the key's scope: less when the token request asked for less. */
+  readonly scope: KeyScope;
   readonly issuedAt: number;
   readonly expiresAt: number;
 }
 
-export type TokenRejection = 'malformed' | 'expired' | 'key_revoked_or_expired' | 'client_disabled';
+export type TokenRejection =
+  | 'malformed'
+  | 'expired'
+  | 'revoked'
+  | 'key_revoked_or_expired'
+  | 'client_disabled';
 
 export type TokenVerification =
   | {
@@ -100,15 +110,19 @@ export class AccessTokens {
     return this.#issued;
   }
 
-  /** Mints a token bound to `key`; it ends when it expires or when the key or the client stops being valid. */
-  issue(key: ApiKeyRecord, lifetimeSeconds: number, now: number): IssuedToken {
+  /**
+   * Mints a token bound to `key` with `scope` (at most the key's); it ends when it expires, is revoked, or
+   * the key or the client stops being valid.
+   */
+  issue(key: ApiKeyRecord, scope: KeyScope, lifetimeSeconds: number, now: number): IssuedToken {
     const identity = identityBytes(key);
-    const plaintext = Buffer.allocUnsafe(TOKEN_ID_BYTES + 12 + identity.length);
+    const plaintext = Buffer.allocUnsafe(SCOPE_OFFSET + 1 + identity.length);
     const random = pooledRandomBytes(NONCE_BYTES + TOKEN_ID_BYTES);
     random.copy(plaintext, 0, NONCE_BYTES);
     plaintext.writeUIntBE(now, TOKEN_ID_BYTES, 6);
     plaintext.writeUIntBE(now + lifetimeSeconds * 1000, TOKEN_ID_BYTES + 6, 6);
-    identity.copy(plaintext, TOKEN_ID_BYTES + 12);
+    plaintext[SCOPE_OFFSET] = SCOPE_BYTES[scope];
+    identity.copy(plaintext, SCOPE_OFFSET + 1);
 
     const nonce = random.subarray(0, NONCE_BYTES);
     const cipher = createCipheriv('aes-256-gcm', this.#key, nonce);
@@ -135,13 +149,16 @@ export class AccessTokens {
     return this.#opened.get(accessToken) ?? this.#open(accessToken);
   }
 
-  /** Whether opened claims still grant access: not expired, key usable, client active. */
+  /** Whether opened claims still grant access: not expired nor revoked, key usable, client active. */
   async check(claims: AccessTokenClaims, now: number): Promise<TokenVerification> {
     if (claims.expiresAt <= now) return { ok: false, reason: 'expired' };
     const entry = await this.#directory.get(claims.clientId);
     const key = entry?.keysById.get(claims.keyId);
     if (entry == null || key === undefined || !isKeyUsable(key, now)) {
       return { ok: false, reason: 'key_revoked_or_expired' };
+    }
+    if (entry.revokedTokenIds.size > 0 && entry.revokedTokenIds.has(claims.tokenId)) {
+      return { ok: false, reason: 'revoked' };
     }
     if (entry.client.status !== 'active') return { ok: false, reason: 'client_disabled' };
     return { ok: true, client: entry.client, key, claims };
@@ -170,9 +187,11 @@ export class AccessTokens {
     } catch {
       return undefined;
     }
-    const keyIdLength = plaintext.readUInt8(TOKEN_ID_BYTES + 12);
+    const scope = plaintext[SCOPE_OFFSET] === SCOPE_BYTES.write ? 'write' : 'read';
+    const keyIdLength = plaintext.readUInt8(SCOPE_OFFSET + 1);
     const claims: AccessTokenClaims = {
       tokenId: plaintext.subarray(0, TOKEN_ID_BYTES).toString('base64url'),
+      scope,
       issuedAt: plaintext.readUIntBE(TOKEN_ID_BYTES, 6),
       expiresAt: plaintext.readUIntBE(TOKEN_ID_BYTES + 6, 6),
       keyId: plaintext.toString('utf8', FIXED_PLAINTEXT_BYTES, FIXED_PLAINTEXT_BYTES + keyIdLength),

@@ -1,18 +1,17 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
 import { PortcullisError } from '../errors.js';
-import { singleHeader } from '../http/request.js';
 import { sendJsonText } from '../http/respond.js';
-import { countTokenIssued } from '../limits/enforce.js';
+import { grantedScope, type KeyScope } from '../keys/scope.js';
 import type { Services } from '../services.js';
 import type { ApiKeyRecord, ClientRecord } from '../store/records.js';
-import { authenticateBasic, basicRejection } from './basic-authentication.js';
-import { authorizationScheme } from './bearer-token.js';
-import { basicChallenge } from './challenges.js';
+import {
+  authenticateClient,
+  basicAuthorization,
+  NO_STORE,
+  rejectUrlParameters,
+  requirePost,
+} from './endpoint-steps.js';
 import { readTokenParameters, type TokenParameters } from './token-request.js';
-
-export const TOKEN_PATHS = new Set(['/v2.01/oauth/token', '/v2.01/oauth/token/']);
-const NO_STORE = Object.freeze({ 'Cache-Control': 'no-store', Pragma: 'no-cache' });
 
 /**
  * `POST /v2.01/oauth/token`: the client credentials grant (RFC 6749 §4.4) with client_secret_basic
@@ -33,12 +32,15 @@ export async function handleTokenRequest(
   const { client, key } = await authenticateClient(services, authorization, req.socket, now);
   requireMatchingClientId(parameters, client);
   requireClientCredentialsGrant(grantType);
-  countTokenIssued(services.tokenIssuance, client.clientId, now);
+  const scope = requestedScope(parameters, key);
+  services.limits.countTokenIssued(client.clientId, now);
   const lifetime = client.tokenTtlSeconds ?? services.options.tokenTtlSeconds;
-  const issued = services.tokens.issue(key, lifetime, now);
+  const issued = services.tokens.issue(key, scope, lifetime, now);
   services.keyUsage.touch(key.keyId, now);
-  // RFC 6749 §5.1: exactly these members, and no caching of the response. Written without
-  // JSON.stringify: the token is base64url and the lifetime an integer, so neither needs escaping.
+  services.audit.count('tokens.issued', { clientId: client.clientId, keyId: key.keyId }, now);
+  // RFC 6749 §5.1: exactly these members (`scope` only when it differs from the one asked for, which
+  // never happens: a scope not granted in full is refused), and no caching of the response. Written
+  // without JSON.stringify: the token is base64url and the lifetime an integer, so neither needs escaping.
   sendJsonText(
     res,
     200,
@@ -47,63 +49,10 @@ export async function handleTokenRequest(
   );
 }
 
-function requirePost(req: IncomingMessage): void {
-  if (req.method === 'POST') return;
-  throw new PortcullisError('method_not_allowed', {
-    message: 'The token endpoint only accepts POST.',
-    headers: { Allow: 'POST' },
-  });
-}
-
-/** RFC 6749 §2.3.1 and §3.2: credentials and parameters never travel in the URL. */
-function rejectUrlParameters(query: string): void {
-  if (query === '') return;
-  throw new PortcullisError('invalid_request', {
-    message: 'Parameters and credentials must be sent in the request body and headers, not in the URL.',
-  });
-}
-
-/** RFC 6749 §2.3: one authentication method per request, and here that method is HTTP Basic. */
-function basicAuthorization(req: IncomingMessage, parameters: TokenParameters): string {
-  const authorization = singleHeader(req, 'authorization');
-  const bodySecret = parameters.has('client_secret');
-  if (authorization === undefined) {
-    throw new PortcullisError('invalid_client', {
-      message: bodySecret
-        ? 'Send the ClientId and API key with HTTP Basic authentication, not in the request body.'
-        : 'Client authentication is required: send the ClientId and API key with HTTP Basic authentication.',
-      headers: { 'WWW-Authenticate': basicChallenge },
-    });
-  }
-  if (bodySecret) {
-    throw new PortcullisError('invalid_request', {
-      message: 'Client credentials must be sent one way only: use HTTP Basic authentication.',
-    });
-  }
-  if (authorizationScheme(authorization) !== 'basic') {
-    throw new PortcullisError('invalid_client', {
-      detail: 'authorization scheme is not Basic',
-      headers: { 'WWW-Authenticate': basicChallenge },
-    });
-  }
-  return authorization;
-}
-
 function requiredGrantType(parameters: TokenParameters): string {
   const grantType = parameters.get('grant_type');
   if (grantType !== undefined) return grantType;
   throw new PortcullisError('invalid_request', { message: 'The grant_type parameter is required.' });
-}
-
-async function authenticateClient(
-  services: Services,
-  authorization: string,
-  connection: Socket,
-  now: number,
-): Promise<{ client: ClientRecord; key: ApiKeyRecord }> {
-  const result = await authenticateBasic(services, authorization, connection, now);
-  if (result.ok) return result;
-  throw basicRejection('invalid_client', result, services.options.environment);
 }
 
 /** A client_id parameter is not needed with Basic; when sent, it must name the authenticated client. */
@@ -113,6 +62,13 @@ function requireMatchingClientId(parameters: TokenParameters, client: ClientReco
   throw new PortcullisError('invalid_request', {
     message: 'The client_id parameter does not match the authenticated client.',
   });
+}
+
+/** RFC 6749 §3.3: at most the key's scope; omitted means all of it. */
+function requestedScope(parameters: TokenParameters, key: ApiKeyRecord): KeyScope {
+  const scope = grantedScope(parameters.get('scope'), key.scope);
+  if (scope !== undefined) return scope;
+  throw new PortcullisError('invalid_scope', { detail: `key ${key.keyId} has scope ${key.scope}` });
 }
 
 function requireClientCredentialsGrant(grantType: string): void {

@@ -36,4 +36,50 @@ export const sqliteMigrations: readonly { readonly version: number; readonly sql
       ) STRICT;
     `,
   },
+  {
+    version: 2,
+    sql: `
+      ALTER TABLE clients ADD COLUMN rate_limits TEXT;
+
+      ALTER TABLE api_keys ADD COLUMN scope TEXT NOT NULL DEFAULT 'write' CHECK (scope IN ('read', 'write'));
+      ALTER TABLE api_keys ADD COLUMN exposed_at INTEGER;
+      ALTER TABLE api_keys ADD COLUMN replaced_by TEXT;
+      ALTER TABLE api_keys ADD COLUMN expiry_recorded INTEGER NOT NULL DEFAULT 0;
+      CREATE INDEX api_keys_by_expiry ON api_keys (expires_at) WHERE expiry_recorded = 0;
+
+      CREATE TABLE revoked_tokens (
+        token_id TEXT PRIMARY KEY,
+        client_id TEXT NOT NULL,
+        key_id TEXT NOT NULL,
+        expires_at INTEGER NOT NULL,
+        revoked_at INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX revoked_tokens_by_client ON revoked_tokens (client_id);
+
+      CREATE TABLE introspectors (
+        name TEXT PRIMARY KEY,
+        key_hash TEXT NOT NULL UNIQUE,
+        created_at INTEGER NOT NULL,
+        revoked_at INTEGER
+      ) STRICT;
+
+      CREATE TABLE audit_events (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        at INTEGER NOT NULL,
+        type TEXT NOT NULL,
+        client_id TEXT,
+        key_id TEXT,
+        source TEXT,
+        count INTEGER NOT NULL DEFAULT 1,
+        detail TEXT
+      ) STRICT;
+      CREATE INDEX audit_events_by_time ON audit_events (at);
+      CREATE INDEX audit_events_by_client ON audit_events (client_id, at);
+      -- Append-only: the database itself refuses to change or delete an entry.
+      CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events
+        BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+      CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events
+        BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+    `,
+  },
 ];

@@ -1,4 +1,5 @@
 import type { Environment } from '../keys/environment.js';
+import type { KeyScope } from '../keys/scope.js';
 
 /** All times are Unix epoch milliseconds. */
 
@@ -13,6 +14,8 @@ export interface ClientRecord {
   readonly status: ClientStatus;
   /** Overrides the server's token lifetime for this client when set. */
   readonly tokenTtlSeconds: number | null;
+  /** Overrides the server's API rate limits for this client when set (`COUNT/WINDOW,…` or `off`). */
+  readonly rateLimits: string | null;
   readonly profile: ClientProfile;
   readonly createdAt: number;
   readonly updatedAt: number;
@@ -25,16 +28,22 @@ export interface ApiKeyRecord {
   /** HMAC-SHA256 of the key under the server secret, base64url. The key itself is never stored. */
   readonly keyHash: string;
   readonly environment: Environment;
+  readonly scope: KeyScope;
   readonly createdAt: number;
   readonly expiresAt: number | null;
   readonly revokedAt: number | null;
   readonly lastUsedAt: number | null;
+  /** When the key was seen over plain HTTP, where anyone on the path could read it. */
+  readonly exposedAt: number | null;
+  /** The key that replaced this one in a rotation. */
+  readonly replacedBy: string | null;
 }
 
 export interface NewClient {
   readonly clientId: string;
   readonly name: string;
   readonly tokenTtlSeconds: number | null;
+  readonly rateLimits: string | null;
   readonly createdAt: number;
 }
 
@@ -42,22 +51,90 @@ export interface ClientUpdate {
   readonly name?: string;
   readonly status?: ClientStatus;
   readonly tokenTtlSeconds?: number | null;
+  readonly rateLimits?: string | null;
   readonly profile?: ClientProfile;
 }
 
-/** A client with every one of its keys: what authentication needs, loaded in one read. */
+/** A client with every one of its keys and revoked tokens: what authentication needs, in one read. */
 export interface ClientCredentials {
   readonly client: ClientRecord;
   readonly keys: readonly ApiKeyRecord[];
+  /** Ids of the client's tokens revoked before they expire (RFC 7009). */
+  readonly revokedTokenIds: readonly string[];
+}
+
+/** A token revoked before it expires: kept until then, so that every node refuses it. */
+export interface RevokedToken {
+  readonly tokenId: string;
+  readonly clientId: string;
+  readonly keyId: string;
+  readonly expiresAt: number;
+}
+
+/** A caller allowed to use the introspection endpoint (RFC 7662 §2.1): not a client, it calls no API. */
+export interface IntrospectorRecord {
+  readonly name: string;
+  readonly keyHash: string;
+  readonly createdAt: number;
+  readonly revokedAt: number | null;
 }
 
 export interface ChangeBatch {
   /** The highest change sequence number seen; pass it to the next `changesSince`. */
   readonly latest: number;
-  /** Clients whose record or keys changed since the sequence number asked for. */
+  /** Clients whose record, keys or revoked tokens changed since the sequence number asked for. */
   readonly clientIds: readonly string[];
+}
+
+/**
+ * One entry of the audit trail. Events that can come in floods (tokens issued, failed authentications,
+ * limits hit) are counted per minute rather than written one by one: `at` is then the minute's start.
+ * Never holds a key, a token or an Authorization value: keys by id, tokens by fingerprint.
+ */
+export interface AuditEvent {
+  readonly at: number;
+  readonly type: AuditEventType;
+  readonly clientId: string | null;
+  readonly keyId: string | null;
+  /** The source address, for events a request caused. */
+  readonly source: string | null;
+  readonly count: number;
+  readonly detail: Readonly<Record<string, string | number | boolean | null>> | null;
+}
+
+export const auditEventTypes = [
+  'client.created',
+  'client.updated',
+  'client.disabled',
+  'client.enabled',
+  'key.created',
+  'key.rotated',
+  'key.revoked',
+  'key.expired',
+  'key.exposed',
+  'token.exposed',
+  'token.revoked',
+  'tokens.issued',
+  'authentication.failed',
+  'limit.rate',
+  'limit.token',
+  'limit.failed_authentication',
+  'introspector.created',
+  'introspector.revoked',
+] as const;
+export type AuditEventType = (typeof auditEventTypes)[number];
+
+export interface AuditQuery {
+  readonly clientId?: string;
+  readonly since?: number;
+  readonly limit: number;
 }
 
 export function isKeyUsable(key: ApiKeyRecord, now: number): boolean {
   return key.revokedAt === null && (key.expiresAt === null || key.expiresAt > now);
+}
+
+/** How the audit trail and logs name a token: the first characters of its public id, never the token. */
+export function tokenFingerprint(tokenId: string): string {
+  return tokenId.slice(0, 12);
 }

@@ -2,16 +2,23 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Environment } from '../keys/environment.js';
+import type { KeyScope } from '../keys/scope.js';
 import { sqliteMigrations } from './migrations.js';
 import type {
   ApiKeyRecord,
+  AuditEvent,
+  AuditEventType,
+  AuditQuery,
   ChangeBatch,
   ClientCredentials,
   ClientRecord,
   ClientStatus,
   ClientUpdate,
+  IntrospectorRecord,
   NewClient,
+  RevokedToken,
 } from './records.js';
+import { tokenFingerprint } from './records.js';
 import type { Store } from './store.js';
 
 export const SQLITE_FILE = 'portcullis.sqlite';
@@ -21,6 +28,7 @@ interface ClientRow {
   name: string;
   status: string;
   token_ttl_seconds: number | null;
+  rate_limits: string | null;
   profile: string;
   created_at: number;
   updated_at: number;
@@ -32,10 +40,30 @@ interface ApiKeyRow {
   alias: string | null;
   key_hash: string;
   environment: string;
+  scope: string;
   created_at: number;
   expires_at: number | null;
   revoked_at: number | null;
   last_used_at: number | null;
+  exposed_at: number | null;
+  replaced_by: string | null;
+}
+
+interface IntrospectorRow {
+  name: string;
+  key_hash: string;
+  created_at: number;
+  revoked_at: number | null;
+}
+
+interface AuditRow {
+  at: number;
+  type: string;
+  client_id: string | null;
+  key_id: string | null;
+  source: string | null;
+  count: number;
+  detail: string | null;
 }
 
 /**
@@ -62,6 +90,24 @@ export class SqliteStore implements Store {
     this.#statements = prepareStatements(this.#db);
   }
 
+  /** Records that `clientId` changed, with its audit entry, inside the caller's transaction. */
+  #changed(clientId: string, at: number, event: AuditEventType, fields: Partial<AuditEvent> = {}): void {
+    this.#statements.insertChange.run(clientId, at);
+    this.#audit({ at, type: event, clientId, keyId: null, source: null, count: 1, detail: null, ...fields });
+  }
+
+  #audit(event: AuditEvent): void {
+    this.#statements.insertAudit.run({
+      at: event.at,
+      type: event.type,
+      client_id: event.clientId,
+      key_id: event.keyId,
+      source: event.source,
+      count: event.count,
+      detail: event.detail === null ? null : JSON.stringify(event.detail),
+    });
+  }
+
   async createClient(client: NewClient): Promise<ClientRecord | undefined> {
     const s = this.#statements;
     return this.#db.transaction(() => {
@@ -69,10 +115,11 @@ export class SqliteStore implements Store {
         client_id: client.clientId,
         name: client.name,
         token_ttl_seconds: client.tokenTtlSeconds,
+        rate_limits: client.rateLimits,
         created_at: client.createdAt,
       });
       if (inserted.changes === 0) return undefined;
-      s.insertChange.run(client.clientId, client.createdAt);
+      this.#changed(client.clientId, client.createdAt, 'client.created');
       return toClient(s.selectClient.get(client.clientId) as ClientRow);
     })();
   }
@@ -92,34 +139,49 @@ export class SqliteStore implements Store {
       const row = s.selectClient.get(clientId) as ClientRow | undefined;
       if (row === undefined) return undefined;
       const current = toClient(row);
+      const status = update.status ?? current.status;
       s.updateClient.run({
         client_id: clientId,
         name: update.name ?? current.name,
-        status: update.status ?? current.status,
+        status,
         token_ttl_seconds:
           update.tokenTtlSeconds === undefined ? current.tokenTtlSeconds : update.tokenTtlSeconds,
+        rate_limits: update.rateLimits === undefined ? current.rateLimits : update.rateLimits,
         profile: JSON.stringify(update.profile ?? current.profile),
         updated_at: now,
       });
-      s.insertChange.run(clientId, now);
+      const event =
+        status === current.status
+          ? 'client.updated'
+          : status === 'active'
+            ? 'client.enabled'
+            : 'client.disabled';
+      this.#changed(clientId, now, event);
       return toClient(s.selectClient.get(clientId) as ClientRow);
     })();
   }
 
   async createApiKey(key: ApiKeyRecord): Promise<void> {
-    const s = this.#statements;
     this.#db.transaction(() => {
-      s.insertApiKey.run({
-        key_id: key.keyId,
-        client_id: key.clientId,
-        alias: key.alias,
-        key_hash: key.keyHash,
-        environment: key.environment,
-        created_at: key.createdAt,
-        expires_at: key.expiresAt,
+      this.#insertKey(key);
+      this.#changed(key.clientId, key.createdAt, 'key.created', {
+        keyId: key.keyId,
+        detail: { scope: key.scope, alias: key.alias },
       });
-      s.insertChange.run(key.clientId, key.createdAt);
     })();
+  }
+
+  #insertKey(key: ApiKeyRecord): void {
+    this.#statements.insertApiKey.run({
+      key_id: key.keyId,
+      client_id: key.clientId,
+      alias: key.alias,
+      key_hash: key.keyHash,
+      environment: key.environment,
+      scope: key.scope,
+      created_at: key.createdAt,
+      expires_at: key.expiresAt,
+    });
   }
 
   async listApiKeys(clientId: string): Promise<ApiKeyRecord[]> {
@@ -133,9 +195,62 @@ export class SqliteStore implements Store {
       if (row === undefined) return undefined;
       if (row.revoked_at === null) {
         s.revokeKey.run(now, keyId);
-        s.insertChange.run(clientId, now);
+        this.#changed(clientId, now, 'key.revoked', { keyId });
       }
       return toApiKey(s.selectKey.get(keyId, clientId) as ApiKeyRow);
+    })();
+  }
+
+  async rotateApiKey(
+    clientId: string,
+    keyId: string,
+    replacement: ApiKeyRecord,
+    oldEndsAt: number,
+    now: number,
+  ): Promise<{ readonly old: ApiKeyRecord; readonly replacement: ApiKeyRecord } | undefined> {
+    const s = this.#statements;
+    return this.#db.transaction(() => {
+      const row = s.selectKey.get(keyId, clientId) as ApiKeyRow | undefined;
+      if (row === undefined || !isUsable(row, now)) return undefined;
+      this.#insertKey(replacement);
+      if (oldEndsAt <= now) s.revokeKey.run(now, keyId);
+      else s.shortenKey.run(oldEndsAt, keyId);
+      s.setReplacedBy.run(replacement.keyId, keyId);
+      this.#changed(clientId, now, 'key.rotated', {
+        keyId,
+        detail: { replacedBy: replacement.keyId, oldKeyEndsAt: new Date(oldEndsAt).toISOString() },
+      });
+      return {
+        old: toApiKey(s.selectKey.get(keyId, clientId) as ApiKeyRow),
+        replacement: toApiKey(s.selectKey.get(replacement.keyId, clientId) as ApiKeyRow),
+      };
+    })();
+  }
+
+  async markKeyExposed(clientId: string, keyId: string, now: number, revoke: boolean): Promise<void> {
+    const s = this.#statements;
+    this.#db.transaction(() => {
+      const row = s.selectKey.get(keyId, clientId) as ApiKeyRow | undefined;
+      if (row === undefined) return;
+      if (row.exposed_at === null) s.exposeKey.run(now, keyId);
+      this.#changed(clientId, now, 'key.exposed', { keyId, detail: { revoked: revoke } });
+      if (revoke && row.revoked_at === null) {
+        s.revokeKey.run(now, keyId);
+        this.#audit(event(now, 'key.revoked', clientId, keyId, { reason: 'exposed' }));
+      }
+    })();
+  }
+
+  async recordExpiredKeys(now: number): Promise<void> {
+    const s = this.#statements;
+    this.#db.transaction(() => {
+      for (const row of s.markExpired.all(now) as {
+        key_id: string;
+        client_id: string;
+        expires_at: number;
+      }[]) {
+        this.#audit(event(row.expires_at, 'key.expired', row.client_id, row.key_id));
+      }
     })();
   }
 
@@ -154,12 +269,86 @@ export class SqliteStore implements Store {
       return {
         client: toClient(row),
         keys: (s.selectKeysOfClient.all(clientId) as ApiKeyRow[]).map(toApiKey),
+        revokedTokenIds: s.selectRevokedTokens.pluck().all(clientId) as string[],
       };
     })();
   }
 
+  async revokeToken(token: RevokedToken, now: number, reason: 'revoked' | 'exposed'): Promise<void> {
+    this.#db.transaction(() => {
+      const inserted = this.#statements.insertRevokedToken.run({
+        token_id: token.tokenId,
+        client_id: token.clientId,
+        key_id: token.keyId,
+        expires_at: token.expiresAt,
+        revoked_at: now,
+      });
+      if (inserted.changes === 0) return;
+      this.#changed(token.clientId, now, reason === 'exposed' ? 'token.exposed' : 'token.revoked', {
+        keyId: token.keyId,
+        detail: { token: tokenFingerprint(token.tokenId), ...(reason === 'exposed' && { revoked: true }) },
+      });
+    })();
+  }
+
+  async createIntrospector(introspector: IntrospectorRecord): Promise<boolean> {
+    return this.#db.transaction(() => {
+      const inserted = this.#statements.insertIntrospector.run({
+        name: introspector.name,
+        key_hash: introspector.keyHash,
+        created_at: introspector.createdAt,
+      });
+      if (inserted.changes === 0) return false;
+      this.#audit(
+        event(introspector.createdAt, 'introspector.created', null, null, { name: introspector.name }),
+      );
+      return true;
+    })();
+  }
+
+  async listIntrospectors(): Promise<IntrospectorRecord[]> {
+    return (this.#statements.selectIntrospectors.all() as IntrospectorRow[]).map(toIntrospector);
+  }
+
+  async findIntrospector(keyHash: string): Promise<IntrospectorRecord | undefined> {
+    const row = this.#statements.selectIntrospectorByHash.get(keyHash) as IntrospectorRow | undefined;
+    return row && toIntrospector(row);
+  }
+
+  async revokeIntrospector(name: string, now: number): Promise<IntrospectorRecord | undefined> {
+    const s = this.#statements;
+    return this.#db.transaction(() => {
+      const row = s.selectIntrospector.get(name) as IntrospectorRow | undefined;
+      if (row === undefined) return undefined;
+      if (row.revoked_at === null) {
+        s.revokeIntrospector.run(now, name);
+        this.#audit(event(now, 'introspector.revoked', null, null, { name }));
+      }
+      return toIntrospector(s.selectIntrospector.get(name) as IntrospectorRow);
+    })();
+  }
+
+  async appendAuditEvents(events: readonly AuditEvent[]): Promise<void> {
+    this.#db.transaction(() => {
+      for (const entry of events) this.#audit(entry);
+    })();
+  }
+
+  async readAudit(query: AuditQuery): Promise<AuditEvent[]> {
+    const rows = this.#statements.selectAudit.all({
+      client_id: query.clientId ?? null,
+      since: query.since ?? 0,
+      limit: query.limit,
+    }) as AuditRow[];
+    return rows.map(toAuditEvent);
+  }
+
   async pruneChanges(before: number): Promise<void> {
-    this.#statements.deleteOldChanges.run(before);
+    const s = this.#statements;
+    this.#db.transaction(() => {
+      s.deleteOldChanges.run(before);
+      s.deleteExpiredRevokedTokens.run(before);
+    })();
   }
 
   async latestChange(): Promise<number> {
@@ -178,6 +367,20 @@ export class SqliteStore implements Store {
   async close(): Promise<void> {
     this.#db.close();
   }
+}
+
+function event(
+  at: number,
+  type: AuditEventType,
+  clientId: string | null,
+  keyId: string | null,
+  detail: AuditEvent['detail'] = null,
+): AuditEvent {
+  return { at, type, clientId, keyId, source: null, count: 1, detail };
+}
+
+function isUsable(row: ApiKeyRow, now: number): boolean {
+  return row.revoked_at === null && (row.expires_at === null || row.expires_at > now);
 }
 
 function migrate(db: Database.Database): void {
@@ -205,25 +408,66 @@ function migrate(db: Database.Database): void {
 function prepareStatements(db: Database.Database) {
   return {
     insertClient: db.prepare(
-      `INSERT INTO clients (client_id, name, status, token_ttl_seconds, created_at, updated_at)
-       VALUES (@client_id, @name, 'active', @token_ttl_seconds, @created_at, @created_at)
+      `INSERT INTO clients (client_id, name, status, token_ttl_seconds, rate_limits, created_at, updated_at)
+       VALUES (@client_id, @name, 'active', @token_ttl_seconds, @rate_limits, @created_at, @created_at)
        ON CONFLICT (client_id) DO NOTHING`,
     ),
     selectClient: db.prepare('SELECT * FROM clients WHERE client_id = ?'),
     selectClients: db.prepare('SELECT * FROM clients ORDER BY client_id'),
     updateClient: db.prepare(
       `UPDATE clients SET name = @name, status = @status, token_ttl_seconds = @token_ttl_seconds,
-       profile = @profile, updated_at = @updated_at WHERE client_id = @client_id`,
+       rate_limits = @rate_limits, profile = @profile, updated_at = @updated_at WHERE client_id = @client_id`,
     ),
     insertApiKey: db.prepare(
-      `INSERT INTO api_keys (key_id, client_id, alias, key_hash, environment, created_at, expires_at)
-       VALUES (@key_id, @client_id, @alias, @key_hash, @environment, @created_at, @expires_at)`,
+      `INSERT INTO api_keys (key_id, client_id, alias, key_hash, environment, scope, created_at, expires_at)
+       VALUES (@key_id, @client_id, @alias, @key_hash, @environment, @scope, @created_at, @expires_at)`,
     ),
     selectKey: db.prepare('SELECT * FROM api_keys WHERE key_id = ? AND client_id = ?'),
     selectKeysOfClient: db.prepare('SELECT * FROM api_keys WHERE client_id = ? ORDER BY created_at, key_id'),
     revokeKey: db.prepare('UPDATE api_keys SET revoked_at = ? WHERE key_id = ?'),
+    shortenKey: db.prepare(
+      'UPDATE api_keys SET expires_at = MIN(COALESCE(expires_at, ?1), ?1) WHERE key_id = ?2',
+    ),
+    setReplacedBy: db.prepare('UPDATE api_keys SET replaced_by = ? WHERE key_id = ?'),
+    exposeKey: db.prepare('UPDATE api_keys SET exposed_at = ? WHERE key_id = ?'),
+    markExpired: db.prepare(
+      `UPDATE api_keys SET expiry_recorded = 1
+       WHERE expiry_recorded = 0 AND expires_at <= ? AND revoked_at IS NULL
+       RETURNING key_id, client_id, expires_at`,
+    ),
     touchKey: db.prepare(
       'UPDATE api_keys SET last_used_at = ? WHERE key_id = ? AND (last_used_at IS NULL OR last_used_at < ?)',
+    ),
+    insertRevokedToken: db.prepare(
+      `INSERT INTO revoked_tokens (token_id, client_id, key_id, expires_at, revoked_at)
+       VALUES (@token_id, @client_id, @key_id, @expires_at, @revoked_at) ON CONFLICT (token_id) DO NOTHING`,
+    ),
+    selectRevokedTokens: db.prepare('SELECT token_id FROM revoked_tokens WHERE client_id = ?'),
+    deleteExpiredRevokedTokens: db.prepare('DELETE FROM revoked_tokens WHERE expires_at < ?'),
+    insertIntrospector: db.prepare(
+      `INSERT INTO introspectors (name, key_hash, created_at) VALUES (@name, @key_hash, @created_at)
+       ON CONFLICT (name) DO NOTHING`,
+    ),
+    selectIntrospector: db.prepare('SELECT * FROM introspectors WHERE name = ?'),
+    selectIntrospectors: db.prepare('SELECT * FROM introspectors ORDER BY name'),
+    selectIntrospectorByHash: db.prepare('SELECT * FROM introspectors WHERE key_hash = ?'),
+    revokeIntrospector: db.prepare('UPDATE introspectors SET revoked_at = ? WHERE name = ?'),
+    insertAudit: db.prepare(
+      `INSERT INTO audit_events (at, type, client_id, key_id, source, count, detail)
+       VALUES (@at, @type, @client_id, @key_id, @source, @count, @detail)`,
+    ),
+    // Counted events are written in slices of a minute, possibly by several processes: sum them here.
+    // The latest entries, oldest first. Counted events are written in slices of a minute, possibly by
+    // several processes: they are summed here.
+    selectAudit: db.prepare(
+      `SELECT * FROM (
+         SELECT at, type, client_id, key_id, source, SUM(count) AS count, detail, MIN(id) AS first_id
+         FROM audit_events
+         WHERE at >= @since AND (@client_id IS NULL OR client_id = @client_id)
+         GROUP BY at, type, client_id, key_id, source, detail
+         ORDER BY at DESC, first_id DESC
+         LIMIT @limit
+       ) ORDER BY at, first_id`,
     ),
     insertChange: db.prepare('INSERT INTO changes (client_id, changed_at) VALUES (?, ?)'),
     latestChange: db.prepare('SELECT COALESCE(MAX(sequence), 0) AS latest FROM changes'),
@@ -238,6 +482,7 @@ function toClient(row: ClientRow): ClientRecord {
     name: row.name,
     status: row.status as ClientStatus,
     tokenTtlSeconds: row.token_ttl_seconds,
+    rateLimits: row.rate_limits,
     profile: JSON.parse(row.profile) as Record<string, unknown>,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
@@ -251,9 +496,28 @@ function toApiKey(row: ApiKeyRow): ApiKeyRecord {
     alias: row.alias,
     keyHash: row.key_hash,
     environment: row.environment as Environment,
+    scope: row.scope as KeyScope,
     createdAt: row.created_at,
     expiresAt: row.expires_at,
     revokedAt: row.revoked_at,
     lastUsedAt: row.last_used_at,
+    exposedAt: row.exposed_at,
+    replacedBy: row.replaced_by,
+  };
+}
+
+function toIntrospector(row: IntrospectorRow): IntrospectorRecord {
+  return { name: row.name, keyHash: row.key_hash, createdAt: row.created_at, revokedAt: row.revoked_at };
+}
+
+function toAuditEvent(row: AuditRow): AuditEvent {
+  return {
+    at: row.at,
+    type: row.type as AuditEventType,
+    clientId: row.client_id,
+    keyId: row.key_id,
+    source: row.source,
+    count: row.count,
+    detail: row.detail === null ? null : (JSON.parse(row.detail) as AuditEvent['detail']),
   };
 }

@@ -1,16 +1,21 @@
 import type {
   ApiKeyRecord,
+  AuditEvent,
+  AuditQuery,
   ChangeBatch,
   ClientCredentials,
   ClientRecord,
   ClientUpdate,
+  IntrospectorRecord,
   NewClient,
+  RevokedToken,
 } from './records.js';
 
 /**
  * Durable state behind one interface, so that the embedded SQLite store and a networked one can serve
- * the same server. Every mutation of a client or its keys also records a change, which other processes
- * on the same store read through `changesSince` to drop what they cached.
+ * the same server. Every mutation of a client, its keys or its tokens records a change, which other
+ * processes on the same store read through `changesSince` to drop what they cached, and appends its
+ * audit event in the same transaction: an acknowledged change is never without its audit entry.
  */
 export interface Store {
   createClient(client: NewClient): Promise<ClientRecord | undefined>;
@@ -21,11 +26,38 @@ export interface Store {
   createApiKey(key: ApiKeyRecord): Promise<void>;
   listApiKeys(clientId: string): Promise<ApiKeyRecord[]>;
   revokeApiKey(clientId: string, keyId: string, now: number): Promise<ApiKeyRecord | undefined>;
+  /**
+   * Creates `replacement` and ends `keyId` at `oldEndsAt` (at once when that is `now`), in one
+   * transaction. Undefined when the client has no such key still usable.
+   */
+  rotateApiKey(
+    clientId: string,
+    keyId: string,
+    replacement: ApiKeyRecord,
+    oldEndsAt: number,
+    now: number,
+  ): Promise<{ readonly old: ApiKeyRecord; readonly replacement: ApiKeyRecord } | undefined>;
+  /** Flags a key seen over plain HTTP, and revokes it too when `revoke` is set. */
+  markKeyExposed(clientId: string, keyId: string, now: number, revoke: boolean): Promise<void>;
+  /** Records `key.expired` once for each key whose expiry has passed. */
+  recordExpiredKeys(now: number): Promise<void>;
   recordKeyUse(lastUsedByKeyId: ReadonlyMap<string, number>): Promise<void>;
 
   getClientCredentials(clientId: string): Promise<ClientCredentials | undefined>;
 
-  /** Deletes change records older than `before`: every process has read them long since. */
+  /** Adds a token to its client's revoked tokens (RFC 7009); `reason` goes to the audit trail. */
+  revokeToken(token: RevokedToken, now: number, reason: 'revoked' | 'exposed'): Promise<void>;
+
+  createIntrospector(introspector: IntrospectorRecord): Promise<boolean>;
+  listIntrospectors(): Promise<IntrospectorRecord[]>;
+  findIntrospector(keyHash: string): Promise<IntrospectorRecord | undefined>;
+  revokeIntrospector(name: string, now: number): Promise<IntrospectorRecord | undefined>;
+
+  appendAuditEvents(events: readonly AuditEvent[]): Promise<void>;
+  /** Audit entries, oldest first; counted events of the same minute, kind and subject are summed. */
+  readAudit(query: AuditQuery): Promise<AuditEvent[]>;
+
+  /** Deletes change records older than `before` and revoked tokens expired by then. */
   pruneChanges(before: number): Promise<void>;
 
   latestChange(): Promise<number>;

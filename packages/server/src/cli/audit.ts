@@ -1,0 +1,75 @@
+import { Command, InvalidArgumentError, Option } from 'commander';
+import {
+  type CommonOptions,
+  dataDirOption,
+  integerArgument,
+  jsonOption,
+  printJson,
+  printLines,
+  table,
+  withStoreOnly,
+} from './common.js';
+import { auditSummary } from './views.js';
+
+interface AuditOptions extends CommonOptions {
+  readonly client?: string;
+  readonly since?: number;
+  readonly limit: number;
+}
+
+const AGO_PATTERN = /^(\d+)([smhd])$/;
+const UNIT_MS: Readonly<Record<string, number>> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+export function auditCommand(): Command {
+  return new Command('audit')
+    .description('read the audit trail: key and client changes, tokens issued, failures, limits hit')
+    .option('--client <ClientId>', "only this client's entries")
+    .option(
+      '--since <time>',
+      'an ISO 8601 time, or a span back from now such as 30m, 12h or 7d',
+      sinceArgument,
+    )
+    .addOption(
+      new Option('--limit <count>', 'the latest entries at most')
+        .default(1000)
+        .argParser(integerArgument(1, 1_000_000)),
+    )
+    .addOption(dataDirOption())
+    .addOption(jsonOption())
+    .action(async (options: AuditOptions) => {
+      const events = await withStoreOnly(options.dataDir, (store) =>
+        store.readAudit({
+          limit: options.limit,
+          ...(options.client !== undefined && { clientId: options.client }),
+          ...(options.since !== undefined && { since: options.since }),
+        }),
+      );
+      const summaries = events.map(auditSummary);
+      if (options.json) {
+        printJson(summaries);
+        return;
+      }
+      printLines(
+        table(
+          ['AT', 'EVENT', 'CLIENT', 'KEY', 'SOURCE', 'COUNT', 'DETAIL'],
+          summaries.map((e) => [
+            e.at,
+            e.type,
+            e.clientId ?? '-',
+            e.keyId ?? '-',
+            e.source ?? '-',
+            String(e.count),
+            e.detail === null ? '' : JSON.stringify(e.detail),
+          ]),
+        ),
+      );
+    });
+}
+
+function sinceArgument(value: string): number {
+  const ago = AGO_PATTERN.exec(value);
+  if (ago !== null) return Date.now() - Number(ago[1]) * (UNIT_MS[ago[2] as string] as number);
+  const at = Date.parse(value);
+  if (Number.isNaN(at)) throw new InvalidArgumentError('expected an ISO 8601 time or a span such as 30m');
+  return at;
+}

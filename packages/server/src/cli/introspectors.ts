@@ -1,0 +1,78 @@
+import { Command } from 'commander';
+import type { Environment } from '../keys/environment.js';
+import { createIntrospector, revokeIntrospector } from '../keys/management.js';
+import {
+  type CommonOptions,
+  dataDirOption,
+  environmentOption,
+  jsonOption,
+  printJson,
+  printLines,
+  table,
+  withStore,
+  withStoreOnly,
+} from './common.js';
+import { introspectorSummary } from './views.js';
+
+export function introspectorsCommand(): Command {
+  const introspectors = new Command('introspectors').description(
+    'credentials for the token introspection endpoint (RFC 7662), for resource servers',
+  );
+
+  introspectors
+    .command('create')
+    .description('create an introspection credential (the key is shown once)')
+    .argument('<NAME>', 'sent as the Basic user name; 1 to 64 of A-Z a-z 0-9 _ -')
+    .addOption(environmentOption())
+    .addOption(dataDirOption())
+    .addOption(jsonOption())
+    .action(async (name: string, options: CommonOptions & { env: Environment }) => {
+      const created = await withStore(options.dataDir, options.env, (context) =>
+        createIntrospector(context, name),
+      );
+      if (options.json) {
+        printJson({ clientId: created.introspector.name, apiKey: created.apiKey });
+        return;
+      }
+      printLines([
+        `Created introspector ${created.introspector.name}.`,
+        `  API key: ${created.apiKey}`,
+        'Send both as Basic credentials to POST /v2.01/oauth/introspect. The key is shown only this once.',
+      ]);
+    });
+
+  introspectors
+    .command('list')
+    .description('list introspection credentials (never their keys)')
+    .addOption(dataDirOption())
+    .addOption(jsonOption())
+    .action(async (options: CommonOptions) => {
+      const summaries = (await withStoreOnly(options.dataDir, (store) => store.listIntrospectors())).map(
+        introspectorSummary,
+      );
+      if (options.json) {
+        printJson(summaries);
+        return;
+      }
+      printLines(
+        table(
+          ['NAME', 'STATUS', 'CREATED'],
+          summaries.map((i) => [i.clientId, i.status, i.createdAt ?? '-']),
+        ),
+      );
+    });
+
+  introspectors
+    .command('revoke')
+    .description('revoke an introspection credential')
+    .argument('<NAME>')
+    .addOption(dataDirOption())
+    .addOption(jsonOption())
+    .action(async (name: string, options: CommonOptions) => {
+      const revoked = await withStoreOnly(options.dataDir, (store) => revokeIntrospector(store, name));
+      if (options.json) printJson(introspectorSummary(revoked));
+      else printLines([`Introspector ${revoked.name} is revoked.`]);
+    });
+
+  return introspectors;
+}

@@ -1,0 +1,45 @@
+import { PortcullisError } from '../errors.js';
+import type { IntrospectorRecord } from '../store/records.js';
+import type { Store } from '../store/store.js';
+
+interface Cached {
+  readonly introspector: IntrospectorRecord | undefined;
+  readonly loadedAt: number;
+}
+
+/**
+ * Introspection credentials, looked up by the HMAC of the presented key. Few and rarely changed, they
+ * are cached for at most `maxAgeMs`, the same bound as a revoked client key, so that a revoked
+ * introspector stops within it on every node without a change feed of its own.
+ */
+export class IntrospectorDirectory {
+  readonly #store: Store;
+  readonly #maxAgeMs: number;
+  readonly #cache = new Map<string, Cached>();
+
+  constructor(store: Store, maxAgeMs: number) {
+    this.#store = store;
+    this.#maxAgeMs = maxAgeMs;
+  }
+
+  /** The active introspector `name` whose key hashes to `keyHash`, or undefined. */
+  async find(name: string, keyHash: string, now: number): Promise<IntrospectorRecord | undefined> {
+    let cached = this.#cache.get(keyHash);
+    if (cached === undefined || now - cached.loadedAt > this.#maxAgeMs) {
+      let introspector: IntrospectorRecord | undefined;
+      try {
+        introspector = await this.#store.findIntrospector(keyHash);
+      } catch (error) {
+        throw new PortcullisError('store_unavailable', {
+          detail: error instanceof Error ? error.message : String(error),
+          headers: { 'Retry-After': '1' },
+        });
+      }
+      cached = { introspector, loadedAt: now };
+      if (this.#cache.size >= 1000) this.#cache.clear();
+      this.#cache.set(keyHash, cached);
+    }
+    const found = cached.introspector;
+    return found !== undefined && found.name === name && found.revokedAt === null ? found : undefined;
+  }
+}

@@ -1,0 +1,92 @@
+import type { AuditCounter } from '../audit/audit-counter.js';
+import { PortcullisError, type ResponseHeaders } from '../errors.js';
+import type { ClientRecord } from '../store/records.js';
+import { FixedWindows, type WindowState } from './fixed-windows.js';
+import { type LimitWindow, parseLimitWindows } from './window-spec.js';
+
+/**
+ * The limits counted per client: API calls in MANGOPAY's windows (the server's, or the client's own when
+ * an operator set them) and tokens issued. Every refusal is counted in the audit trail.
+ */
+export class ClientLimits {
+  readonly #defaultApiCalls: FixedWindows;
+  /** Counters for clients with their own limits, one set per distinct setting. */
+  readonly #apiCallsBySetting = new Map<string, FixedWindows>();
+  readonly #tokenIssuance: FixedWindows;
+  readonly #audit: AuditCounter;
+
+  constructor(rateLimits: readonly LimitWindow[], tokenLimit: readonly LimitWindow[], audit: AuditCounter) {
+    this.#defaultApiCalls = new FixedWindows(rateLimits);
+    this.#tokenIssuance = new FixedWindows(tokenLimit);
+    this.#audit = audit;
+  }
+
+  /**
+   * Counts an API call of `client` and returns MANGOPAY's headers stating the windows, one comma-separated
+   * value per window: `X-RateLimit` (calls made), `X-RateLimit-Remaining`, `X-RateLimit-Reset` (Unix
+   * seconds); undefined when limits are off. Past any window: 429 `rate_limit` with `Retry-After`.
+   * The caller writes the headers with its response, in one go.
+   */
+  countApiCall(client: ClientRecord, now: number): ResponseHeaders | undefined {
+    const windows = this.#apiCallsOf(client);
+    if (!windows.enabled) return undefined;
+    const state = windows.hit(client.clientId, now);
+    const headers = {
+      'X-RateLimit': state.made,
+      'X-RateLimit-Remaining': state.remaining,
+      'X-RateLimit-Reset': state.resetAt,
+    };
+    if (state.allowed) return headers;
+    this.#audit.count('limit.rate', { clientId: client.clientId }, now);
+    throw limitReached(state, 'The API rate limit is reached: wait until the time in Retry-After.', headers);
+  }
+
+  /**
+   * Counts a token issued to `clientId`. Past the limit: 429 telling the client to reuse its token, as
+   * the seed asks ("You must not create a token for every API call").
+   */
+  countTokenIssued(clientId: string, now: number): void {
+    if (!this.#tokenIssuance.enabled) return;
+    const state = this.#tokenIssuance.hit(clientId, now);
+    if (state.allowed) return;
+    this.#audit.count('limit.token', { clientId }, now);
+    throw limitReached(
+      state,
+      'Too many tokens requested: reuse your access token until it expires instead of requesting one per call.',
+      {},
+      `token limit reached for client ${clientId}`,
+    );
+  }
+
+  #apiCallsOf(client: ClientRecord): FixedWindows {
+    if (client.rateLimits === null) return this.#defaultApiCalls;
+    let windows = this.#apiCallsBySetting.get(client.rateLimits);
+    if (windows === undefined) {
+      windows = new FixedWindows(parseStoredLimits(client.rateLimits));
+      this.#apiCallsBySetting.set(client.rateLimits, windows);
+    }
+    return windows;
+  }
+}
+
+/** Settings are checked when an operator sets them; one that no longer parses fails closed, to none. */
+function parseStoredLimits(text: string): LimitWindow[] {
+  try {
+    return parseLimitWindows('rate limits', text);
+  } catch {
+    return [{ limit: 0, windowMs: 60_000 }];
+  }
+}
+
+function limitReached(
+  state: WindowState,
+  message: string,
+  headers: ResponseHeaders,
+  detail?: string,
+): PortcullisError {
+  return new PortcullisError('rate_limit', {
+    message,
+    ...(detail !== undefined && { detail }),
+    headers: { ...headers, 'Retry-After': String(Math.max(1, Math.ceil(state.retryAfterMs / 1000))) },
+  });
+}

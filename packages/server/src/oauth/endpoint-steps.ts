@@ -1,0 +1,74 @@
+import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
+import { PortcullisError } from '../errors.js';
+import { singleHeader } from '../http/request.js';
+import type { Services } from '../services.js';
+import type { ApiKeyRecord, ClientRecord } from '../store/records.js';
+import { authenticateBasic, basicRejection } from './basic-authentication.js';
+import { authorizationScheme } from './bearer-token.js';
+import { basicChallenge } from './challenges.js';
+import type { TokenParameters } from './token-request.js';
+
+/** Steps shared by the token, revocation and introspection endpoints (all POST, Basic-authenticated). */
+
+export const NO_STORE = Object.freeze({ 'Cache-Control': 'no-store', Pragma: 'no-cache' });
+
+export function requirePost(req: IncomingMessage): void {
+  if (req.method === 'POST') return;
+  throw new PortcullisError('method_not_allowed', {
+    message: 'This endpoint only accepts POST.',
+    headers: { Allow: 'POST' },
+  });
+}
+
+/** RFC 6749 §2.3.1 and §3.2: credentials and parameters never travel in the URL. */
+export function rejectUrlParameters(query: string): void {
+  if (query === '') return;
+  throw new PortcullisError('invalid_request', {
+    message: 'Parameters and credentials must be sent in the request body and headers, not in the URL.',
+  });
+}
+
+/** RFC 6749 §2.3: one authentication method per request, and here that method is HTTP Basic. */
+export function basicAuthorization(req: IncomingMessage, parameters: TokenParameters): string {
+  const authorization = singleHeader(req, 'authorization');
+  const bodySecret = parameters.has('client_secret');
+  if (authorization === undefined) {
+    throw new PortcullisError('invalid_client', {
+      message: bodySecret
+        ? 'Send the ClientId and API key with HTTP Basic authentication, not in the request body.'
+        : 'Client authentication is required: send the ClientId and API key with HTTP Basic authentication.',
+      headers: { 'WWW-Authenticate': basicChallenge },
+    });
+  }
+  if (bodySecret) {
+    throw new PortcullisError('invalid_request', {
+      message: 'Client credentials must be sent one way only: use HTTP Basic authentication.',
+    });
+  }
+  if (authorizationScheme(authorization) !== 'basic') {
+    throw new PortcullisError('invalid_client', {
+      detail: 'authorization scheme is not Basic',
+      headers: { 'WWW-Authenticate': basicChallenge },
+    });
+  }
+  return authorization;
+}
+
+export async function authenticateClient(
+  services: Services,
+  authorization: string,
+  connection: Socket,
+  now: number,
+): Promise<{ client: ClientRecord; key: ApiKeyRecord }> {
+  const result = await authenticateBasic(services, authorization, connection, now);
+  if (result.ok) return result;
+  throw basicRejection('invalid_client', result, services.options.environment);
+}
+
+/** RFC 7009 §2.1 and RFC 7662 §2.1: the token to act on, in the `token` parameter. */
+export function requiredTokenParameter(parameters: TokenParameters): string {
+  const token = parameters.get('token');
+  if (token !== undefined) return token;
+  throw new PortcullisError('invalid_request', { message: 'The token parameter is required.' });
+}

@@ -1,0 +1,35 @@
+import { PortcullisError } from '../errors.js';
+import type { Services } from '../services.js';
+import type { AccessTokenClaims } from './access-tokens.js';
+
+/**
+ * Ends one token before it expires: its id joins its client's revoked tokens in the store (so that every
+ * node refuses it once it reads the change), and this node's cached view of the client is dropped at once.
+ */
+export async function revokeAccessToken(
+  services: Pick<Services, 'store' | 'directory'>,
+  claims: AccessTokenClaims,
+  now: number,
+  reason: 'revoked' | 'exposed',
+): Promise<void> {
+  if (claims.expiresAt <= now) return;
+  try {
+    await services.store.revokeToken(
+      {
+        tokenId: claims.tokenId,
+        clientId: claims.clientId,
+        keyId: claims.keyId,
+        expiresAt: claims.expiresAt,
+      },
+      now,
+      reason,
+    );
+  } catch (error) {
+    // RFC 7009 §2.2.1: the client may retry later.
+    throw new PortcullisError('store_unavailable', {
+      detail: error instanceof Error ? error.message : String(error),
+      headers: { 'Retry-After': '1' },
+    });
+  }
+  services.directory.invalidate([claims.clientId]);
+}
