@@ -1,7 +1,6 @@
-import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateApiKey } from '../src/keys/api-key.js';
-import { basicHeader, startTestServer, type TestServer } from './helpers/harness.js';
+import { basicHeader, plainHttpRequest, startTestServer, type TestServer } from './helpers/harness.js';
 
 /**
  * The rule: no API key, token or Authorization value ever reaches a log line. Every secret this run makes
@@ -70,7 +69,7 @@ describe('secrets never reach the log', () => {
       }
       secrets.push(await t.token(client).catch(() => 'no-token'));
     }
-    await plainHttpWith(client.basic);
+    await plainHttpRequest(t.port, client.basic, '/v2.01/acme/clients?secret=x');
 
     expect(t.logLines.length).toBeGreaterThan(10);
     const log = t.logLines.join('');
@@ -84,15 +83,3 @@ describe('secrets never reach the log', () => {
     expect(log).toContain('request.plain_http');
   });
 });
-
-function plainHttpWith(authorization: string): Promise<void> {
-  return new Promise((resolve) => {
-    const socket = net.connect(t.port, '127.0.0.1', () => {
-      socket.write(
-        `GET /v2.01/acme/clients?secret=x HTTP/1.1\r\nHost: x\r\nAuthorization: ${authorization}\r\n\r\n`,
-      );
-    });
-    socket.on('data', () => undefined);
-    socket.on('close', () => resolve());
-  });
-}

@@ -214,7 +214,7 @@ export class SqliteStore implements Store {
       if (row === undefined || !isUsable(row, now)) return undefined;
       this.#insertKey(replacement);
       if (oldEndsAt <= now) s.revokeKey.run(now, keyId);
-      else s.shortenKey.run(oldEndsAt, keyId);
+      else s.shortenKey.run({ ends_at: oldEndsAt, key_id: keyId });
       s.setReplacedBy.run(replacement.keyId, keyId);
       this.#changed(clientId, now, 'key.rotated', {
         keyId,
@@ -426,7 +426,7 @@ function prepareStatements(db: Database.Database) {
     selectKeysOfClient: db.prepare('SELECT * FROM api_keys WHERE client_id = ? ORDER BY created_at, key_id'),
     revokeKey: db.prepare('UPDATE api_keys SET revoked_at = ? WHERE key_id = ?'),
     shortenKey: db.prepare(
-      'UPDATE api_keys SET expires_at = MIN(COALESCE(expires_at, ?1), ?1) WHERE key_id = ?2',
+      'UPDATE api_keys SET expires_at = MIN(COALESCE(expires_at, @ends_at), @ends_at) WHERE key_id = @key_id',
     ),
     setReplacedBy: db.prepare('UPDATE api_keys SET replaced_by = ? WHERE key_id = ?'),
     exposeKey: db.prepare('UPDATE api_keys SET exposed_at = ? WHERE key_id = ?'),

@@ -1,10 +1,16 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import https from 'node:https';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ServerOptions } from '../../src/config.js';
-import { createClient, createKey, type NewKeyOptions } from '../../src/keys/management.js';
+import {
+  createClient,
+  createKey,
+  type KeyManagementContext,
+  type NewKeyOptions,
+} from '../../src/keys/management.js';
 import { loadOrCreateServerSecret } from '../../src/keys/server-secret.js';
 import { createJsonLogger } from '../../src/log.js';
 import { createPortcullisServer, type PortcullisServer } from '../../src/server.js';
@@ -44,11 +50,13 @@ export interface TestServer {
   readonly dataDir: string;
   /** Every log line the server wrote. */
   readonly logLines: string[];
+  /** The server's store and secret, for management calls as the CLI makes them. */
+  readonly context: KeyManagementContext;
   createClient(clientId: string, options?: { tokenTtlSeconds?: number } & NewKeyOptions): Promise<TestClient>;
   createKey(clientId: string, options?: NewKeyOptions): Promise<TestClient>;
   request(request: TestRequest): Promise<TestResponse>;
-  /** A token from the token endpoint, asserting success. */
-  token(client: TestClient): Promise<string>;
+  /** A token from the token endpoint, asserting success; `body` replaces the default form body. */
+  token(client: TestClient, body?: string): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -99,6 +107,7 @@ export async function startTestServer(
     port: address.port,
     dataDir,
     logLines,
+    context,
     async createClient(clientId, clientOptions = {}) {
       const created = await createClient(
         context,
@@ -112,12 +121,12 @@ export async function startTestServer(
       return toClient(clientId, created.key.keyId, created.apiKey);
     },
     request,
-    async token(client) {
+    async token(client, body = 'grant_type=client_credentials') {
       const response = await request({
         method: 'POST',
         path: '/v2.01/oauth/token',
         headers: { authorization: client.basic, 'content-type': 'application/x-www-form-urlencoded' },
-        body: 'grant_type=client_credentials',
+        body,
       });
       if (response.status !== 200)
         throw new Error(`token request failed: ${response.status} ${response.text}`);
@@ -181,4 +190,23 @@ export async function waitUntil(
     await new Promise((resolve) => setTimeout(resolve, stepMs));
   }
   return Date.now() - started;
+}
+
+/** Sends one request over plain TCP (no TLS) to the TLS port, as a misconfigured client would; resolves with the raw answer. */
+export function plainHttpRequest(
+  port: number,
+  authorization: string,
+  path = '/v2.01/acme/clients',
+): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1', () => {
+      socket.write(`GET ${path} HTTP/1.1\r\nHost: x\r\nAuthorization: ${authorization}\r\n\r\n`);
+    });
+    let text = '';
+    socket.on('data', (chunk: Buffer) => {
+      text += chunk.toString();
+    });
+    socket.on('close', () => resolve(text));
+    socket.on('error', reject);
+  });
 }
