@@ -82,6 +82,70 @@ describe('portcullis clients and keys', () => {
     expect(JSON.parse(revoked.stdout)).toMatchObject({ keyId: created.keyId, status: 'revoked' });
   });
 
+  it('keys create --scopes read, keys rotate --json with a grace, and keys list shows scope and replacement', async () => {
+    const created = JSON.parse(
+      (await cli('keys', 'create', 'acme', '--scopes', 'read', '--alias', 'reports', '--json')).stdout,
+    );
+    const rotated = await cli('keys', 'rotate', 'acme', created.keyId, '--grace-hours', '2', '--json');
+    expect(rotated.code).toBe(0);
+    const fresh = JSON.parse(rotated.stdout);
+    expect(Object.keys(fresh).sort()).toEqual(['apiKey', 'keyId']);
+    expect(fresh.apiKey).toMatch(API_KEY);
+    const keys = JSON.parse((await cli('keys', 'list', 'acme', '--json')).stdout) as Record<
+      string,
+      unknown
+    >[];
+    const old = keys.find((k) => k.keyId === created.keyId);
+    expect(old).toMatchObject({ scope: 'read', alias: 'reports', status: 'active', replacedBy: fresh.keyId });
+    const hoursLeft = (Date.parse(old?.expiresAt as string) - Date.now()) / 3_600_000;
+    expect(hoursLeft).toBeGreaterThan(1.9);
+    expect(hoursLeft).toBeLessThanOrEqual(2);
+    expect(keys.find((k) => k.keyId === fresh.keyId)).toMatchObject({ scope: 'read', alias: 'reports' });
+    expectOneLineError(await cli('keys', 'create', 'acme', '--scopes', 'admin'), /admin/);
+    const now = await cli('keys', 'rotate', 'acme', fresh.keyId, '--grace-hours', '0');
+    expect(now.stdout).toMatch(/stopped working now/);
+    expectOneLineError(await cli('keys', 'rotate', 'acme', fresh.keyId), /revoked or expired/);
+  });
+
+  it('clients update sets and clears per-client rate limits, refusing malformed ones', async () => {
+    const updated = JSON.parse(
+      (await cli('clients', 'update', 'acme', '--rate-limits', '100/1m,1000/1h', '--json')).stdout,
+    );
+    expect(updated.rateLimits).toBe('100/1m,1000/1h');
+    expectOneLineError(await cli('clients', 'update', 'acme', '--rate-limits', 'lots'), /COUNT\/WINDOW/);
+    const cleared = JSON.parse(
+      (await cli('clients', 'update', 'acme', '--rate-limits', 'default', '--json')).stdout,
+    );
+    expect(cleared.rateLimits).toBeNull();
+  });
+
+  it('introspectors create --json, list and revoke, never listing a key', async () => {
+    const created = JSON.parse((await cli('introspectors', 'create', 'gateway', '--json')).stdout);
+    expect(Object.keys(created).sort()).toEqual(['apiKey', 'clientId']);
+    expect(created).toMatchObject({ clientId: 'gateway', apiKey: expect.stringMatching(API_KEY) });
+    expectOneLineError(await cli('introspectors', 'create', 'gateway'), /already exists/);
+    const listed = await cli('introspectors', 'list', '--json');
+    expect(JSON.parse(listed.stdout)).toEqual([
+      expect.objectContaining({ clientId: 'gateway', status: 'active' }),
+    ]);
+    expect(listed.stdout).not.toContain('pcl_');
+    expect((await cli('introspectors', 'revoke', 'gateway')).stdout).toMatch(/revoked/);
+    expect((await cli('introspectors', 'list')).stdout).toMatch(/gateway\s+revoked/);
+  });
+
+  it('audit --json --client reads the trail; --since filters it', async () => {
+    const result = await cli('audit', '--client', 'acme', '--json');
+    expect(result.code).toBe(0);
+    const types = (JSON.parse(result.stdout) as { type: string }[]).map((e) => e.type);
+    expect(types).toEqual(
+      expect.arrayContaining(['client.created', 'key.created', 'key.rotated', 'key.revoked']),
+    );
+    expect(result.stdout).not.toContain('pcl_');
+    expect(JSON.parse((await cli('audit', '--since', '2999-01-01T00:00:00Z', '--json')).stdout)).toEqual([]);
+    expect((await cli('audit', '--since', '1h')).stdout).toMatch(/^AT\s+EVENT\s+CLIENT/);
+    expectOneLineError(await cli('audit', '--since', 'yesterday'), /ISO 8601/);
+  });
+
   it('takes flags from PORTCULLIS_<FLAG> environment variables', async () => {
     const result = await runCli(['clients', 'list', '--json'], { PORTCULLIS_DATA_DIR: dataDir });
     expect(JSON.parse(result.stdout)).toHaveLength(1);
@@ -206,7 +270,7 @@ describe('portcullis serve', () => {
     expect(missing.stderr).not.toContain(apiKey);
   });
 
-  it('answers plain HTTP with 400 https_required and never checks its credentials', async () => {
+  it('answers plain HTTP with 400 https_required without authenticating the request', async () => {
     const raw = await new Promise<string>((resolve, reject) => {
       const socket = net.connect(server.port, '127.0.0.1', () => {
         socket.write(
