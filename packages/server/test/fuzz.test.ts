@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createIntrospector } from '../src/keys/management.js';
 import { basicHeader, startTestServer, type TestClient, type TestServer } from './helpers/harness.js';
 
 /**
@@ -10,6 +11,8 @@ import { basicHeader, startTestServer, type TestClient, type TestServer } from '
 const RUNS = Number(process.env.PORTCULLIS_FUZZ_RUNS ?? 400);
 let t: TestServer;
 let acme: TestClient;
+let introspector: string;
+let token: string;
 
 beforeAll(async () => {
   // Limits high enough that the fuzzer meets parsing, not its own rate limits.
@@ -20,6 +23,9 @@ beforeAll(async () => {
     failedAuthLimitPerAddress: 'off',
   });
   acme = await t.createClient('acme');
+  const created = await createIntrospector(t.context, 'fuzz-introspector');
+  introspector = basicHeader('fuzz-introspector', created.apiKey);
+  token = await t.token(acme);
 });
 afterAll(() => t.close());
 
@@ -39,13 +45,15 @@ const authorization = fc.oneof(
   base64ish.map((b) => `Bearer ${b}`),
   fc.tuple(printable, printable).map(([id, key]) => basicHeader(id, key)),
   fc.tuple(fc.constant('acme'), printable).map(([id, key]) => basicHeader(id, `pcl_sandbox_${key}`)),
-  fc.constant('valid'),
+  fc.constantFrom('valid', 'introspector', 'bearer'),
 );
 
 const path = fc.oneof(
   fc.constantFrom(
     '/v2.01/oauth/token',
     '/v2.01/oauth/token/',
+    '/v2.01/oauth/revoke',
+    '/v2.01/oauth/introspect/',
     '/v2.01/acme/clients',
     '/v2.01/acme/users',
     '/',
@@ -54,7 +62,7 @@ const path = fc.oneof(
   printable.map((p) => `/v2.01/${encodeURIComponent(p)}`),
   printable.map((p) => `/v2.01/acme/${p.replace(/[\s#?%]/g, '')}`),
   fc
-    .tuple(fc.constantFrom('/v2.01/acme/clients', '/v2.01/oauth/token'), printable)
+    .tuple(fc.constantFrom('/v2.01/acme/clients', '/v2.01/oauth/token', '/v2.01/oauth/introspect'), printable)
     .map(([p, q]) => `${p}?${encodeURIComponent(q)}=${encodeURIComponent(q)}`),
 );
 
@@ -76,6 +84,12 @@ const body = fc.oneof(
     'grant_type=client_credentials',
     '{"grant_type":"client_credentials"}',
     'grant_type=client_credentials&grant_type=x',
+    'grant_type=client_credentials&scope=read',
+    'grant_type=client_credentials&scope=write%20admin',
+    'token=TOKEN',
+    'token=TOKEN&token=TOKEN',
+    'token=TOKEN&token_type_hint=refresh_token',
+    '{"token":"TOKEN"}',
     '{',
     '[]',
     'null',
@@ -98,7 +112,14 @@ describe('malformed input at every endpoint', () => {
           fc.boolean(),
           async (method, requestPath, auth, type, requestBody, duplicateAuthorization) => {
             const headers: Record<string, string | string[]> = {};
-            const value = auth === 'valid' ? acme.basic : auth;
+            const value =
+              auth === 'valid'
+                ? acme.basic
+                : auth === 'introspector'
+                  ? introspector
+                  : auth === 'bearer'
+                    ? `Bearer ${token}`
+                    : auth;
             if (value !== undefined) headers.authorization = duplicateAuthorization ? [value, value] : value;
             if (type !== undefined) headers['content-type'] = type;
             const response = await t.request({
@@ -107,7 +128,10 @@ describe('malformed input at every endpoint', () => {
               headers,
               ...(requestBody !== undefined &&
                 method !== 'GET' &&
-                method !== 'HEAD' && { body: requestBody }),
+                method !== 'HEAD' && {
+                  body:
+                    typeof requestBody === 'string' ? requestBody.replaceAll('TOKEN', token) : requestBody,
+                }),
             });
             expect(response.status).toBeGreaterThanOrEqual(200);
             expect(response.status).toBeLessThan(500);

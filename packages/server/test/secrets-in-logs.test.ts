@@ -1,6 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateApiKey } from '../src/keys/api-key.js';
-import { basicHeader, plainHttpRequest, startTestServer, type TestServer } from './helpers/harness.js';
+import { createIntrospector, rotateKey } from '../src/keys/management.js';
+import {
+  basicHeader,
+  plainHttpRequest,
+  startTestServer,
+  type TestServer,
+  waitUntil,
+} from './helpers/harness.js';
 
 /**
  * The rule: no API key, token or Authorization value ever reaches a log line. Every secret this run makes
@@ -22,7 +29,10 @@ describe('secrets never reach the log', () => {
     const otherEnvironmentKey = generateApiKey('production');
     secrets.push(client.apiKey, wrongKey, otherEnvironmentKey, client.basic);
     const token = await t.token(client);
-    secrets.push(token);
+    const created = await createIntrospector(t.context, 'resource-server');
+    const introspector = basicHeader('resource-server', created.apiKey);
+    const rotated = await rotateKey(t.context, 'acme', (await t.createKey('acme')).keyId, 1);
+    secrets.push(token, created.apiKey, introspector, rotated.apiKey);
     const attempts: { path: string; authorization?: string; method?: string; body?: string }[] = [
       { path: '/v2.01/acme/clients', authorization: `Bearer ${token}` },
       { path: '/v2.01/acme/clients', authorization: client.basic },
@@ -54,6 +64,26 @@ describe('secrets never reach the log', () => {
         authorization: client.basic,
         body: 'grant_type=password',
       },
+      {
+        method: 'POST',
+        path: '/v2.01/oauth/introspect',
+        authorization: client.basic,
+        body: `token=${token}`,
+      },
+      {
+        method: 'POST',
+        path: '/v2.01/oauth/introspect',
+        authorization: introspector,
+        body: `token=${token}`,
+      },
+      {
+        method: 'POST',
+        path: '/v2.01/oauth/revoke',
+        authorization: basicHeader('acme', wrongKey),
+        body: `token=${token}`,
+      },
+      { method: 'POST', path: '/v2.01/oauth/revoke', authorization: client.basic, body: `token=${token}` },
+      { path: '/v2.01/acme/clients', authorization: `Bearer ${token}` },
     ];
     // Twice, so that the failed-authentication and token limits are reached and logged too.
     for (let round = 0; round < 2; round++) {
@@ -70,6 +100,8 @@ describe('secrets never reach the log', () => {
       secrets.push(await t.token(client).catch(() => 'no-token'));
     }
     await plainHttpRequest(t.port, client.basic, '/v2.01/acme/clients?secret=x');
+    await plainHttpRequest(t.port, `Bearer ${token}`, '/v2.01/acme/clients');
+    await waitUntil(async () => t.logLines.join('').includes('credentials.exposed'), 2000);
 
     expect(t.logLines.length).toBeGreaterThan(10);
     const log = t.logLines.join('');
@@ -81,5 +113,16 @@ describe('secrets never reach the log', () => {
     expect(log).toContain('request.unauthenticated');
     expect(log).toContain('request.limited');
     expect(log).toContain('request.plain_http');
+
+    // Nor an audit entry, nor a listing.
+    const listed = JSON.stringify([
+      await t.server.store.readAudit({ limit: 10_000 }),
+      await t.server.store.listApiKeys('acme'),
+      await t.server.store.listIntrospectors(),
+    ]);
+    expect(listed).toContain('key.exposed');
+    for (const secret of secrets.filter((s) => s !== 'no-token')) {
+      expect(listed).not.toContain(secret.replace(/^(Basic|Bearer) /, ''));
+    }
   });
 });
