@@ -127,7 +127,13 @@ function startBackgroundWork(services: Services, initialChange: number): { stop(
   const flush = async () => {
     await store.recordKeyUse(keyUsage.take());
     const counted = audit.take();
-    if (counted.length > 0) await store.appendAuditEvents(counted);
+    if (counted.length === 0) return;
+    try {
+      await store.appendAuditEvents(counted);
+    } catch (error) {
+      audit.restore(counted);
+      throw error;
+    }
   };
   const tick = async () => {
     const now = Date.now();

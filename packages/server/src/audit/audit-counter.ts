@@ -32,7 +32,7 @@ export class AuditCounter {
     const clientId = overflow ? null : (subject.clientId ?? null);
     const keyId = overflow ? null : (subject.keyId ?? null);
     const source = overflow ? '(many)' : (subject.source ?? null);
-    const id = `${type} ${at} ${clientId} ${keyId} ${source}`;
+    const id = bucketId(type, at, clientId, keyId, source);
     const pending = this.#pending.get(id);
     if (pending !== undefined) {
       pending.count++;
@@ -41,10 +41,24 @@ export class AuditCounter {
     this.#pending.set(id, { event: { at, type, clientId, keyId, source, detail: null }, count: 1 });
   }
 
+  /** Counts taken but not written (the store failed): added back, to be written with the next batch. */
+  restore(events: readonly AuditEvent[]): void {
+    for (const event of events) {
+      const id = bucketId(event.type, event.at, event.clientId, event.keyId, event.source);
+      const pending = this.#pending.get(id);
+      if (pending !== undefined) pending.count += event.count;
+      else if (this.#pending.size < MAX_PENDING) this.#pending.set(id, { event, count: event.count });
+    }
+  }
+
   /** The counts since the last call, emptied. */
   take(): AuditEvent[] {
     const taken = [...this.#pending.values()].map(({ event, count }) => ({ ...event, count }));
     this.#pending = new Map();
     return taken;
   }
+}
+
+function bucketId(...parts: readonly (string | number | null)[]): string {
+  return parts.join(' ');
 }
