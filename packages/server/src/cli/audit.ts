@@ -1,4 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { UNIT_MS } from '../limits/window-spec.js';
 import {
   type CommonOptions,
   dataDirOption,
@@ -18,7 +19,6 @@ interface AuditOptions extends CommonOptions {
 }
 
 const AGO_PATTERN = /^(\d+)([smhd])$/;
-const UNIT_MS: Readonly<Record<string, number>> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
 export function auditCommand(): Command {
   return new Command('audit')

@@ -4,7 +4,8 @@ export interface LimitWindow {
   readonly windowMs: number;
 }
 
-const UNIT_MS: Readonly<Record<string, number>> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+/** Units of time in limit windows and CLI spans. */
+export const UNIT_MS: Readonly<Record<string, number>> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 const WINDOW_PATTERN = /^(\d+)\/(\d*)([smhd])$/;
 
 /**

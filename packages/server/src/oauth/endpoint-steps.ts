@@ -7,13 +7,24 @@ import type { ApiKeyRecord, ClientRecord } from '../store/records.js';
 import { authenticateBasic, basicRejection } from './basic-authentication.js';
 import { authorizationScheme } from './bearer-token.js';
 import { basicChallenge } from './challenges.js';
-import type { TokenParameters } from './token-request.js';
+import { readTokenParameters, type TokenParameters } from './token-request.js';
 
 /** Steps shared by the token, revocation and introspection endpoints (all POST, Basic-authenticated). */
 
 export const NO_STORE = Object.freeze({ 'Cache-Control': 'no-store', Pragma: 'no-cache' });
 
-export function requirePost(req: IncomingMessage): void {
+/** The first steps of every OAuth endpoint: POST, nothing in the URL, form parameters, Basic credentials. */
+export async function readOAuthRequest(
+  req: IncomingMessage,
+  query: string,
+): Promise<{ readonly parameters: TokenParameters; readonly authorization: string }> {
+  requirePost(req);
+  rejectUrlParameters(query);
+  const parameters = await readTokenParameters(req);
+  return { parameters, authorization: basicAuthorization(req, parameters) };
+}
+
+function requirePost(req: IncomingMessage): void {
   if (req.method === 'POST') return;
   throw new PortcullisError('method_not_allowed', {
     message: 'This endpoint only accepts POST.',
@@ -22,7 +33,7 @@ export function requirePost(req: IncomingMessage): void {
 }
 
 /** RFC 6749 §2.3.1 and §3.2: credentials and parameters never travel in the URL. */
-export function rejectUrlParameters(query: string): void {
+function rejectUrlParameters(query: string): void {
   if (query === '') return;
   throw new PortcullisError('invalid_request', {
     message: 'Parameters and credentials must be sent in the request body and headers, not in the URL.',
@@ -30,7 +41,7 @@ export function rejectUrlParameters(query: string): void {
 }
 
 /** RFC 6749 §2.3: one authentication method per request, and here that method is HTTP Basic. */
-export function basicAuthorization(req: IncomingMessage, parameters: TokenParameters): string {
+function basicAuthorization(req: IncomingMessage, parameters: TokenParameters): string {
   const authorization = singleHeader(req, 'authorization');
   const bodySecret = parameters.has('client_secret');
   if (authorization === undefined) {

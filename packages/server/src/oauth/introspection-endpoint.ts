@@ -6,14 +6,7 @@ import { scopeString } from '../keys/scope.js';
 import type { Services } from '../services.js';
 import { claimedClientId, parseBasicAuthorization } from './basic-credentials.js';
 import { basicChallenge } from './challenges.js';
-import {
-  basicAuthorization,
-  NO_STORE,
-  rejectUrlParameters,
-  requiredTokenParameter,
-  requirePost,
-} from './endpoint-steps.js';
-import { readTokenParameters } from './token-request.js';
+import { NO_STORE, readOAuthRequest, requiredTokenParameter } from './endpoint-steps.js';
 
 const INACTIVE = '{"active":false}';
 
@@ -29,10 +22,7 @@ export async function handleIntrospectionRequest(
   query: string,
   now: number,
 ): Promise<void> {
-  requirePost(req);
-  rejectUrlParameters(query);
-  const parameters = await readTokenParameters(req);
-  const authorization = basicAuthorization(req, parameters);
+  const { parameters, authorization } = await readOAuthRequest(req, query);
   const token = requiredTokenParameter(parameters);
   await authenticateIntrospector(services, authorization, req.socket, now);
   const claims = services.tokens.open(token);

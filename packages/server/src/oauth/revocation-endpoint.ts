@@ -1,14 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Services } from '../services.js';
-import {
-  authenticateClient,
-  basicAuthorization,
-  NO_STORE,
-  rejectUrlParameters,
-  requiredTokenParameter,
-  requirePost,
-} from './endpoint-steps.js';
-import { readTokenParameters } from './token-request.js';
+import { authenticateClient, NO_STORE, readOAuthRequest, requiredTokenParameter } from './endpoint-steps.js';
 import { revokeAccessToken } from './token-revocation.js';
 
 /**
@@ -24,10 +16,7 @@ export async function handleRevocationRequest(
   query: string,
   now: number,
 ): Promise<void> {
-  requirePost(req);
-  rejectUrlParameters(query);
-  const parameters = await readTokenParameters(req);
-  const authorization = basicAuthorization(req, parameters);
+  const { parameters, authorization } = await readOAuthRequest(req, query);
   const token = requiredTokenParameter(parameters);
   const { client } = await authenticateClient(services, authorization, req.socket, now);
   const claims = services.tokens.open(token);

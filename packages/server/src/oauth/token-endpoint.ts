@@ -4,14 +4,8 @@ import { sendJsonText } from '../http/respond.js';
 import { grantedScope, type KeyScope } from '../keys/scope.js';
 import type { Services } from '../services.js';
 import type { ApiKeyRecord, ClientRecord } from '../store/records.js';
-import {
-  authenticateClient,
-  basicAuthorization,
-  NO_STORE,
-  rejectUrlParameters,
-  requirePost,
-} from './endpoint-steps.js';
-import { readTokenParameters, type TokenParameters } from './token-request.js';
+import { authenticateClient, NO_STORE, readOAuthRequest } from './endpoint-steps.js';
+import type { TokenParameters } from './token-request.js';
 
 /**
  * `POST /v2.01/oauth/token`: the client credentials grant (RFC 6749 §4.4) with client_secret_basic
@@ -24,10 +18,7 @@ export async function handleTokenRequest(
   query: string,
   now: number,
 ): Promise<void> {
-  requirePost(req);
-  rejectUrlParameters(query);
-  const parameters = await readTokenParameters(req);
-  const authorization = basicAuthorization(req, parameters);
+  const { parameters, authorization } = await readOAuthRequest(req, query);
   const grantType = requiredGrantType(parameters);
   const { client, key } = await authenticateClient(services, authorization, req.socket, now);
   requireMatchingClientId(parameters, client);
