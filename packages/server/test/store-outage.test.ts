@@ -74,4 +74,31 @@ describe('a store that cannot be reached', () => {
     }
     await waitUntil(async () => (await get(cold)).status === 200 && (await get(cached)).status === 200, 3000);
   });
+
+  it('refuses a revocation it cannot write with 503 (RFC 7009 §2.2.1), then revokes once the store is back', async () => {
+    const bearer = await t.token(cached);
+    const revoke = () =>
+      t.request({
+        method: 'POST',
+        path: '/v2.01/oauth/revoke',
+        headers: { authorization: cached.basic, 'content-type': 'application/x-www-form-urlencoded' },
+        body: `token=${bearer}`,
+      });
+    down = true;
+    try {
+      const refused = await revoke();
+      expect(refused.status).toBe(503);
+      expect(refused.json()).toMatchObject({ error: 'server_error' });
+      expect(refused.headers['retry-after']).toBe('1');
+    } finally {
+      down = false;
+    }
+    await waitUntil(async () => (await get(cached)).status === 200, 3000);
+    expect((await revoke()).status).toBe(200);
+    const afterwards = await t.request({
+      path: '/v2.01/cached/clients',
+      headers: { authorization: `Bearer ${bearer}` },
+    });
+    expect(afterwards.status).toBe(401);
+  });
 });
