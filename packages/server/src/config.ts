@@ -7,6 +7,19 @@ import { type Logger, silentLogger } from './log.js';
 export interface ServerOptions {
   /** Data directory: SQLite file, server secret, self-signed certificate. Default `./.portcullis`. */
   readonly dataDir?: string;
+  /**
+   * Where clients, keys and the audit trail live: a `postgres://` URL shared by many nodes. Default: the
+   * SQLite file in the data directory.
+   */
+  readonly store?: string;
+  /**
+   * A `redis://` URL for what nodes share that is short-lived: rate-limit, token-limit and brute-force
+   * counters, and the broadcast that tells every node of a change at once. Default: none (counters in
+   * this process; changes read from the store's feed every `changePollMs`).
+   */
+  readonly cache?: string;
+  /** Prefix of every Redis key and channel, so that deployments can share one Redis. Default `portcullis:`. */
+  readonly cachePrefix?: string;
   /** Address to listen on. Default `127.0.0.1`. */
   readonly host?: string;
   /** TCP port; 0 picks a free one. Default `8443`. */
@@ -72,6 +85,9 @@ export const DEFAULT_FAILED_AUTH_LIMIT_PER_ADDRESS = '100/15m';
 
 export interface ResolvedServerOptions {
   readonly dataDir: string;
+  readonly store: string | undefined;
+  readonly cache: string | undefined;
+  readonly cachePrefix: string;
   readonly host: string;
   readonly port: number;
   readonly environment: Environment;
@@ -108,6 +124,9 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
   }
   return Object.freeze({
     dataDir: nonEmpty('dataDir', options.dataDir ?? './.portcullis'),
+    store: options.store === undefined ? undefined : storeUrl(options.store),
+    cache: options.cache === undefined ? undefined : cacheUrl(options.cache),
+    cachePrefix: nonEmpty('cachePrefix', options.cachePrefix ?? 'portcullis:'),
     host: nonEmpty('host', options.host ?? '127.0.0.1'),
     port: integer('port', options.port ?? 8443, 0, 65_535),
     environment,
@@ -164,6 +183,24 @@ function limitWindows(name: string, value: string): LimitWindow[] {
   } catch (error) {
     throw new OptionError((error as Error).message);
   }
+}
+
+export function isPostgresUrl(location: string): boolean {
+  return /^postgres(ql)?:\/\//.test(location);
+}
+
+function storeUrl(value: string): string {
+  if (typeof value !== 'string' || !isPostgresUrl(value) || !URL.canParse(value)) {
+    throw new OptionError('store must be a postgres:// URL');
+  }
+  return value;
+}
+
+function cacheUrl(value: string): string {
+  if (typeof value !== 'string' || !/^rediss?:\/\//.test(value) || !URL.canParse(value)) {
+    throw new OptionError('cache must be a redis:// or rediss:// URL');
+  }
+  return value;
 }
 
 function upstreamUrl(value: string): URL {

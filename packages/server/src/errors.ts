@@ -33,6 +33,7 @@ export const errorCatalogue = {
   server_error: { status: 500, message: 'The server failed to handle the request.' },
   upstream_unavailable: { status: 502, message: 'The upstream API could not be reached.' },
   store_unavailable: { status: 503, message: 'Credentials cannot be checked right now: try again shortly.' },
+  cache_unavailable: { status: 503, message: 'Limits cannot be checked right now: try again shortly.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof errorCatalogue;

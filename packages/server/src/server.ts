@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { Gateway } from './api/gateway.js';
 import { AuditCounter } from './audit/audit-counter.js';
+import { RedisCache } from './cache/redis-cache.js';
 import { type ResolvedServerOptions, resolveServerOptions, type ServerOptions } from './config.js';
 import { createRequestHandler } from './http/app.js';
 import { TlsOnlyListener } from './http/listener.js';
@@ -12,10 +13,11 @@ import { loadOrCreateServerSecret } from './keys/server-secret.js';
 import { ApiKeyVerifier } from './keys/verify-api-key.js';
 import { ClientLimits } from './limits/client-limits.js';
 import { FailedAuthentications } from './limits/failed-authentications.js';
+import { type CounterFactory, inProcessCounters } from './limits/window-counter.js';
 import { AccessTokens } from './oauth/access-tokens.js';
 import type { Services } from './services.js';
+import { openStore } from './store/open-store.js';
 import type { ChangeBatch } from './store/records.js';
-import { SqliteStore } from './store/sqlite-store.js';
 import type { Store } from './store/store.js';
 import { loadOrCreateTlsMaterial, type TlsMaterial } from './tls/certificate.js';
 
@@ -27,6 +29,14 @@ const FLUSH_MS = 5_000;
 const PURGE_MS = 60_000;
 /** Change records are kept long after every process has read them (they poll every few hundred ms). */
 const CHANGE_RETENTION_MS = 24 * 60 * 60 * 1000;
+
+/** What a server can be given instead of building it from its options. */
+export interface ServerDependencies {
+  /** The store to use (the server then owns it and closes it). */
+  readonly store?: Store;
+  /** Where limit counters live, e.g. a cluster's primary process. Default: Redis with `cache`, else here. */
+  readonly counters?: CounterFactory;
+}
 
 export interface PortcullisServer {
   readonly options: ResolvedServerOptions;
@@ -41,15 +51,21 @@ export interface PortcullisServer {
 }
 
 /**
- * Builds a server. Nothing listens until `listen()`. The store is the data directory's SQLite file unless
- * another `Store` is given (the server then owns it and closes it).
+ * Builds a server. Nothing listens until `listen()`. The store is `options.store` (PostgreSQL) or the data
+ * directory's SQLite file, unless another `Store` is given (the server then owns it and closes it).
  */
 export async function createPortcullisServer(
   input: ServerOptions = {},
-  dependencies: { readonly store?: Store } = {},
+  dependencies: ServerDependencies = {},
 ): Promise<PortcullisServer> {
   const options = resolveServerOptions(input);
-  const store = dependencies.store ?? new SqliteStore(options.dataDir, options.storeTimeoutMs);
+  const store =
+    dependencies.store ?? (await openStore(options.store, options.dataDir, options.storeTimeoutMs));
+  const cache =
+    options.cache === undefined
+      ? undefined
+      : new RedisCache(options.cache, { keyPrefix: options.cachePrefix, timeoutMs: options.storeTimeoutMs });
+  const counters = dependencies.counters ?? cache?.counters ?? inProcessCounters;
   const serverSecret = loadOrCreateServerSecret(options.dataDir);
   const tls = await loadOrCreateTlsMaterial({
     dataDir: options.dataDir,
@@ -68,12 +84,14 @@ export async function createPortcullisServer(
     apiKeys: new ApiKeyVerifier({ directory, serverSecret, environment: options.environment }),
     tokens: new AccessTokens({ directory, serverSecret, environment: options.environment }),
     keyUsage: new KeyUsage(),
-    limits: new ClientLimits(options.rateLimits, options.tokenLimit, audit),
+    limits: new ClientLimits(options.rateLimits, options.tokenLimit, audit, counters),
     failedAuthentications: new FailedAuthentications(
       options.failedAuthLimitPerClient,
       options.failedAuthLimitPerAddress,
       audit,
+      counters,
     ),
+    announceChange: () => void cache?.publishChange(),
     audit,
     introspectors: new IntrospectorDirectory(store, revocationBoundMs),
     logger: options.logger,
@@ -95,6 +113,7 @@ export async function createPortcullisServer(
     },
   });
   const background = startBackgroundWork(services, await store.latestChange());
+  cache?.onChange(() => background.readChangesNow());
 
   return {
     options,
@@ -106,6 +125,7 @@ export async function createPortcullisServer(
       await listener.close(options.shutdownGraceMs);
       await background.stop();
       gateway?.close();
+      await cache?.close();
       await store.close();
     },
   };
@@ -116,7 +136,10 @@ export async function createPortcullisServer(
  * caches, writes batched key usage and audit counts, records keys that expired, forgets expired tokens
  * and prunes old change records.
  */
-function startBackgroundWork(services: Services, initialChange: number): { stop(): Promise<void> } {
+function startBackgroundWork(
+  services: Services,
+  initialChange: number,
+): { readChangesNow(): void; stop(): Promise<void> } {
   const { store, directory, tokens, keyUsage, audit, logger, options } = services;
   let lastChange = initialChange;
   let lastFlush = Date.now();
@@ -135,7 +158,7 @@ function startBackgroundWork(services: Services, initialChange: number): { stop(
       throw error;
     }
   };
-  const tick = async () => {
+  const readChanges = async () => {
     const now = Date.now();
     let batch: ChangeBatch;
     try {
@@ -148,6 +171,10 @@ function startBackgroundWork(services: Services, initialChange: number): { stop(
     directory.setStaleSince(undefined);
     lastChange = batch.latest;
     directory.invalidate(batch.clientIds);
+  };
+  const tick = async () => {
+    await readChanges();
+    const now = Date.now();
     if (now - lastFlush >= FLUSH_MS) {
       lastFlush = now;
       await flush();
@@ -159,14 +186,25 @@ function startBackgroundWork(services: Services, initialChange: number): { stop(
       await store.pruneChanges(now - CHANGE_RETENTION_MS);
     }
   };
-  const timer = setInterval(() => {
-    running = running.then(tick).catch((error: unknown) => {
+  const run = (task: () => Promise<void>) => {
+    running = running.then(task).catch((error: unknown) => {
       logger.error('background.failed', { detail: error instanceof Error ? error.message : String(error) });
     });
-  }, options.changePollMs);
+  };
+  const timer = setInterval(() => run(tick), options.changePollMs);
   timer.unref();
+  let readQueued = false;
 
   return {
+    /** Another node announced a change: read the feed now rather than at the next poll. */
+    readChangesNow() {
+      if (readQueued) return;
+      readQueued = true;
+      run(async () => {
+        readQueued = false;
+        await readChanges();
+      });
+    },
     async stop() {
       clearInterval(timer);
       await running;

@@ -25,5 +25,7 @@ export interface Services {
   /** Flood-prone security events, counted per minute for the audit trail. */
   readonly audit: AuditCounter;
   readonly introspectors: IntrospectorDirectory;
+  /** Tells the other nodes, when there is a way to, that this one wrote a change they should read now. */
+  readonly announceChange: () => void;
   readonly logger: Logger;
 }

@@ -73,7 +73,7 @@ async function authenticateBearer(
   const address = connection.remoteAddress ?? 'unknown';
   let claims = openedOnConnection.get(connection, authorization);
   if (claims === undefined) {
-    services.failedAuthentications.refuseIfBlocked(address, () => undefined, now);
+    await services.failedAuthentications.refuseIfBlocked(address, () => undefined, now);
     const token = parseBearerAuthorization(authorization);
     claims = token === undefined ? undefined : services.tokens.open(token);
     if (claims !== undefined) openedOnConnection.set(connection, authorization, claims);
@@ -82,7 +82,7 @@ async function authenticateBearer(
   if (result?.ok) {
     return { client: result.client, key: result.key, method: 'bearer', scope: result.claims.scope };
   }
-  services.failedAuthentications.record(address, claims?.clientId, now);
+  await services.failedAuthentications.record(address, claims?.clientId, now);
   throw new PortcullisError('invalid_token', {
     detail: `bearer token rejected: ${result?.reason ?? 'malformed'}`,
     headers: { 'WWW-Authenticate': INVALID_TOKEN_CHALLENGE },

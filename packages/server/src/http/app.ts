@@ -112,7 +112,7 @@ async function route(
     });
   }
   services.keyUsage.touch(principal.key.keyId, now);
-  const limitHeaders = services.limits.countApiCall(principal.client, now);
+  const limitHeaders = await services.limits.countApiCall(principal.client, now);
   try {
     if (resource === 'clients' || resource === 'clients/') {
       return await handleClientResource(services, principal, req, res, now, limitHeaders);

@@ -51,6 +51,7 @@ export class CredentialExposure {
     if (key.exposedAt !== null && !revoke) return;
     await store.markKeyExposed(key.clientId, key.keyId, now, revoke);
     directory.invalidate([key.clientId]);
+    this.#services.announceChange();
     logger.warn('credentials.exposed', { clientId: key.clientId, keyId: key.keyId, revoked: revoke });
   }
 

@@ -1,7 +1,8 @@
 import type { AuditCounter } from '../audit/audit-counter.js';
 import { PortcullisError, type ResponseHeaders } from '../errors.js';
 import type { ClientRecord } from '../store/records.js';
-import { FixedWindows, type WindowState } from './fixed-windows.js';
+import type { WindowState } from './fixed-windows.js';
+import type { CounterFactory, WindowCounter } from './window-counter.js';
 import { type LimitWindow, parseLimitWindows } from './window-spec.js';
 
 /**
@@ -9,15 +10,22 @@ import { type LimitWindow, parseLimitWindows } from './window-spec.js';
  * an operator set them) and tokens issued. Every refusal is counted in the audit trail.
  */
 export class ClientLimits {
-  readonly #defaultApiCalls: FixedWindows;
+  readonly #counters: CounterFactory;
+  readonly #defaultApiCalls: WindowCounter;
   /** Counters for clients with their own limits, one set per distinct setting. */
-  readonly #apiCallsBySetting = new Map<string, FixedWindows>();
-  readonly #tokenIssuance: FixedWindows;
+  readonly #apiCallsBySetting = new Map<string, WindowCounter>();
+  readonly #tokenIssuance: WindowCounter;
   readonly #audit: AuditCounter;
 
-  constructor(rateLimits: readonly LimitWindow[], tokenLimit: readonly LimitWindow[], audit: AuditCounter) {
-    this.#defaultApiCalls = new FixedWindows(rateLimits);
-    this.#tokenIssuance = new FixedWindows(tokenLimit);
+  constructor(
+    rateLimits: readonly LimitWindow[],
+    tokenLimit: readonly LimitWindow[],
+    audit: AuditCounter,
+    counters: CounterFactory,
+  ) {
+    this.#counters = counters;
+    this.#defaultApiCalls = counters('api', rateLimits);
+    this.#tokenIssuance = counters('token', tokenLimit);
     this.#audit = audit;
   }
 
@@ -27,10 +35,10 @@ export class ClientLimits {
    * seconds); undefined when limits are off. Past any window: 429 `rate_limit` with `Retry-After`.
    * The caller writes the headers with its response, in one go.
    */
-  countApiCall(client: ClientRecord, now: number): ResponseHeaders | undefined {
+  async countApiCall(client: ClientRecord, now: number): Promise<ResponseHeaders | undefined> {
     const windows = this.#apiCallsOf(client);
     if (!windows.enabled) return undefined;
-    const state = windows.hit(client.clientId, now);
+    const state = await windows.hit(client.clientId, now);
     const headers = {
       'X-RateLimit': state.made,
       'X-RateLimit-Remaining': state.remaining,
@@ -45,9 +53,9 @@ export class ClientLimits {
    * Counts a token issued to `clientId`. Past the limit: 429 telling the client to reuse its token, as
    * the seed asks ("You must not create a token for every API call").
    */
-  countTokenIssued(clientId: string, now: number): void {
+  async countTokenIssued(clientId: string, now: number): Promise<void> {
     if (!this.#tokenIssuance.enabled) return;
-    const state = this.#tokenIssuance.hit(clientId, now);
+    const state = await this.#tokenIssuance.hit(clientId, now);
     if (state.allowed) return;
     this.#audit.count('limit.token', { clientId }, now);
     throw limitReached(
@@ -58,11 +66,12 @@ export class ClientLimits {
     );
   }
 
-  #apiCallsOf(client: ClientRecord): FixedWindows {
+  #apiCallsOf(client: ClientRecord): WindowCounter {
     if (client.rateLimits === null) return this.#defaultApiCalls;
     let windows = this.#apiCallsBySetting.get(client.rateLimits);
     if (windows === undefined) {
-      windows = new FixedWindows(parseStoredLimits(client.rateLimits));
+      // Its own space: a client's count under its own windows starts apart from the server-wide one.
+      windows = this.#counters(`api:${client.rateLimits}`, parseStoredLimits(client.rateLimits));
       this.#apiCallsBySetting.set(client.rateLimits, windows);
     }
     return windows;

@@ -1,7 +1,7 @@
 import type { AuditCounter } from '../audit/audit-counter.js';
 import { PortcullisError } from '../errors.js';
 import { loggableClientId } from '../keys/client-id.js';
-import { FixedWindows } from './fixed-windows.js';
+import type { CounterFactory, WindowCounter } from './window-counter.js';
 import type { LimitWindow } from './window-spec.js';
 
 /**
@@ -13,17 +13,23 @@ import type { LimitWindow } from './window-spec.js';
  * Failures and refusals are counted in the audit trail per address and claimed ClientId.
  */
 export class FailedAuthentications {
-  readonly #perAddressAndClient: FixedWindows;
-  readonly #perAddress: FixedWindows;
+  readonly #perAddressAndClient: WindowCounter;
+  readonly #perAddress: WindowCounter;
   readonly #audit: AuditCounter;
+  /**
+   * Addresses that failed through this process recently (bounded, oldest dropped first): only these are
+   * checked against the counters, so that a well-behaved caller costs one map lookup, not a round trip.
+   */
+  readonly #failedHere = new Map<string, number>();
 
   constructor(
     perAddressAndClient: readonly LimitWindow[],
     perAddress: readonly LimitWindow[],
     audit: AuditCounter,
+    counters: CounterFactory,
   ) {
-    this.#perAddressAndClient = new FixedWindows(perAddressAndClient);
-    this.#perAddress = new FixedWindows(perAddress);
+    this.#perAddressAndClient = counters('failed-pair', perAddressAndClient);
+    this.#perAddress = counters('failed-address', perAddress);
     this.#audit = audit;
   }
 
@@ -31,12 +37,16 @@ export class FailedAuthentications {
    * Throws 429 when `address` may not try now. `claimedClientId` is asked for only when the address has
    * failed before, so that a well-behaved caller pays one map lookup.
    */
-  refuseIfBlocked(address: string, claimedClientId: () => string | undefined, now: number): void {
-    if (!this.#perAddress.has(address)) return;
-    let wait = this.#perAddress.blockedFor(address, now);
+  async refuseIfBlocked(
+    address: string,
+    claimedClientId: () => string | undefined,
+    now: number,
+  ): Promise<void> {
+    if (!this.#failedHere.has(address)) return;
+    let wait = this.#perAddress.enabled ? await this.#perAddress.blockedFor(address, now) : 0;
     const clientId = claimedClientId();
-    if (wait === 0 && clientId !== undefined)
-      wait = this.#perAddressAndClient.blockedFor(pairKey(address, clientId), now);
+    if (wait === 0 && clientId !== undefined && this.#perAddressAndClient.enabled)
+      wait = await this.#perAddressAndClient.blockedFor(pairKey(address, clientId), now);
     if (wait === 0) return;
     this.#audit.count('limit.failed_authentication', auditSubject(address, clientId), now);
     throw new PortcullisError('rate_limit', {
@@ -46,15 +56,27 @@ export class FailedAuthentications {
     });
   }
 
-  record(address: string, clientId: string | undefined, now: number): void {
+  /** Counts a failure. Awaited by the caller, so that a failed count fails the request (closed). */
+  async record(address: string, clientId: string | undefined, now: number): Promise<void> {
     this.#audit.count('authentication.failed', auditSubject(address, clientId), now);
-    // Counted even when the per-address limit is off: the entry marks the address as one to check.
-    this.#perAddress.hit(address, now);
+    this.#rememberFailed(address, now);
+    if (this.#perAddress.enabled) await this.#perAddress.hit(address, now);
     if (clientId !== undefined && this.#perAddressAndClient.enabled) {
-      this.#perAddressAndClient.hit(pairKey(address, clientId), now);
+      await this.#perAddressAndClient.hit(pairKey(address, clientId), now);
     }
   }
+
+  #rememberFailed(address: string, now: number): void {
+    this.#failedHere.delete(address);
+    if (this.#failedHere.size >= MAX_REMEMBERED_ADDRESSES) {
+      const oldest = this.#failedHere.keys().next();
+      if (oldest.done !== true) this.#failedHere.delete(oldest.value);
+    }
+    this.#failedHere.set(address, now);
+  }
 }
+
+const MAX_REMEMBERED_ADDRESSES = 100_000;
 
 function pairKey(address: string, clientId: string): string {
   return `${address} ${clientId}`;

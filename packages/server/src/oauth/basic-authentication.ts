@@ -34,7 +34,7 @@ export async function authenticateBasic(
     : await verify(apiKeys, failures, authorization, connection, address, now);
   if (result.ok) return result;
   const clientId = previous?.clientId ?? ('clientId' in result ? result.clientId : undefined);
-  failures.record(address, clientId, now);
+  await failures.record(address, clientId, now);
   return { ok: false, reason: result.reason, ...(clientId !== undefined && { clientId }) };
 }
 
@@ -46,7 +46,7 @@ async function verify(
   address: string,
   now: number,
 ): Promise<BasicAuthentication> {
-  failures.refuseIfBlocked(address, () => claimedClientId(authorization), now);
+  await failures.refuseIfBlocked(address, () => claimedClientId(authorization), now);
   const parsed = parseBasicAuthorization(authorization);
   if (!parsed.ok) return parsed;
   const { clientId, secret } = parsed.credentials;

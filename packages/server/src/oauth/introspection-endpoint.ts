@@ -49,7 +49,7 @@ async function authenticateIntrospector(
   now: number,
 ): Promise<void> {
   const address = connection.remoteAddress ?? 'unknown';
-  services.failedAuthentications.refuseIfBlocked(address, () => claimedClientId(authorization), now);
+  await services.failedAuthentications.refuseIfBlocked(address, () => claimedClientId(authorization), now);
   const parsed = parseBasicAuthorization(authorization);
   const hashed = parsed.ok ? services.apiKeys.hash(parsed.credentials.secret) : undefined;
   const introspector =
@@ -58,7 +58,7 @@ async function authenticateIntrospector(
       : undefined;
   if (introspector !== undefined) return;
   const name = parsed.ok ? parsed.credentials.clientId : undefined;
-  services.failedAuthentications.record(address, name, now);
+  await services.failedAuthentications.record(address, name, now);
   throw new PortcullisError('invalid_client', {
     message: 'Only introspection credentials may use this endpoint.',
     detail: 'introspection refused: not an introspector',

@@ -24,7 +24,7 @@ export async function handleTokenRequest(
   requireMatchingClientId(parameters, client);
   requireClientCredentialsGrant(grantType);
   const scope = requestedScope(parameters, key);
-  services.limits.countTokenIssued(client.clientId, now);
+  await services.limits.countTokenIssued(client.clientId, now);
   const lifetime = client.tokenTtlSeconds ?? services.options.tokenTtlSeconds;
   const issued = services.tokens.issue(key, scope, lifetime, now);
   services.keyUsage.touch(key.keyId, now);

@@ -4,10 +4,11 @@ import type { AccessTokenClaims } from './access-tokens.js';
 
 /**
  * Ends one token before it expires: its id joins its client's revoked tokens in the store (so that every
- * node refuses it once it reads the change), and this node's cached view of the client is dropped at once.
+ * node refuses it once it reads the change, at once when they share a cache), and this node's cached view
+ * of the client is dropped at once.
  */
 export async function revokeAccessToken(
-  services: Pick<Services, 'store' | 'directory'>,
+  services: Pick<Services, 'store' | 'directory' | 'announceChange'>,
   claims: AccessTokenClaims,
   now: number,
   reason: 'revoked' | 'exposed',
@@ -32,4 +33,5 @@ export async function revokeAccessToken(
     });
   }
   services.directory.invalidate([claims.clientId]);
+  services.announceChange();
 }

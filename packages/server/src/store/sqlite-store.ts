@@ -1,8 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import type { Environment } from '../keys/environment.js';
-import type { KeyScope } from '../keys/scope.js';
 import { sqliteMigrations } from './migrations.js';
 import type {
   ApiKeyRecord,
@@ -12,59 +10,25 @@ import type {
   ChangeBatch,
   ClientCredentials,
   ClientRecord,
-  ClientStatus,
   ClientUpdate,
   IntrospectorRecord,
   NewClient,
   RevokedToken,
 } from './records.js';
-import { tokenFingerprint } from './records.js';
+import { auditEntry, tokenFingerprint } from './records.js';
+import {
+  type ApiKeyRow,
+  type AuditRow,
+  type ClientRow,
+  type IntrospectorRow,
+  toApiKey,
+  toAuditEvent,
+  toClient,
+  toIntrospector,
+} from './rows.js';
 import type { Store } from './store.js';
 
 export const SQLITE_FILE = 'portcullis.sqlite';
-
-interface ClientRow {
-  client_id: string;
-  name: string;
-  status: string;
-  token_ttl_seconds: number | null;
-  rate_limits: string | null;
-  profile: string;
-  created_at: number;
-  updated_at: number;
-}
-
-interface ApiKeyRow {
-  key_id: string;
-  client_id: string;
-  alias: string | null;
-  key_hash: string;
-  environment: string;
-  scope: string;
-  created_at: number;
-  expires_at: number | null;
-  revoked_at: number | null;
-  last_used_at: number | null;
-  exposed_at: number | null;
-  replaced_by: string | null;
-}
-
-interface IntrospectorRow {
-  name: string;
-  key_hash: string;
-  created_at: number;
-  revoked_at: number | null;
-}
-
-interface AuditRow {
-  at: number;
-  type: string;
-  client_id: string | null;
-  key_id: string | null;
-  source: string | null;
-  count: number;
-  detail: string | null;
-}
 
 /**
  * The embedded store: one SQLite file in WAL mode, so that the server reads while the CLI writes.
@@ -236,7 +200,7 @@ export class SqliteStore implements Store {
       this.#changed(clientId, now, 'key.exposed', { keyId, detail: { revoked: revoke } });
       if (revoke && row.revoked_at === null) {
         s.revokeKey.run(now, keyId);
-        this.#audit(event(now, 'key.revoked', clientId, keyId, { reason: 'exposed' }));
+        this.#audit(auditEntry(now, 'key.revoked', clientId, keyId, { reason: 'exposed' }));
       }
     })();
   }
@@ -249,7 +213,7 @@ export class SqliteStore implements Store {
         client_id: string;
         expires_at: number;
       }[]) {
-        this.#audit(event(row.expires_at, 'key.expired', row.client_id, row.key_id));
+        this.#audit(auditEntry(row.expires_at, 'key.expired', row.client_id, row.key_id));
       }
     })();
   }
@@ -300,7 +264,7 @@ export class SqliteStore implements Store {
       });
       if (inserted.changes === 0) return false;
       this.#audit(
-        event(introspector.createdAt, 'introspector.created', null, null, { name: introspector.name }),
+        auditEntry(introspector.createdAt, 'introspector.created', null, null, { name: introspector.name }),
       );
       return true;
     })();
@@ -322,7 +286,7 @@ export class SqliteStore implements Store {
       if (row === undefined) return undefined;
       if (row.revoked_at === null) {
         s.revokeIntrospector.run(now, name);
-        this.#audit(event(now, 'introspector.revoked', null, null, { name }));
+        this.#audit(auditEntry(now, 'introspector.revoked', null, null, { name }));
       }
       return toIntrospector(s.selectIntrospector.get(name) as IntrospectorRow);
     })();
@@ -367,16 +331,6 @@ export class SqliteStore implements Store {
   async close(): Promise<void> {
     this.#db.close();
   }
-}
-
-function event(
-  at: number,
-  type: AuditEventType,
-  clientId: string | null,
-  keyId: string | null,
-  detail: AuditEvent['detail'] = null,
-): AuditEvent {
-  return { at, type, clientId, keyId, source: null, count: 1, detail };
 }
 
 function isUsable(row: ApiKeyRow, now: number): boolean {
@@ -473,51 +427,5 @@ function prepareStatements(db: Database.Database) {
     latestChange: db.prepare('SELECT COALESCE(MAX(sequence), 0) AS latest FROM changes'),
     changesSince: db.prepare('SELECT sequence, client_id FROM changes WHERE sequence > ? ORDER BY sequence'),
     deleteOldChanges: db.prepare('DELETE FROM changes WHERE changed_at < ?'),
-  };
-}
-
-function toClient(row: ClientRow): ClientRecord {
-  return {
-    clientId: row.client_id,
-    name: row.name,
-    status: row.status as ClientStatus,
-    tokenTtlSeconds: row.token_ttl_seconds,
-    rateLimits: row.rate_limits,
-    profile: JSON.parse(row.profile) as Record<string, unknown>,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-  };
-}
-
-function toApiKey(row: ApiKeyRow): ApiKeyRecord {
-  return {
-    keyId: row.key_id,
-    clientId: row.client_id,
-    alias: row.alias,
-    keyHash: row.key_hash,
-    environment: row.environment as Environment,
-    scope: row.scope as KeyScope,
-    createdAt: row.created_at,
-    expiresAt: row.expires_at,
-    revokedAt: row.revoked_at,
-    lastUsedAt: row.last_used_at,
-    exposedAt: row.exposed_at,
-    replacedBy: row.replaced_by,
-  };
-}
-
-function toIntrospector(row: IntrospectorRow): IntrospectorRecord {
-  return { name: row.name, keyHash: row.key_hash, createdAt: row.created_at, revokedAt: row.revoked_at };
-}
-
-function toAuditEvent(row: AuditRow): AuditEvent {
-  return {
-    at: row.at,
-    type: row.type as AuditEventType,
-    clientId: row.client_id,
-    keyId: row.key_id,
-    source: row.source,
-    count: row.count,
-    detail: row.detail === null ? null : (JSON.parse(row.detail) as AuditEvent['detail']),
   };
 }

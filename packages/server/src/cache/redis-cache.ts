@@ -1,0 +1,176 @@
+import { createHash } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { PortcullisError } from '../errors.js';
+import type { WindowState } from '../limits/fixed-windows.js';
+import {
+  blockedForFromCounts,
+  type CounterFactory,
+  type WindowCounter,
+  windowState,
+} from '../limits/window-counter.js';
+import type { LimitWindow } from '../limits/window-spec.js';
+
+/**
+ * Counts one event in every window at once, or in none when any window is full, in one atomic step.
+ * KEYS: one counter per window. ARGV: the limits, then each counter's lifetime in milliseconds.
+ * Returns the counts after the step, then 1 when counted, 0 when refused.
+ */
+const HIT_SCRIPT = `
+local n = #KEYS
+local counts = {}
+local allowed = 1
+for i = 1, n do
+  counts[i] = tonumber(redis.call('GET', KEYS[i]) or '0')
+  if counts[i] >= tonumber(ARGV[i]) then allowed = 0 end
+end
+if allowed == 1 then
+  for i = 1, n do
+    counts[i] = redis.call('INCR', KEYS[i])
+    if counts[i] == 1 then redis.call('PEXPIRE', KEYS[i], ARGV[n + i]) end
+  end
+end
+counts[n + 1] = allowed
+return counts
+`;
+
+const CHANGES_CHANNEL = 'changes';
+
+interface ScriptedRedis extends Redis {
+  portcullisHit(numberOfKeys: number, ...args: (string | number)[]): Promise<number[]>;
+}
+
+export interface RedisCacheOptions {
+  /** Prefix of every key and channel, so that several deployments (or test runs) share one Redis. */
+  readonly keyPrefix: string;
+  /** How long a command may take before the request it serves is refused (503). */
+  readonly timeoutMs: number;
+}
+
+/**
+ * What nodes share through Redis: limit counters (rate limits, token limit, brute-force counters) and
+ * a broadcast that tells every node a change was written, so that it reads the store's change feed at
+ * once instead of at its next poll. Commands fail at once while Redis is unreachable (no offline queue):
+ * the request is refused with 503, never let through uncounted; the client reconnects by itself.
+ */
+export class RedisCache {
+  readonly #commands: ScriptedRedis;
+  readonly #subscriber: Redis;
+  readonly #prefix: string;
+  readonly #listeners = new Set<() => void>();
+
+  constructor(url: string, options: RedisCacheOptions) {
+    const common = {
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      commandTimeout: options.timeoutMs,
+      connectTimeout: options.timeoutMs,
+      lazyConnect: false,
+      // Reconnect quickly but not in a tight loop while Redis is down.
+      retryStrategy: (attempt: number) => Math.min(50 * attempt, 1000),
+    };
+    this.#prefix = options.keyPrefix;
+    this.#commands = new Redis(url, common) as ScriptedRedis;
+    this.#commands.defineCommand('portcullisHit', { lua: HIT_SCRIPT });
+    // Errors are answered where a command fails; the connection events themselves need no handler.
+    this.#commands.on('error', () => undefined);
+    this.#subscriber = new Redis(url, { ...common, commandTimeout: undefined });
+    this.#subscriber.on('error', () => undefined);
+    const channel = this.#prefix + CHANGES_CHANNEL;
+    // Subscribed again by ioredis after every reconnection.
+    this.#subscriber.subscribe(channel).catch(() => undefined);
+    this.#subscriber.on('message', (from: string) => {
+      if (from === channel) for (const listener of this.#listeners) listener();
+    });
+  }
+
+  /** Resolves once both connections are up, or rejects after `timeoutMs`. */
+  async ready(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (const connection of [this.#commands, this.#subscriber]) {
+      while (connection.status !== 'ready') {
+        if (Date.now() > deadline) throw new Error(`Redis not reachable (${connection.status})`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    }
+  }
+
+  readonly counters: CounterFactory = (space, windows) => new RedisWindowCounter(this, space, windows);
+
+  /** Tells every node that the store has changes to read. Best effort: the feed poll is the safety net. */
+  async publishChange(): Promise<void> {
+    await this.#commands.publish(this.#prefix + CHANGES_CHANNEL, '1').catch(() => undefined);
+  }
+
+  onChange(listener: () => void): void {
+    this.#listeners.add(listener);
+  }
+
+  async close(): Promise<void> {
+    this.#listeners.clear();
+    this.#commands.disconnect();
+    this.#subscriber.disconnect();
+  }
+
+  /** @internal */
+  async hit(keys: readonly string[], windows: readonly LimitWindow[]): Promise<number[]> {
+    const ttls = windows.map(({ windowMs }) => windowMs + 1000);
+    return this.#run(() =>
+      this.#commands.portcullisHit(keys.length, ...keys, ...windows.map((w) => w.limit), ...ttls),
+    );
+  }
+
+  /** @internal */
+  async counts(keys: readonly string[]): Promise<number[]> {
+    const values = await this.#run(() => this.#commands.mget(...keys));
+    return values.map((value) => Number(value ?? 0));
+  }
+
+  /** @internal */
+  key(space: string, key: string, windowMs: number, start: number): string {
+    // Keys come from requests (addresses, claimed ClientIds): long ones are hashed, so none is large.
+    const subject = key.length <= 128 ? key : createHash('sha256').update(key).digest('base64url');
+    return `${this.#prefix}${space}:{${subject}}:${windowMs}:${start}`;
+  }
+
+  async #run<T>(command: () => Promise<T>): Promise<T> {
+    try {
+      return await command();
+    } catch (error) {
+      throw new PortcullisError('cache_unavailable', {
+        detail: error instanceof Error ? error.message : String(error),
+        headers: { 'Retry-After': '1' },
+      });
+    }
+  }
+}
+
+class RedisWindowCounter implements WindowCounter {
+  readonly #cache: RedisCache;
+  readonly #space: string;
+  readonly #windows: readonly LimitWindow[];
+
+  constructor(cache: RedisCache, space: string, windows: readonly LimitWindow[]) {
+    this.#cache = cache;
+    this.#space = space;
+    this.#windows = windows;
+  }
+
+  get enabled(): boolean {
+    return this.#windows.length > 0;
+  }
+
+  async hit(key: string, now: number): Promise<WindowState> {
+    const result = await this.#cache.hit(this.#keys(key, now), this.#windows);
+    return windowState(this.#windows, result.slice(0, -1), result.at(-1) === 1, now);
+  }
+
+  async blockedFor(key: string, now: number): Promise<number> {
+    return blockedForFromCounts(this.#windows, await this.#cache.counts(this.#keys(key, now)), now);
+  }
+
+  #keys(key: string, now: number): string[] {
+    return this.#windows.map(({ windowMs }) =>
+      this.#cache.key(this.#space, key, windowMs, now - (now % windowMs)),
+    );
+  }
+}

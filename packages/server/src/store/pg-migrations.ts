@@ -1,0 +1,79 @@
+/**
+ * PostgreSQL schema, versioned like the SQLite one (store/migrations.ts), with the same tables and
+ * columns. Times are Unix epoch milliseconds (BIGINT). A migration is never edited once released.
+ */
+export const pgMigrations: readonly { readonly version: number; readonly sql: string }[] = [
+  {
+    version: 1,
+    sql: `
+      CREATE TABLE clients (
+        client_id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('active', 'disabled')),
+        token_ttl_seconds INTEGER,
+        rate_limits TEXT,
+        profile JSONB NOT NULL DEFAULT '{}',
+        created_at BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL
+      );
+
+      CREATE TABLE api_keys (
+        key_id TEXT PRIMARY KEY,
+        client_id TEXT NOT NULL REFERENCES clients (client_id),
+        alias TEXT,
+        key_hash TEXT NOT NULL UNIQUE,
+        environment TEXT NOT NULL,
+        scope TEXT NOT NULL DEFAULT 'write' CHECK (scope IN ('read', 'write')),
+        created_at BIGINT NOT NULL,
+        expires_at BIGINT,
+        revoked_at BIGINT,
+        last_used_at BIGINT,
+        exposed_at BIGINT,
+        replaced_by TEXT,
+        expiry_recorded BOOLEAN NOT NULL DEFAULT FALSE
+      );
+      CREATE INDEX api_keys_by_client ON api_keys (client_id);
+      CREATE INDEX api_keys_by_expiry ON api_keys (expires_at) WHERE NOT expiry_recorded;
+
+      CREATE TABLE changes (
+        sequence BIGSERIAL PRIMARY KEY,
+        client_id TEXT NOT NULL,
+        changed_at BIGINT NOT NULL
+      );
+
+      CREATE TABLE revoked_tokens (
+        token_id TEXT PRIMARY KEY,
+        client_id TEXT NOT NULL,
+        key_id TEXT NOT NULL,
+        expires_at BIGINT NOT NULL,
+        revoked_at BIGINT NOT NULL
+      );
+      CREATE INDEX revoked_tokens_by_client ON revoked_tokens (client_id);
+
+      CREATE TABLE introspectors (
+        name TEXT PRIMARY KEY,
+        key_hash TEXT NOT NULL UNIQUE,
+        created_at BIGINT NOT NULL,
+        revoked_at BIGINT
+      );
+
+      CREATE TABLE audit_events (
+        id BIGSERIAL PRIMARY KEY,
+        at BIGINT NOT NULL,
+        type TEXT NOT NULL,
+        client_id TEXT,
+        key_id TEXT,
+        source TEXT,
+        count INTEGER NOT NULL DEFAULT 1,
+        detail JSONB
+      );
+      CREATE INDEX audit_events_by_time ON audit_events (at);
+      CREATE INDEX audit_events_by_client ON audit_events (client_id, at);
+      -- Append-only: the database itself refuses to change or delete an entry.
+      CREATE FUNCTION audit_events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN RAISE EXCEPTION 'the audit trail is append-only'; END $$;
+      CREATE TRIGGER audit_events_append_only BEFORE UPDATE OR DELETE ON audit_events
+        FOR EACH ROW EXECUTE FUNCTION audit_events_append_only();
+    `,
+  },
+];
