@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { Gateway } from './api/gateway.js';
 import { AuditCounter } from './audit/audit-counter.js';
-import { RedisCache } from './cache/redis-cache.js';
+import type { ChangeSignal } from './cluster/change-signal.js';
 import { type ResolvedServerOptions, resolveServerOptions, type ServerOptions } from './config.js';
 import { createRequestHandler } from './http/app.js';
 import { TlsOnlyListener } from './http/listener.js';
@@ -36,6 +36,8 @@ export interface ServerDependencies {
   readonly store?: Store;
   /** Where limit counters live, e.g. a cluster's primary process. Default: Redis with `cache`, else here. */
   readonly counters?: CounterFactory;
+  /** How this process and the others tell each other of changes. Default: Redis with `cache`, else none. */
+  readonly changeSignal?: ChangeSignal;
 }
 
 export interface PortcullisServer {
@@ -64,8 +66,13 @@ export async function createPortcullisServer(
   const cache =
     options.cache === undefined
       ? undefined
-      : new RedisCache(options.cache, { keyPrefix: options.cachePrefix, timeoutMs: options.storeTimeoutMs });
+      : // Loaded only when asked for: the zero-setup path never loads the Redis client.
+        new (await import('./cache/redis-cache.js')).RedisCache(options.cache, {
+          keyPrefix: options.cachePrefix,
+          timeoutMs: options.storeTimeoutMs,
+        });
   const counters = dependencies.counters ?? cache?.counters ?? inProcessCounters;
+  const changeSignal = dependencies.changeSignal ?? cache;
   const serverSecret = loadOrCreateServerSecret(options.dataDir);
   const tls = await loadOrCreateTlsMaterial({
     dataDir: options.dataDir,
@@ -91,7 +98,7 @@ export async function createPortcullisServer(
       audit,
       counters,
     ),
-    announceChange: () => void cache?.publishChange(),
+    announceChange: () => changeSignal?.announce(),
     audit,
     introspectors: new IntrospectorDirectory(store, revocationBoundMs),
     logger: options.logger,
@@ -113,7 +120,7 @@ export async function createPortcullisServer(
     },
   });
   const background = startBackgroundWork(services, await store.latestChange());
-  cache?.onChange(() => background.readChangesNow());
+  changeSignal?.subscribe(() => background.readChangesNow());
 
   return {
     options,

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
+import type { ChangeSignal } from '../cluster/change-signal.js';
 import { PortcullisError } from '../errors.js';
 import type { WindowState } from '../limits/fixed-windows.js';
 import {
@@ -52,7 +53,7 @@ export interface RedisCacheOptions {
  * once instead of at its next poll. Commands fail at once while Redis is unreachable (no offline queue):
  * the request is refused with 503, never let through uncounted; the client reconnects by itself.
  */
-export class RedisCache {
+export class RedisCache implements ChangeSignal {
   readonly #commands: ScriptedRedis;
   readonly #subscriber: Redis;
   readonly #prefix: string;
@@ -101,7 +102,11 @@ export class RedisCache {
     await this.#commands.publish(this.#prefix + CHANGES_CHANNEL, '1').catch(() => undefined);
   }
 
-  onChange(listener: () => void): void {
+  announce(): void {
+    void this.publishChange();
+  }
+
+  subscribe(listener: () => void): void {
     this.#listeners.add(listener);
   }
 

@@ -2,11 +2,14 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { UNIT_MS } from '../limits/window-spec.js';
 import {
   type CommonOptions,
+  cacheOption,
+  cachePrefixOption,
   dataDirOption,
   integerArgument,
   jsonOption,
   printJson,
   printLines,
+  storeOption,
   table,
   withStoreOnly,
 } from './common.js';
@@ -35,9 +38,12 @@ export function auditCommand(): Command {
         .argParser(integerArgument(1, 1_000_000)),
     )
     .addOption(dataDirOption())
+    .addOption(storeOption())
+    .addOption(cacheOption())
+    .addOption(cachePrefixOption())
     .addOption(jsonOption())
     .action(async (options: AuditOptions) => {
-      const events = await withStoreOnly(options.dataDir, (store) =>
+      const events = await withStoreOnly(options, (store) =>
         store.readAudit({
           limit: options.limit,
           ...(options.client !== undefined && { clientId: options.client }),

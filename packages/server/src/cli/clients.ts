@@ -4,12 +4,15 @@ import { createClient, requireClient, setClientStatus, updateClientSettings } fr
 import type { ClientStatus } from '../store/records.js';
 import {
   type CommonOptions,
+  cacheOption,
+  cachePrefixOption,
   dataDirOption,
   environmentOption,
   integerArgument,
   jsonOption,
   printJson,
   printLines,
+  storeOption,
   table,
   withStore,
 } from './common.js';
@@ -47,9 +50,12 @@ export function clientsCommand(): Command {
     .option('--rate-limits <windows>', RATE_LIMITS_HELP)
     .addOption(environmentOption())
     .addOption(dataDirOption())
+    .addOption(storeOption())
+    .addOption(cacheOption())
+    .addOption(cachePrefixOption())
     .addOption(jsonOption())
     .action(async (clientId: string, options: CreateOptions) => {
-      const created = await withStore(options.dataDir, options.env, (context) =>
+      const created = await withStore(options, options.env, (context) =>
         createClient(context, {
           clientId,
           name: options.name,
@@ -79,9 +85,12 @@ export function clientsCommand(): Command {
     )
     .option('--rate-limits <windows>', `${RATE_LIMITS_HELP}; "default" for the server's`)
     .addOption(dataDirOption())
+    .addOption(storeOption())
+    .addOption(cacheOption())
+    .addOption(cachePrefixOption())
     .addOption(jsonOption())
     .action(async (clientId: string, options: UpdateOptions) => {
-      const client = await withStore(options.dataDir, 'sandbox', ({ store }) =>
+      const client = await withStore(options, 'sandbox', ({ store }) =>
         updateClientSettings(store, clientId, {
           name: options.name,
           tokenTtlSeconds: options.tokenTtl === 'default' ? null : options.tokenTtl,
@@ -96,9 +105,12 @@ export function clientsCommand(): Command {
     .command('list')
     .description('list every client')
     .addOption(dataDirOption())
+    .addOption(storeOption())
+    .addOption(cacheOption())
+    .addOption(cachePrefixOption())
     .addOption(jsonOption())
     .action(async (options: CommonOptions) => {
-      const all = await withStore(options.dataDir, 'sandbox', ({ store }) => store.listClients());
+      const all = await withStore(options, 'sandbox', ({ store }) => store.listClients());
       const summaries = all.map(clientSummary);
       if (options.json) {
         printJson(summaries);
@@ -117,10 +129,13 @@ export function clientsCommand(): Command {
     .description('show a client and its keys')
     .argument('<ClientId>')
     .addOption(dataDirOption())
+    .addOption(storeOption())
+    .addOption(cacheOption())
+    .addOption(cachePrefixOption())
     .addOption(jsonOption())
     .action(async (clientId: string, options: CommonOptions) => {
       const now = Date.now();
-      const { client, keys } = await withStore(options.dataDir, 'sandbox', async ({ store }) => ({
+      const { client, keys } = await withStore(options, 'sandbox', async ({ store }) => ({
         client: await requireClient(store, clientId),
         keys: await store.listApiKeys(clientId),
       }));
@@ -154,9 +169,12 @@ export function clientsCommand(): Command {
       )
       .argument('<ClientId>')
       .addOption(dataDirOption())
+      .addOption(storeOption())
+      .addOption(cacheOption())
+      .addOption(cachePrefixOption())
       .addOption(jsonOption())
       .action(async (clientId: string, options: CommonOptions) => {
-        const client = await withStore(options.dataDir, 'sandbox', ({ store }) =>
+        const client = await withStore(options, 'sandbox', ({ store }) =>
           setClientStatus(store, clientId, status as ClientStatus),
         );
         if (options.json) printJson(clientSummary(client));

@@ -2,19 +2,45 @@ import { InvalidArgumentError, Option } from 'commander';
 import { type Environment, environments } from '../keys/environment.js';
 import type { KeyManagementContext } from '../keys/management.js';
 import { loadOrCreateServerSecret } from '../keys/server-secret.js';
-import { SqliteStore } from '../store/sqlite-store.js';
+import { openStore } from '../store/open-store.js';
 import type { Store } from '../store/store.js';
 
 /** Options every command takes; each flag can also come from `PORTCULLIS_<FLAG>`. */
 export interface CommonOptions {
   readonly dataDir: string;
+  readonly store?: string;
+  readonly cache?: string;
+  readonly cachePrefix: string;
   readonly json: boolean;
 }
+
+/** How long a CLI command waits for the store before it gives up. */
+const STORE_TIMEOUT_MS = 5000;
 
 export function dataDirOption(): Option {
   return new Option('--data-dir <dir>', 'data directory (SQLite store, server secret, TLS certificate)')
     .env('PORTCULLIS_DATA_DIR')
     .default('./.portcullis');
+}
+
+export function storeOption(): Option {
+  return new Option(
+    '--store <url>',
+    'a postgres:// URL shared by many nodes (default: the SQLite file in the data directory)',
+  ).env('PORTCULLIS_STORE');
+}
+
+export function cacheOption(): Option {
+  return new Option(
+    '--cache <url>',
+    'a redis:// URL: shared limit counters, and changes announced to every node at once',
+  ).env('PORTCULLIS_CACHE');
+}
+
+export function cachePrefixOption(): Option {
+  return new Option('--cache-prefix <prefix>', 'prefix of every Redis key and channel')
+    .env('PORTCULLIS_CACHE_PREFIX')
+    .default('portcullis:');
 }
 
 export function jsonOption(): Option {
@@ -37,23 +63,43 @@ export function integerArgument(min: number, max: number): (value: string) => nu
   };
 }
 
-/** Runs `action` with the data directory's store and secret, and closes the store afterwards. */
+/**
+ * Runs `action` with the store (`--store`, or the data directory's SQLite file) and the server secret,
+ * closes the store afterwards, and, with `--cache`, tells every server to read the change now.
+ */
 export async function withStore<T>(
-  dataDir: string,
+  options: Pick<CommonOptions, 'dataDir' | 'store' | 'cache' | 'cachePrefix'>,
   environment: Environment,
   action: (context: KeyManagementContext) => Promise<T>,
 ): Promise<T> {
-  const store = new SqliteStore(dataDir);
+  const store = await openStore(options.store, options.dataDir, STORE_TIMEOUT_MS);
+  let result: T;
   try {
-    return await action({ store, serverSecret: loadOrCreateServerSecret(dataDir), environment });
+    result = await action({ store, serverSecret: loadOrCreateServerSecret(options.dataDir), environment });
   } finally {
     await store.close();
   }
+  if (options.cache !== undefined) await announceChange(options.cache, options.cachePrefix);
+  return result;
 }
 
-/** Runs `action` with the data directory's store only, for commands that read or need no secret. */
-export function withStoreOnly<T>(dataDir: string, action: (store: Store) => Promise<T>): Promise<T> {
-  return withStore(dataDir, 'sandbox', ({ store }) => action(store));
+/** Runs `action` with the store only, for commands that need no secret. */
+export function withStoreOnly<T>(
+  options: Pick<CommonOptions, 'dataDir' | 'store' | 'cache' | 'cachePrefix'>,
+  action: (store: Store) => Promise<T>,
+): Promise<T> {
+  return withStore(options, 'sandbox', ({ store }) => action(store));
+}
+
+async function announceChange(cacheUrl: string, keyPrefix: string): Promise<void> {
+  const { RedisCache } = await import('../cache/redis-cache.js');
+  const cache = new RedisCache(cacheUrl, { keyPrefix, timeoutMs: STORE_TIMEOUT_MS });
+  try {
+    await cache.ready(STORE_TIMEOUT_MS).catch(() => undefined);
+    await cache.publishChange();
+  } finally {
+    await cache.close();
+  }
 }
 
 export function printJson(value: unknown): void {

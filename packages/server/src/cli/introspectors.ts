@@ -3,11 +3,14 @@ import type { Environment } from '../keys/environment.js';
 import { createIntrospector, revokeIntrospector } from '../keys/management.js';
 import {
   type CommonOptions,
+  cacheOption,
+  cachePrefixOption,
   dataDirOption,
   environmentOption,
   jsonOption,
   printJson,
   printLines,
+  storeOption,
   table,
   withStore,
   withStoreOnly,
@@ -25,11 +28,12 @@ export function introspectorsCommand(): Command {
     .argument('<NAME>', 'sent as the Basic user name; 1 to 64 of A-Z a-z 0-9 _ -')
     .addOption(environmentOption())
     .addOption(dataDirOption())
+    .addOption(storeOption())
+    .addOption(cacheOption())
+    .addOption(cachePrefixOption())
     .addOption(jsonOption())
     .action(async (name: string, options: CommonOptions & { env: Environment }) => {
-      const created = await withStore(options.dataDir, options.env, (context) =>
-        createIntrospector(context, name),
-      );
+      const created = await withStore(options, options.env, (context) => createIntrospector(context, name));
       if (options.json) {
         printJson({ clientId: created.introspector.name, apiKey: created.apiKey });
         return;
@@ -45,9 +49,12 @@ export function introspectorsCommand(): Command {
     .command('list')
     .description('list introspection credentials (never their keys)')
     .addOption(dataDirOption())
+    .addOption(storeOption())
+    .addOption(cacheOption())
+    .addOption(cachePrefixOption())
     .addOption(jsonOption())
     .action(async (options: CommonOptions) => {
-      const summaries = (await withStoreOnly(options.dataDir, (store) => store.listIntrospectors())).map(
+      const summaries = (await withStoreOnly(options, (store) => store.listIntrospectors())).map(
         introspectorSummary,
       );
       if (options.json) {
@@ -67,9 +74,12 @@ export function introspectorsCommand(): Command {
     .description('revoke an introspection credential')
     .argument('<NAME>')
     .addOption(dataDirOption())
+    .addOption(storeOption())
+    .addOption(cacheOption())
+    .addOption(cachePrefixOption())
     .addOption(jsonOption())
     .action(async (name: string, options: CommonOptions) => {
-      const revoked = await withStoreOnly(options.dataDir, (store) => revokeIntrospector(store, name));
+      const revoked = await withStoreOnly(options, (store) => revokeIntrospector(store, name));
       if (options.json) printJson(introspectorSummary(revoked));
       else printLines([`Introspector ${revoked.name} is revoked.`]);
     });

@@ -4,12 +4,15 @@ import { createKey, requireClient, revokeKey, rotateKey } from '../keys/manageme
 import { type KeyScope, keyScopes } from '../keys/scope.js';
 import {
   type CommonOptions,
+  cacheOption,
+  cachePrefixOption,
   dataDirOption,
   environmentOption,
   integerArgument,
   jsonOption,
   printJson,
   printLines,
+  storeOption,
   table,
   withStore,
 } from './common.js';
@@ -47,9 +50,12 @@ export function keysCommand(): Command {
     )
     .addOption(environmentOption())
     .addOption(dataDirOption())
+    .addOption(storeOption())
+    .addOption(cacheOption())
+    .addOption(cachePrefixOption())
     .addOption(jsonOption())
     .action(async (clientId: string, options: CreateOptions) => {
-      const created = await withStore(options.dataDir, options.env, (context) =>
+      const created = await withStore(options, options.env, (context) =>
         createKey(context, clientId, {
           alias: options.alias,
           scope: options.scopes,
@@ -72,10 +78,13 @@ export function keysCommand(): Command {
     .description("list a client's keys (ids and status, never the keys)")
     .argument('<ClientId>')
     .addOption(dataDirOption())
+    .addOption(storeOption())
+    .addOption(cacheOption())
+    .addOption(cachePrefixOption())
     .addOption(jsonOption())
     .action(async (clientId: string, options: CommonOptions) => {
       const now = Date.now();
-      const list = await withStore(options.dataDir, 'sandbox', async ({ store }) => {
+      const list = await withStore(options, 'sandbox', async ({ store }) => {
         await requireClient(store, clientId);
         return store.listApiKeys(clientId);
       });
@@ -113,9 +122,12 @@ export function keysCommand(): Command {
     )
     .addOption(environmentOption())
     .addOption(dataDirOption())
+    .addOption(storeOption())
+    .addOption(cacheOption())
+    .addOption(cachePrefixOption())
     .addOption(jsonOption())
     .action(async (clientId: string, keyId: string, options: RotateOptions) => {
-      const rotated = await withStore(options.dataDir, options.env, (context) =>
+      const rotated = await withStore(options, options.env, (context) =>
         rotateKey(context, clientId, keyId, options.graceHours),
       );
       if (options.json) {
@@ -140,11 +152,12 @@ export function keysCommand(): Command {
     .argument('<ClientId>')
     .argument('<KeyId>')
     .addOption(dataDirOption())
+    .addOption(storeOption())
+    .addOption(cacheOption())
+    .addOption(cachePrefixOption())
     .addOption(jsonOption())
     .action(async (clientId: string, keyId: string, options: CommonOptions) => {
-      const key = await withStore(options.dataDir, 'sandbox', ({ store }) =>
-        revokeKey(store, clientId, keyId),
-      );
+      const key = await withStore(options, 'sandbox', ({ store }) => revokeKey(store, clientId, keyId));
       if (options.json) printJson(keySummary(key, Date.now()));
       else printLines([`Key ${key.keyId} of client ${clientId} is revoked.`]);
     });

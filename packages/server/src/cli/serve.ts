@@ -1,22 +1,42 @@
+import cluster from 'node:cluster';
+import { availableParallelism } from 'node:os';
 import { relative } from 'node:path';
 import { Command, Option } from 'commander';
+import { WorkerHub } from '../cluster/primary-side.js';
+import { PrimaryLink } from '../cluster/worker-side.js';
 import {
   DEFAULT_FAILED_AUTH_LIMIT_PER_ADDRESS,
   DEFAULT_FAILED_AUTH_LIMIT_PER_CLIENT,
   DEFAULT_RATE_LIMITS,
   DEFAULT_TOKEN_LIMIT,
+  resolveServerOptions,
 } from '../config.js';
 import type { Environment } from '../keys/environment.js';
 import { createClient } from '../keys/management.js';
 import { loadOrCreateServerSecret } from '../keys/server-secret.js';
 import { createJsonLogger } from '../log.js';
-import { createPortcullisServer, type PortcullisServer } from '../server.js';
-import { dataDirOption, environmentOption, integerArgument, printLines } from './common.js';
+import { createPortcullisServer } from '../server.js';
+import { openStore } from '../store/open-store.js';
+import type { Store } from '../store/store.js';
+import { loadOrCreateTlsMaterial, type TlsMaterial } from '../tls/certificate.js';
+import {
+  cacheOption,
+  cachePrefixOption,
+  dataDirOption,
+  environmentOption,
+  integerArgument,
+  printLines,
+  storeOption,
+} from './common.js';
 
 interface ServeOptions {
   readonly port: number;
   readonly host: string;
+  readonly workers: number;
   readonly dataDir: string;
+  readonly store?: string;
+  readonly cache?: string;
+  readonly cachePrefix: string;
   readonly env: Environment;
   readonly tlsCert?: string;
   readonly tlsKey?: string;
@@ -31,6 +51,8 @@ interface ServeOptions {
 }
 
 const DEMO_CLIENT_ID = 'demo';
+/** How long the primary waits for the store while preparing it. */
+const STORE_TIMEOUT_MS = 5000;
 
 export function serveCommand(): Command {
   return new Command('serve')
@@ -44,7 +66,16 @@ export function serveCommand(): Command {
     .addOption(
       new Option('--host <host>', 'address to listen on').env('PORTCULLIS_HOST').default('127.0.0.1'),
     )
+    .addOption(
+      new Option('--workers <count>', 'worker processes sharing the port (default: the number of CPUs)')
+        .env('PORTCULLIS_WORKERS')
+        .default(availableParallelism())
+        .argParser(integerArgument(1, 256)),
+    )
     .addOption(dataDirOption())
+    .addOption(storeOption())
+    .addOption(cacheOption())
+    .addOption(cachePrefixOption())
     .addOption(environmentOption())
     .addOption(
       new Option('--tls-cert <file>', 'PEM certificate (default: self-signed, made once)').env(
@@ -104,7 +135,94 @@ export function serveCommand(): Command {
 }
 
 async function serve(options: ServeOptions): Promise<void> {
-  const server = await createPortcullisServer({
+  if (cluster.isWorker) return serveAsWorker(options);
+  if (options.workers > 1) return serveAsPrimary(options);
+  const server = await createPortcullisServer(serverOptions(options));
+  const address = await server.listen();
+  const demo = options.demoClient ? await createDemoClient(server.store, options) : undefined;
+  printLines(startLines(options, address.port, server.tls, demo));
+  stopOnSignals(() => server.close(), true);
+}
+
+/**
+ * `--workers N`: this process prepares what the workers share (schema, server secret, certificate, demo
+ * client), then forks them on one port. It keeps their limit counters unless Redis does (`--cache`), relays
+ * change announcements between them, replaces a worker that dies, and stops them all on SIGTERM.
+ */
+async function serveAsPrimary(options: ServeOptions): Promise<void> {
+  // Bad options end here, once, rather than in every worker.
+  resolveServerOptions(serverOptions(options));
+  const store = await openStore(options.store, options.dataDir, STORE_TIMEOUT_MS);
+  let tls: TlsMaterial;
+  let demo: DemoClient | undefined;
+  try {
+    loadOrCreateServerSecret(options.dataDir);
+    tls = await loadOrCreateTlsMaterial({
+      dataDir: options.dataDir,
+      host: options.host,
+      certFile: options.tlsCert,
+      keyFile: options.tlsKey,
+    });
+    demo = options.demoClient ? await createDemoClient(store, options) : undefined;
+  } finally {
+    await store.close();
+  }
+  const hub = new WorkerHub(options.cache === undefined);
+  let stopping = false;
+  let announced = false;
+  const listening = new Set<number>();
+  const fork = () => {
+    const worker = cluster.fork();
+    hub.add(worker, (message) => {
+      if (message.kind !== 'portcullis.listening') return;
+      listening.add(worker.id);
+      if (announced || listening.size < options.workers) return;
+      announced = true;
+      printLines([...startLines(options, message.port, tls, demo), `portcullis: ${options.workers} workers`]);
+    });
+  };
+  cluster.on('exit', (worker, code, signal) => {
+    listening.delete(worker.id);
+    if (stopping) {
+      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(process.exitCode ?? 0);
+      return;
+    }
+    if (!announced) {
+      // A worker that cannot start would fail again: stop rather than loop.
+      process.stderr.write(`portcullis: a worker failed to start (${signal ?? code})\n`);
+      stopping = true;
+      for (const other of Object.values(cluster.workers ?? {})) other?.process.kill('SIGTERM');
+      process.exitCode = 1;
+      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(1);
+      return;
+    }
+    process.stderr.write(
+      `portcullis: worker ${worker.process.pid} ended (${signal ?? code}); starting another\n`,
+    );
+    fork();
+  });
+  for (let i = 0; i < options.workers; i++) fork();
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    process.stdout.write(`portcullis: ${signal} received, draining\n`);
+    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGTERM');
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
+async function serveAsWorker(options: ServeOptions): Promise<void> {
+  const link = new PrimaryLink(STORE_TIMEOUT_MS);
+  const shared = options.cache === undefined ? { counters: link.counters, changeSignal: link } : {};
+  const server = await createPortcullisServer(serverOptions(options), shared);
+  const address = await server.listen();
+  process.send?.({ kind: 'portcullis.listening', port: address.port });
+  stopOnSignals(() => server.close(), false);
+}
+
+function serverOptions(options: ServeOptions) {
+  return {
     dataDir: options.dataDir,
     host: options.host,
     port: options.port,
@@ -115,48 +233,65 @@ async function serve(options: ServeOptions): Promise<void> {
     failedAuthLimitPerClient: options.failedAuthLimitPerClient,
     failedAuthLimitPerAddress: options.failedAuthLimitPerAddress,
     revokeExposedKeys: options.revokeExposedKeys,
+    cachePrefix: options.cachePrefix,
+    ...(options.store !== undefined && { store: options.store }),
+    ...(options.cache !== undefined && { cache: options.cache }),
     ...(options.tlsCert !== undefined && { tlsCert: options.tlsCert }),
     ...(options.tlsKey !== undefined && { tlsKey: options.tlsKey }),
     ...(options.upstream !== undefined && { upstream: options.upstream }),
     logger: createJsonLogger((line) => process.stdout.write(line)),
-  });
-  const address = await server.listen();
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  const baseUrl = `https://${host}:${address.port}`;
-  const lines = [`portcullis: listening on ${baseUrl} (${options.env})`, ...certificateLines(server)];
-  if (options.demoClient) lines.push(...(await demoClientLines(server, options, baseUrl)));
-  printLines(lines);
-  stopOnSignals(server);
+  };
 }
 
-function certificateLines(server: PortcullisServer): string[] {
-  const lines = [
-    `portcullis: TLS certificate ${server.tls.certPath}`,
-    `portcullis: SHA-256 ${server.tls.fingerprint256}`,
+function startLines(
+  options: ServeOptions,
+  port: number,
+  tls: TlsMaterial,
+  demo: DemoClient | undefined,
+): string[] {
+  const host = options.host.includes(':') ? `[${options.host}]` : options.host;
+  const baseUrl = `https://${host}:${port}`;
+  return [
+    `portcullis: listening on ${baseUrl} (${options.env})`,
+    ...certificateLines(tls, options.host),
+    ...(demo === undefined ? [] : demoClientLines(demo, tls, options, baseUrl)),
   ];
-  if (server.tls.created) lines.push('portcullis: created this self-signed certificate on first start');
-  if (!server.tls.coversHost) {
-    lines.push(
-      `portcullis: warning: the certificate does not name ${server.options.host}; clients will refuse it`,
-    );
+}
+
+function certificateLines(tls: TlsMaterial, host: string): string[] {
+  const lines = [`portcullis: TLS certificate ${tls.certPath}`, `portcullis: SHA-256 ${tls.fingerprint256}`];
+  if (tls.created) lines.push('portcullis: created this self-signed certificate on first start');
+  if (!tls.coversHost) {
+    lines.push(`portcullis: warning: the certificate does not name ${host}; clients will refuse it`);
   }
   return lines;
 }
 
-async function demoClientLines(
-  server: PortcullisServer,
-  options: ServeOptions,
-  baseUrl: string,
-): Promise<string[]> {
-  if ((await server.store.listClients()).length > 0) return [];
+interface DemoClient {
+  readonly clientId: string;
+  readonly apiKey: string;
+}
+
+/** The demo client, created when the store has no client at all. */
+async function createDemoClient(store: Store, options: ServeOptions): Promise<DemoClient | undefined> {
+  if ((await store.listClients()).length > 0) return undefined;
   const context = {
-    store: server.store,
+    store,
     serverSecret: loadOrCreateServerSecret(options.dataDir),
     environment: options.env,
   };
   const { client, apiKey } = await createClient(context, { clientId: DEMO_CLIENT_ID, name: 'Demo client' });
-  const cacert =
-    options.tlsCert === undefined ? ` --cacert ${relative(process.cwd(), server.tls.certPath)}` : '';
+  return { clientId: client.clientId, apiKey };
+}
+
+function demoClientLines(
+  client: DemoClient,
+  tls: TlsMaterial,
+  options: ServeOptions,
+  baseUrl: string,
+): string[] {
+  const apiKey = client.apiKey;
+  const cacert = options.tlsCert === undefined ? ` --cacert ${relative(process.cwd(), tls.certPath)}` : '';
   return [
     '',
     `Demo client created. ClientId: ${client.clientId}  API key: ${apiKey}`,
@@ -171,13 +306,13 @@ async function demoClientLines(
 }
 
 /** SIGTERM or SIGINT drains in-flight requests and exits 0; a second signal exits at once. */
-function stopOnSignals(server: PortcullisServer): void {
+function stopOnSignals(close: () => Promise<void>, announce: boolean): void {
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) process.exit(1);
     stopping = true;
-    process.stdout.write(`portcullis: ${signal} received, draining\n`);
-    server.close().then(
+    if (announce) process.stdout.write(`portcullis: ${signal} received, draining\n`);
+    close().then(
       () => process.exit(0),
       (error: unknown) => {
         process.stderr.write(

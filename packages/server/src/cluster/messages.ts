@@ -1,0 +1,42 @@
+import type { WindowState } from '../limits/fixed-windows.js';
+import type { LimitWindow } from '../limits/window-spec.js';
+
+/** What workers and their primary say to each other over the cluster's IPC channel. */
+
+export interface CounterRequest {
+  readonly kind: 'portcullis.counter';
+  readonly id: number;
+  readonly op: 'hit' | 'blockedFor';
+  readonly space: string;
+  readonly windows: readonly LimitWindow[];
+  readonly key: string;
+  readonly now: number;
+}
+
+export interface CounterReply {
+  readonly kind: 'portcullis.counter.reply';
+  readonly id: number;
+  readonly result: WindowState | number;
+}
+
+/** A worker wrote a change (or the primary relays one): read the store's change feed now. */
+export interface ChangeAnnouncement {
+  readonly kind: 'portcullis.changed';
+}
+
+/** A worker is accepting connections. */
+export interface Listening {
+  readonly kind: 'portcullis.listening';
+  readonly port: number;
+}
+
+export type ClusterMessage = CounterRequest | CounterReply | ChangeAnnouncement | Listening;
+
+export function isClusterMessage(value: unknown): value is ClusterMessage {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { kind?: unknown }).kind === 'string' &&
+    (value as { kind: string }).kind.startsWith('portcullis.')
+  );
+}

@@ -1,0 +1,53 @@
+import type { Worker } from 'node:cluster';
+import { FixedWindows } from '../limits/fixed-windows.js';
+import type { LimitWindow } from '../limits/window-spec.js';
+import { type ClusterMessage, type CounterRequest, isClusterMessage } from './messages.js';
+
+/**
+ * The primary's side of the cluster: it keeps the limit counters of all its workers (when no shared cache
+ * is configured) and relays change announcements from one worker to the others.
+ */
+export class WorkerHub {
+  readonly #workers = new Set<Worker>();
+  readonly #counters = new Map<string, FixedWindows>();
+  readonly #countInPrimary: boolean;
+
+  /** @param countInPrimary whether limit counters live here (no `--cache`), or in Redis. */
+  constructor(countInPrimary: boolean) {
+    this.#countInPrimary = countInPrimary;
+  }
+
+  add(worker: Worker, onMessage: (message: ClusterMessage) => void): void {
+    this.#workers.add(worker);
+    worker.on('message', (message: unknown) => {
+      if (!isClusterMessage(message)) return;
+      if (message.kind === 'portcullis.counter' && this.#countInPrimary) this.#count(worker, message);
+      else if (message.kind === 'portcullis.changed') this.#relay(worker, message);
+      else onMessage(message);
+    });
+    worker.once('exit', () => this.#workers.delete(worker));
+  }
+
+  #count(worker: Worker, request: CounterRequest): void {
+    const counter = this.#counterOf(request.space, request.windows);
+    const result =
+      request.op === 'hit'
+        ? counter.hit(request.key, request.now)
+        : counter.blockedFor(request.key, request.now);
+    if (worker.isConnected()) worker.send({ kind: 'portcullis.counter.reply', id: request.id, result });
+  }
+
+  #counterOf(space: string, windows: readonly LimitWindow[]): FixedWindows {
+    const id = `${space}|${windows.map(({ limit, windowMs }) => `${limit}/${windowMs}`).join(',')}`;
+    let counter = this.#counters.get(id);
+    if (counter === undefined) {
+      counter = new FixedWindows(windows);
+      this.#counters.set(id, counter);
+    }
+    return counter;
+  }
+
+  #relay(from: Worker, message: ClusterMessage): void {
+    for (const worker of this.#workers) if (worker !== from && worker.isConnected()) worker.send(message);
+  }
+}

@@ -1,0 +1,104 @@
+import { PortcullisError } from '../errors.js';
+import type { WindowState } from '../limits/fixed-windows.js';
+import type { CounterFactory, WindowCounter } from '../limits/window-counter.js';
+import type { LimitWindow } from '../limits/window-spec.js';
+import type { ChangeSignal } from './change-signal.js';
+import { type ClusterMessage, type CounterRequest, isClusterMessage } from './messages.js';
+
+interface Pending {
+  readonly resolve: (result: WindowState | number) => void;
+  readonly reject: (error: Error) => void;
+  readonly timer: NodeJS.Timeout;
+}
+
+/**
+ * A worker's link to its primary: limit counters kept by the primary, so that every worker of the server
+ * counts against the same windows, and change announcements relayed to the other workers.
+ */
+export class PrimaryLink implements ChangeSignal {
+  readonly #timeoutMs: number;
+  readonly #pending = new Map<number, Pending>();
+  readonly #listeners = new Set<() => void>();
+  #nextId = 1;
+
+  constructor(timeoutMs: number) {
+    this.#timeoutMs = timeoutMs;
+    process.on('message', (message: unknown) => {
+      if (isClusterMessage(message)) this.#receive(message);
+    });
+  }
+
+  readonly counters: CounterFactory = (space, windows) => new PrimaryCounter(this, space, windows);
+
+  announce(): void {
+    this.#send({ kind: 'portcullis.changed' });
+  }
+
+  subscribe(listener: () => void): void {
+    this.#listeners.add(listener);
+  }
+
+  /** @internal */
+  request(
+    op: CounterRequest['op'],
+    space: string,
+    windows: readonly LimitWindow[],
+    key: string,
+    now: number,
+  ) {
+    const id = this.#nextId++;
+    return new Promise<WindowState | number>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#pending.delete(id);
+        reject(unavailable('the primary process did not answer'));
+      }, this.#timeoutMs);
+      this.#pending.set(id, { resolve, reject, timer });
+      this.#send({ kind: 'portcullis.counter', id, op, space, windows, key, now });
+    });
+  }
+
+  #send(message: ClusterMessage): void {
+    if (process.send === undefined || !process.connected) throw unavailable('no link to the primary process');
+    process.send(message);
+  }
+
+  #receive(message: ClusterMessage): void {
+    if (message.kind === 'portcullis.changed') {
+      for (const listener of this.#listeners) listener();
+    } else if (message.kind === 'portcullis.counter.reply') {
+      const pending = this.#pending.get(message.id);
+      if (pending === undefined) return;
+      this.#pending.delete(message.id);
+      clearTimeout(pending.timer);
+      pending.resolve(message.result);
+    }
+  }
+}
+
+class PrimaryCounter implements WindowCounter {
+  readonly #link: PrimaryLink;
+  readonly #space: string;
+  readonly #windows: readonly LimitWindow[];
+
+  constructor(link: PrimaryLink, space: string, windows: readonly LimitWindow[]) {
+    this.#link = link;
+    this.#space = space;
+    this.#windows = windows;
+  }
+
+  get enabled(): boolean {
+    return this.#windows.length > 0;
+  }
+
+  async hit(key: string, now: number): Promise<WindowState> {
+    return (await this.#link.request('hit', this.#space, this.#windows, key, now)) as WindowState;
+  }
+
+  async blockedFor(key: string, now: number): Promise<number> {
+    return (await this.#link.request('blockedFor', this.#space, this.#windows, key, now)) as number;
+  }
+}
+
+function unavailable(detail: string): PortcullisError {
+  return new PortcullisError('cache_unavailable', { detail, headers: { 'Retry-After': '1' } });
+}
