@@ -4,6 +4,7 @@ import { callCommand, tokenCommand } from './client-commands.js';
 import { clientsCommand } from './clients.js';
 import { introspectorsCommand } from './introspectors.js';
 import { keysCommand } from './keys.js';
+import { migrateCommand } from './migrate.js';
 import { serveCommand } from './serve.js';
 
 const program = new Command('portcullis')
@@ -14,6 +15,7 @@ const program = new Command('portcullis')
   .addCommand(keysCommand())
   .addCommand(introspectorsCommand())
   .addCommand(auditCommand())
+  .addCommand(migrateCommand())
   .addCommand(tokenCommand())
   .addCommand(callCommand());
 

@@ -392,6 +392,13 @@ export class PgStore implements Store {
     };
   }
 
+  async schemaVersion(): Promise<number> {
+    const result = await this.#pool.query<{ version: number }>(
+      'SELECT MAX(version) AS version FROM schema_migrations',
+    );
+    return (result.rows[0] as { version: number }).version;
+  }
+
   async close(): Promise<void> {
     await this.#pool.end();
   }

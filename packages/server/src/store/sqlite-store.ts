@@ -328,6 +328,10 @@ export class SqliteStore implements Store {
     };
   }
 
+  async schemaVersion(): Promise<number> {
+    return this.#db.prepare('SELECT MAX(version) FROM schema_migrations').pluck().get() as number;
+  }
+
   async close(): Promise<void> {
     this.#db.close();
   }

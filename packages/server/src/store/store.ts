@@ -63,5 +63,8 @@ export interface Store {
   latestChange(): Promise<number>;
   changesSince(sequence: number): Promise<ChangeBatch>;
 
+  /** The latest migration applied. */
+  schemaVersion(): Promise<number>;
+
   close(): Promise<void>;
 }
