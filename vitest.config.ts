@@ -1,12 +1,63 @@
 import { defineConfig } from 'vitest/config';
+import { servicesReachable } from './packages/server/test/helpers/backends.js';
 
-export default defineConfig({
-  test: {
-    include: ['packages/*/test/**/*.test.ts'],
+/**
+ * The behaviour suite: what a client of the server sees, run once per backend. Every file runs against
+ * SQLite; these run again against PostgreSQL + Redis (PORTCULLIS_TEST_BACKEND=postgres).
+ */
+const BEHAVIOUR_SUITE = [
+  'packages/server/test/token-endpoint.test.ts',
+  'packages/server/test/protected-api.test.ts',
+  'packages/server/test/key-lifecycle.test.ts',
+  'packages/server/test/audit-trail.test.ts',
+  'packages/server/test/abuse.test.ts',
+  'packages/server/test/secrets-in-logs.test.ts',
+  'packages/server/test/gateway.test.ts',
+];
+
+/** Suites that need PostgreSQL and Redis themselves, whatever the backend. */
+const SERVICE_SUITES = ['packages/server/test/multi-node.test.ts', 'packages/server/test/faults.test.ts'];
+
+export default defineConfig(async () => {
+  // In CI the services must be there, and their suites run (and fail loudly without them). Elsewhere
+  // they are skipped, with one line that says so.
+  const services = process.env.CI === 'true' ? { ok: true, detail: '' } : await servicesReachable();
+  if (!services.ok) {
+    process.stderr.write(
+      `\n*** SKIPPING the PostgreSQL + Redis suites: ${services.detail} (set PORTCULLIS_TEST_PG_URL / PORTCULLIS_TEST_REDIS_URL) ***\n\n`,
+    );
+  }
+  const shared = {
     // Each file starts real servers over real sockets: give them room on a loaded two-core machine.
     testTimeout: 30_000,
     hookTimeout: 30_000,
-    pool: 'forks',
+    pool: 'forks' as const,
     globalSetup: ['packages/sdk/test/global-setup.ts'],
-  },
+  };
+  return {
+    test: {
+      projects: [
+        {
+          test: {
+            ...shared,
+            name: 'sqlite',
+            include: ['packages/*/test/**/*.test.ts'],
+            exclude: SERVICE_SUITES,
+          },
+        },
+        ...(services.ok
+          ? [
+              {
+                test: {
+                  ...shared,
+                  name: 'postgres+redis',
+                  include: [...BEHAVIOUR_SUITE, ...SERVICE_SUITES],
+                  env: { PORTCULLIS_TEST_BACKEND: 'postgres' },
+                },
+              },
+            ]
+          : []),
+      ],
+    },
+  };
 });

@@ -1,12 +1,14 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKey, revokeKey, rotateKey, setClientStatus } from '../src/keys/management.js';
 import type { AuditEvent } from '../src/store/records.js';
-import { SQLITE_FILE, SqliteStore } from '../src/store/sqlite-store.js';
+import { SQLITE_FILE } from '../src/store/sqlite-store.js';
 import {
   basicHeader,
+  dropTestBackend,
   plainHttpRequest,
   startTestServer,
   type TestClient,
@@ -73,11 +75,35 @@ beforeAll(async () => {
   // Exposure is acted on after the plain-HTTP answer: wait for its entry before stopping.
   await new Promise((resolve) => setTimeout(resolve, 200));
   await t.server.close();
-  const store = new SqliteStore(dataDir);
+  const store = await t.openStore();
   events = await store.readAudit({ limit: 1000 });
   await store.close();
 });
-afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+afterAll(async () => {
+  rmSync(dataDir, { recursive: true, force: true });
+  await dropTestBackend(dataDir);
+});
+
+/** Runs a statement on the store's database directly, bypassing Portcullis. */
+async function runSql(statement: string): Promise<void> {
+  const url = t.server.options.store;
+  if (url === undefined) {
+    const db = new Database(join(dataDir, SQLITE_FILE));
+    try {
+      db.prepare(statement).run();
+    } finally {
+      db.close();
+    }
+    return;
+  }
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(statement);
+  } finally {
+    await client.end();
+  }
+}
 
 function find(type: AuditEvent['type'], match: Partial<AuditEvent> = {}): AuditEvent[] {
   return events.filter(
@@ -129,7 +155,7 @@ describe('the audit trail', () => {
   });
 
   it('filters by client and time, and keeps the latest entries within the limit', async () => {
-    const store = new SqliteStore(dataDir);
+    const store = await t.openStore();
     try {
       expect(await store.readAudit({ clientId: 'nobody', limit: 10 })).toEqual([]);
       expect(await store.readAudit({ since: Date.now() + 60_000, limit: 10 })).toEqual([]);
@@ -142,18 +168,14 @@ describe('the audit trail', () => {
     }
   });
 
-  it('is append-only: the database refuses to change or delete an entry', () => {
-    const db = new Database(join(dataDir, SQLITE_FILE));
-    try {
-      expect(() => db.prepare('UPDATE audit_events SET count = 0').run()).toThrow(/append-only/);
-      expect(() => db.prepare('DELETE FROM audit_events').run()).toThrow(/append-only/);
-    } finally {
-      db.close();
+  it('is append-only: the database refuses to change or delete an entry', async () => {
+    for (const statement of ['UPDATE audit_events SET count = 0', 'DELETE FROM audit_events']) {
+      await expect(runSql(statement)).rejects.toThrow(/append-only/);
     }
   });
 
   it('records a key’s expiry once', async () => {
-    const store = new SqliteStore(dataDir);
+    const store = await t.openStore();
     try {
       const context = { store, serverSecret: t.context.serverSecret, environment: 'sandbox' as const };
       const shortLived = await createKey(context, 'acme', { expiresInDays: 0.1 / 86_400 });

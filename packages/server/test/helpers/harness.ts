@@ -14,7 +14,9 @@ import {
 import { loadOrCreateServerSecret } from '../../src/keys/server-secret.js';
 import { createJsonLogger } from '../../src/log.js';
 import { createPortcullisServer, type PortcullisServer } from '../../src/server.js';
+import { openStore } from '../../src/store/open-store.js';
 import type { Store } from '../../src/store/store.js';
+import { createSharedBackend, type SharedBackend, TEST_BACKEND } from './backends.js';
 
 export interface TestResponse {
   readonly status: number;
@@ -55,6 +57,8 @@ export interface TestServer {
   createClient(clientId: string, options?: { tokenTtlSeconds?: number } & NewKeyOptions): Promise<TestClient>;
   createKey(clientId: string, options?: NewKeyOptions): Promise<TestClient>;
   request(request: TestRequest): Promise<TestResponse>;
+  /** Another connection to the same store, e.g. to read it after the server has stopped. */
+  openStore(): Promise<Store>;
   /** A token from the token endpoint, asserting success; `body` replaces the default form body. */
   token(client: TestClient, body?: string): Promise<string>;
   close(): Promise<void>;
@@ -68,16 +72,38 @@ export function tempDataDir(): string {
   return mkdtempSync(join(tmpdir(), 'portcullis-test-'));
 }
 
-/** A real server on a free port, with its own data directory, over real HTTPS. */
+/** Backends made for a data directory, so that servers started on the same directory share them. */
+const backendsByDataDir = new Map<string, SharedBackend>();
+
+/**
+ * A real server on a free port, with its own data directory, over real HTTPS. Under
+ * PORTCULLIS_TEST_BACKEND=postgres, on a PostgreSQL schema and Redis prefix of its own too (shared by
+ * servers started on the same data directory), unless the test names its own store.
+ */
 export async function startTestServer(
   options: Omit<ServerOptions, 'logger' | 'port' | 'host'> = {},
   dependencies: { readonly store?: Store } = {},
 ): Promise<TestServer> {
   const dataDir = options.dataDir ?? tempDataDir();
   const logLines: string[] = [];
+  let backend: SharedBackend | undefined;
+  const ownBackend =
+    TEST_BACKEND === 'postgres' && dependencies.store === undefined && options.store === undefined;
+  if (ownBackend) {
+    backend = backendsByDataDir.get(dataDir);
+    if (backend === undefined) {
+      backend = await createSharedBackend();
+      backendsByDataDir.set(dataDir, backend);
+    }
+  }
   const server = await createPortcullisServer(
     {
       changePollMs: 50,
+      ...(backend !== undefined && {
+        store: backend.store,
+        cache: backend.cache,
+        cachePrefix: backend.cachePrefix,
+      }),
       ...options,
       dataDir,
       port: 0,
@@ -135,8 +161,13 @@ export async function startTestServer(
     async close() {
       agent.destroy();
       await server.close();
-      if (options.dataDir === undefined) rmSync(dataDir, { recursive: true, force: true });
+      if (options.dataDir === undefined) {
+        rmSync(dataDir, { recursive: true, force: true });
+        await backend?.drop();
+        backendsByDataDir.delete(dataDir);
+      }
     },
+    openStore: () => openStore(server.options.store, dataDir, 5000),
   };
 }
 
@@ -209,4 +240,10 @@ export function plainHttpRequest(
     socket.on('close', () => resolve(text));
     socket.on('error', reject);
   });
+}
+
+/** Drops the shared backend of a data directory that tests passed explicitly, once they are done with it. */
+export async function dropTestBackend(dataDir: string): Promise<void> {
+  await backendsByDataDir.get(dataDir)?.drop();
+  backendsByDataDir.delete(dataDir);
 }
