@@ -2,8 +2,10 @@ import { defineConfig } from 'vitest/config';
 import { servicesReachable } from './packages/server/test/helpers/backends.js';
 
 /**
- * The behaviour suite: what a client of the server sees, run once per backend. Every file runs against
- * SQLite; these run again against PostgreSQL + Redis (PORTCULLIS_TEST_BACKEND=postgres).
+ * The behaviour suite: what a client of the server sees, run once per deployment shape. Every file runs
+ * against one in-process server on SQLite; these run again against PostgreSQL + Redis
+ * (PORTCULLIS_TEST_BACKEND=postgres), and against `portcullis serve --workers 2` processes
+ * (PORTCULLIS_TEST_WORKERS=2, which runs the built CLI).
  */
 const BEHAVIOUR_SUITE = [
   'packages/server/test/token-endpoint.test.ts',
@@ -43,6 +45,14 @@ export default defineConfig(async () => {
             name: 'sqlite',
             include: ['packages/*/test/**/*.test.ts'],
             exclude: SERVICE_SUITES,
+          },
+        },
+        {
+          test: {
+            ...shared,
+            name: 'workers',
+            include: BEHAVIOUR_SUITE,
+            env: { PORTCULLIS_TEST_WORKERS: '2' },
           },
         },
         ...(services.ok

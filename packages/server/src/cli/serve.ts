@@ -47,6 +47,7 @@ interface ServeOptions {
   readonly failedAuthLimitPerClient: string;
   readonly failedAuthLimitPerAddress: string;
   readonly revokeExposedKeys: boolean;
+  readonly changePollMs: number;
   readonly demoClient: boolean;
 }
 
@@ -122,6 +123,12 @@ export function serveCommand(): Command {
       )
         .env('PORTCULLIS_REVOKE_EXPOSED_KEYS')
         .default(false),
+    )
+    .addOption(
+      new Option('--change-poll-ms <ms>', "how often to read the store's change feed")
+        .env('PORTCULLIS_CHANGE_POLL_MS')
+        .default(250)
+        .argParser(integerArgument(10, 60_000)),
     )
     .addOption(
       new Option(
@@ -233,6 +240,7 @@ function serverOptions(options: ServeOptions) {
     failedAuthLimitPerClient: options.failedAuthLimitPerClient,
     failedAuthLimitPerAddress: options.failedAuthLimitPerAddress,
     revokeExposedKeys: options.revokeExposedKeys,
+    changePollMs: options.changePollMs,
     cachePrefix: options.cachePrefix,
     ...(options.store !== undefined && { store: options.store }),
     ...(options.cache !== undefined && { cache: options.cache }),

@@ -1,7 +1,7 @@
 import type { AuditCounter } from '../audit/audit-counter.js';
 import { PortcullisError } from '../errors.js';
 import { loggableClientId } from '../keys/client-id.js';
-import type { CounterFactory, WindowCounter } from './window-counter.js';
+import { type CounterFactory, inProcessCounters, type WindowCounter } from './window-counter.js';
 import type { LimitWindow } from './window-spec.js';
 
 /**
@@ -17,10 +17,12 @@ export class FailedAuthentications {
   readonly #perAddress: WindowCounter;
   readonly #audit: AuditCounter;
   /**
-   * Addresses that failed through this process recently (bounded, oldest dropped first): only these are
-   * checked against the counters, so that a well-behaved caller costs one map lookup, not a round trip.
+   * Addresses that failed through this process recently (bounded, oldest dropped first). With counters in
+   * this process, only these are checked, so that a well-behaved caller costs one map lookup. With shared
+   * counters every check asks them, since an address may have failed through another process.
    */
   readonly #failedHere = new Map<string, number>();
+  readonly #countersShared: boolean;
 
   constructor(
     perAddressAndClient: readonly LimitWindow[],
@@ -31,6 +33,7 @@ export class FailedAuthentications {
     this.#perAddressAndClient = counters('failed-pair', perAddressAndClient);
     this.#perAddress = counters('failed-address', perAddress);
     this.#audit = audit;
+    this.#countersShared = counters !== inProcessCounters;
   }
 
   /**
@@ -42,7 +45,7 @@ export class FailedAuthentications {
     claimedClientId: () => string | undefined,
     now: number,
   ): Promise<void> {
-    if (!this.#failedHere.has(address)) return;
+    if (!this.#countersShared && !this.#failedHere.has(address)) return;
     let wait = this.#perAddress.enabled ? await this.#perAddress.blockedFor(address, now) : 0;
     const clientId = claimedClientId();
     if (wait === 0 && clientId !== undefined && this.#perAddressAndClient.enabled)

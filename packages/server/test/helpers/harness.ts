@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import https from 'node:https';
+import type { AddressInfo } from 'node:net';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +18,7 @@ import { createPortcullisServer, type PortcullisServer } from '../../src/server.
 import { openStore } from '../../src/store/open-store.js';
 import type { Store } from '../../src/store/store.js';
 import { createSharedBackend, type SharedBackend, TEST_BACKEND } from './backends.js';
+import { startServerProcess, TEST_WORKERS } from './process-server.js';
 
 export interface TestResponse {
   readonly status: number;
@@ -96,23 +98,32 @@ export async function startTestServer(
       backendsByDataDir.set(dataDir, backend);
     }
   }
-  const server = await createPortcullisServer(
-    {
-      changePollMs: 50,
-      ...(backend !== undefined && {
-        store: backend.store,
-        cache: backend.cache,
-        cachePrefix: backend.cachePrefix,
-      }),
-      ...options,
-      dataDir,
-      port: 0,
-      host: '127.0.0.1',
-      logger: createJsonLogger((line) => logLines.push(line)),
-    },
-    dependencies,
-  );
-  const address = await server.listen();
+  const serverOptions: ServerOptions = {
+    changePollMs: 50,
+    ...(backend !== undefined && {
+      store: backend.store,
+      cache: backend.cache,
+      cachePrefix: backend.cachePrefix,
+    }),
+    ...options,
+    dataDir,
+  };
+  let server: PortcullisServer;
+  let address: AddressInfo;
+  if (TEST_WORKERS > 1 && dependencies.store === undefined) {
+    ({ server, address } = await startServerProcess({ ...serverOptions, dataDir }, logLines));
+  } else {
+    server = await createPortcullisServer(
+      {
+        ...serverOptions,
+        port: 0,
+        host: '127.0.0.1',
+        logger: createJsonLogger((line) => logLines.push(line)),
+      },
+      dependencies,
+    );
+    address = await server.listen();
+  }
   const context = {
     store: server.store,
     serverSecret: loadOrCreateServerSecret(dataDir),

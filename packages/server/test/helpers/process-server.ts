@@ -1,0 +1,69 @@
+import type { AddressInfo } from 'node:net';
+import { type ResolvedServerOptions, resolveServerOptions, type ServerOptions } from '../../src/config.js';
+import type { PortcullisServer } from '../../src/server.js';
+import { openStore } from '../../src/store/open-store.js';
+import { loadOrCreateTlsMaterial } from '../../src/tls/certificate.js';
+import { spawnServer } from './cli.js';
+
+/**
+ * With PORTCULLIS_TEST_WORKERS=N, the behaviour suite's servers are `portcullis serve --workers N`
+ * processes instead of in-process servers: the options become flags, the log is the processes' output,
+ * and the store is opened beside them as the CLI opens it.
+ */
+export const TEST_WORKERS = Number(process.env.PORTCULLIS_TEST_WORKERS ?? 1);
+
+const FLAGS: Readonly<Record<string, string>> = {
+  environment: '--env',
+  store: '--store',
+  cache: '--cache',
+  cachePrefix: '--cache-prefix',
+  upstream: '--upstream',
+  tokenTtlSeconds: '--token-ttl',
+  rateLimits: '--rate-limits',
+  tokenLimit: '--token-limit',
+  failedAuthLimitPerClient: '--failed-auth-limit-per-client',
+  failedAuthLimitPerAddress: '--failed-auth-limit-per-address',
+  changePollMs: '--change-poll-ms',
+};
+
+export async function startServerProcess(
+  input: ServerOptions & { readonly dataDir: string },
+  logLines: string[],
+): Promise<{ readonly server: PortcullisServer; readonly address: AddressInfo }> {
+  const args = ['--workers', String(TEST_WORKERS), '--data-dir', input.dataDir];
+  for (const [name, value] of Object.entries(input)) {
+    if (name === 'dataDir' || name === 'logger' || value === undefined) continue;
+    if (name === 'revokeExposedKeys') {
+      if (value === true) args.push('--revoke-exposed-keys');
+      continue;
+    }
+    const flag = FLAGS[name];
+    if (flag === undefined)
+      throw new Error(`option ${name} has no serve flag: this test cannot run with workers`);
+    args.push(flag, String(value));
+  }
+  const child = await spawnServer(args);
+  const options: ResolvedServerOptions = resolveServerOptions({ ...input, port: child.port });
+  const store = await openStore(options.store, options.dataDir, 5000);
+  const tls = await loadOrCreateTlsMaterial({ dataDir: options.dataDir, host: options.host });
+  const collect = (chunk: Buffer) => {
+    for (const line of chunk.toString().split('\n')) if (line.startsWith('{')) logLines.push(`${line}\n`);
+  };
+  child.child.stdout?.on('data', collect);
+  for (const line of child.output().split('\n')) if (line.startsWith('{')) logLines.push(`${line}\n`);
+  const server: PortcullisServer = {
+    options,
+    tls,
+    store,
+    tokensIssued() {
+      throw new Error('tokensIssued() is not available across worker processes');
+    },
+    listen: async () => ({ address: '127.0.0.1', family: 'IPv4', port: child.port }),
+    async close() {
+      const code = await child.stop('SIGTERM');
+      await store.close();
+      if (code !== 0) throw new Error(`portcullis serve exited with ${code}`);
+    },
+  };
+  return { server, address: { address: '127.0.0.1', family: 'IPv4', port: child.port } };
+}
