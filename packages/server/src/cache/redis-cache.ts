@@ -74,10 +74,10 @@ export class RedisCache implements ChangeSignal {
     this.#commands.defineCommand('portcullisHit', { lua: HIT_SCRIPT });
     // Errors are answered where a command fails; the connection events themselves need no handler.
     this.#commands.on('error', () => undefined);
-    this.#subscriber = new Redis(url, { ...common, commandTimeout: undefined });
+    // The subscription waits for the connection (offline queue on), and ioredis renews it on reconnection.
+    this.#subscriber = new Redis(url, { ...common, commandTimeout: undefined, enableOfflineQueue: true });
     this.#subscriber.on('error', () => undefined);
     const channel = this.#prefix + CHANGES_CHANNEL;
-    // Subscribed again by ioredis after every reconnection.
     this.#subscriber.subscribe(channel).catch(() => undefined);
     this.#subscriber.on('message', (from: string) => {
       if (from === channel) for (const listener of this.#listeners) listener();
