@@ -73,7 +73,9 @@ export async function createPortcullisServer(
         });
   // Requests are refused (503) while Redis is unreachable; waiting for it once here spares the first ones.
   await cache?.ready(options.storeTimeoutMs).catch((error: unknown) => {
-    options.logger.warn('cache.unreachable', { detail: error instanceof Error ? error.message : String(error) });
+    options.logger.warn('cache.unreachable', {
+      detail: error instanceof Error ? error.message : String(error),
+    });
   });
   const counters = dependencies.counters ?? cache?.counters ?? inProcessCounters;
   const changeSignal = dependencies.changeSignal ?? cache;

@@ -1,0 +1,103 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { revokeKey } from '../src/keys/management.js';
+import { createSharedBackend, type SharedBackend } from './helpers/backends.js';
+import { startTestServer, type TestClient, type TestServer, waitUntil } from './helpers/harness.js';
+import { TcpProxy } from './helpers/tcp-proxy.js';
+
+/**
+ * PostgreSQL and Redis going away under a running server, through relays the test cuts (connections
+ * reset, new ones refused) and restores: the real services stay up for the rest of the suite.
+ * Fail closed: no request is let in on a guess, every refusal is a 503 in the documented shape, and the
+ * server recovers by itself when the service is back.
+ */
+let backend: SharedBackend;
+let pgProxy: TcpProxy;
+let redisProxy: TcpProxy;
+let t: TestServer;
+let cached: TestClient;
+
+beforeAll(async () => {
+  backend = await createSharedBackend();
+  pgProxy = new TcpProxy(backend.store);
+  redisProxy = new TcpProxy(backend.cache);
+  await Promise.all([pgProxy.start(), redisProxy.start()]);
+  t = await startTestServer({
+    store: pgProxy.url(backend.store),
+    cache: redisProxy.url(backend.cache),
+    cachePrefix: backend.cachePrefix,
+    storeTimeoutMs: 1000,
+    failedAuthLimitPerClient: 'off',
+  });
+  cached = await t.createClient('cached');
+});
+
+afterAll(async () => {
+  await t.close();
+  await Promise.all([pgProxy.stop(), redisProxy.stop()]);
+  await backend.drop();
+});
+
+const get = (client: TestClient) =>
+  t.request({ path: `/v2.01/${client.clientId}/clients`, headers: { authorization: client.basic } });
+
+describe('Redis unreachable', () => {
+  it('refuses with 503 cache_unavailable (never uncounted), and recovers when it is back', async () => {
+    expect((await get(cached)).status).toBe(200);
+    await redisProxy.cut();
+    try {
+      const refused = await get(cached);
+      expect(refused.status).toBe(503);
+      expect(refused.json()).toMatchObject({ Type: 'cache_unavailable', errors: null });
+      expect(refused.headers['retry-after']).toBe('1');
+      const token = await t.request({
+        method: 'POST',
+        path: '/v2.01/oauth/token',
+        headers: { authorization: cached.basic, 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'grant_type=client_credentials',
+      });
+      expect(token.status).toBe(503);
+      expect(token.json()).toMatchObject({ error: 'server_error' });
+    } finally {
+      await redisProxy.restore();
+    }
+    const recoveredIn = await waitUntil(async () => (await get(cached)).status === 200, 5000, 50);
+    console.info(`faults: Redis back, requests served again after ${recoveredIn} ms`);
+  });
+});
+
+describe('PostgreSQL unreachable', () => {
+  it('refuses with 503 store_unavailable (cold clients at once, cached ones past the bound), then recovers', async () => {
+    const cold = await t.createClient('cold');
+    expect((await get(cached)).status).toBe(200);
+    await pgProxy.cut();
+    try {
+      const coldAnswer = await get(cold);
+      expect(coldAnswer.status).toBe(503);
+      expect(coldAnswer.json()).toMatchObject({ Type: 'store_unavailable' });
+      const refusedAfter = await waitUntil(async () => (await get(cached)).status === 503, 4000, 50);
+      console.info(`faults: PostgreSQL down, cached client refused after ${refusedAfter} ms`);
+    } finally {
+      await pgProxy.restore();
+    }
+    const recoveredIn = await waitUntil(
+      async () => (await get(cold)).status === 200 && (await get(cached)).status === 200,
+      10_000,
+      100,
+    );
+    console.info(`faults: PostgreSQL back, requests served again after ${recoveredIn} ms`);
+  });
+
+  it('loses no acknowledged change: a key revoked just before the outage stays revoked after it', async () => {
+    const doomed = await t.createKey('cached');
+    await waitUntil(async () => (await get(doomed)).status === 200, 2000);
+    await revokeKey(t.server.store, 'cached', doomed.keyId);
+    await pgProxy.cut();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await pgProxy.restore();
+    // The revocation is acknowledged; the outage (shorter than the revocation bound) only delays reading it.
+    await waitUntil(async () => (await get(doomed)).status === 401, 2000, 20);
+    expect((await get(cached)).status).toBe(200);
+    const keys = await t.server.store.listApiKeys('cached');
+    expect(keys.find((key) => key.keyId === doomed.keyId)?.revokedAt).not.toBeNull();
+  });
+});
