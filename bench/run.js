@@ -78,13 +78,26 @@ async function requestToken(port, basic) {
   return JSON.parse(text).access_token;
 }
 
-/** CPU time (user + system) a process has used, in microseconds; Linux only, else undefined. */
+/**
+ * CPU time (user + system) a process and its children (a primary's workers) have used, in microseconds;
+ * Linux only, else undefined.
+ */
 function cpuMicros(pid) {
   try {
     const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / 100;
+    let total = ((Number(fields[11]) + Number(fields[12])) * 1e6) / 100;
+    for (const child of childPids(pid)) total += cpuMicros(child) ?? 0;
+    return total;
   } catch {
     return undefined;
+  }
+}
+
+function childPids(pid) {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+  } catch {
+    return [];
   }
 }
 
@@ -100,7 +113,7 @@ async function load(title, { child, port }, { path, ...request }, seconds = dura
   const ok = result['2xx'];
   if (result.non2xx > 0 || result.errors > 0 || ok === 0) {
     throw new Error(
-      `${title}: ${result.non2xx} non-2xx and ${result.errors} errors out of ${result.requests.total}`,
+      `${title}: ${result.non2xx} non-2xx (${JSON.stringify(result.statusCodeStats)}) and ${result.errors} errors out of ${result.requests.total}`,
     );
   }
   const cpuAfter = cpuMicros(child.pid);
@@ -110,67 +123,127 @@ async function load(title, { child, port }, { path, ...request }, seconds = dura
 
 // Limits stay on, so their counting and headers are measured, but high enough never to refuse the load.
 const HIGH = 1_000_000_000;
-const portcullis = await start([
-  CLI,
-  'serve',
-  '--port',
-  '0',
-  '--data-dir',
-  dataDir,
+const LIMITS = [
   '--rate-limits',
   `${HIGH}/15m,${HIGH}/30m,${HIGH}/1h,${HIGH}/24h`,
   '--token-limit',
   `${HIGH}/10m`,
-]);
-const { clientId, apiKey } = cli('clients', 'create', 'bench');
-const basic = `Basic ${Buffer.from(`${clientId}:${apiKey}`).toString('base64')}`;
-const path = `/v2.01/${clientId}/clients`;
-const token = await requestToken(portcullis.port, basic);
-// The baseline answers the same request shapes with the same response sizes (the very body of GET
-// /clients with MANGOPAY's rate-limit headers, and a token response), so that the ratios measure what
-// Portcullis's work costs, not the size of a response or the reading of a request body.
-const sample = await httpsExchange(portcullis.port, { path, headers: { authorization: basic } });
-const bare = await start([BARE], {
-  BENCH_CERT: join(dataDir, 'tls-cert.pem'),
-  BENCH_KEY: join(dataDir, 'tls-key.pem'),
-  BENCH_GET_BODY: sample.text,
-  BENCH_GET_HEADERS: JSON.stringify(
-    Object.fromEntries(Object.entries(sample.headers).filter(([name]) => name.startsWith('x-ratelimit'))),
-  ),
-  BENCH_POST_BODY: JSON.stringify({ access_token: token, token_type: 'Bearer', expires_in: 3600 }),
-});
+];
+const PG_URL = process.env.PORTCULLIS_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const REDIS_URL = process.env.PORTCULLIS_BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const pgSchema = `portcullis_bench_${process.pid}`;
 
+/** The deployments measured, each against the same bare server in the same rounds. */
+const setups = [
+  { name: '1 worker, SQLite', workers: 1, storeArgs: [] },
+  { name: '2 workers, SQLite', workers: 2, storeArgs: [] },
+];
+if (await servicesUp()) {
+  const store = new URL(PG_URL);
+  store.searchParams.set('options', `-c search_path=${pgSchema}`);
+  setups.push({
+    name: '1 worker, PostgreSQL + Redis',
+    workers: 1,
+    storeArgs: ['--store', store.toString(), '--cache', REDIS_URL, '--cache-prefix', `${pgSchema}:`],
+  });
+} else {
+  process.stderr.write(`no PostgreSQL at ${PG_URL} or Redis at ${REDIS_URL}: that setup is left out\n`);
+}
+
+const results = new Map();
+const titles = [];
+let bare;
 try {
-  const tokenRequest = {
-    path: '/v2.01/oauth/token',
-    method: 'POST',
-    headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' },
-    body: 'grant_type=client_credentials',
-  };
-  // Each scenario: [title, server, request, the bare scenario it is compared with].
-  const scenarios = [
-    ['bare GET', bare, { path: '/' }],
-    ['bare POST', bare, { ...tokenRequest, path: '/' }],
-    ['Bearer GET /clients', portcullis, { path, headers: { authorization: `Bearer ${token}` } }, 'bare GET'],
-    ['Basic GET /clients', portcullis, { path, headers: { authorization: basic } }, 'bare GET'],
-    ['token issuance (POST)', portcullis, tokenRequest, 'bare POST'],
-  ];
-  // Unmeasured runs first, so that no scenario pays for the JIT warming up the code paths it shares.
-  for (const [title, server, request] of scenarios) await load(title, server, request, warmup);
-  const results = new Map();
-  for (let round = 0; round < rounds; round++) {
-    // Every other round runs in reverse order, so that no scenario always follows the same neighbour.
-    const order = round % 2 === 0 ? scenarios : [...scenarios].reverse();
-    for (const [title, server, request] of order) {
-      const measured = await load(title, server, request);
-      results.set(title, [...(results.get(title) ?? []), measured]);
-      process.stderr.write(`round ${round + 1}: ${title} ${measured.rps.toFixed(0)} req/s\n`);
+  for (const setup of setups) await measure(setup);
+  report();
+} finally {
+  bare?.child.kill('SIGTERM');
+  rmSync(dataDir, { recursive: true, force: true });
+  if (setups.length === 3) await psql(`DROP SCHEMA IF EXISTS ${pgSchema} CASCADE`);
+}
+
+async function measure(setup) {
+  const { storeArgs } = setup;
+  const portcullis = await start([
+    CLI,
+    'serve',
+    '--port',
+    '0',
+    '--data-dir',
+    dataDir,
+    '--workers',
+    String(setup.workers),
+    ...LIMITS,
+    ...storeArgs,
+  ]);
+  try {
+    const { clientId, apiKey } = cli('clients', 'create', `bench${titles.length}`, ...storeArgs);
+    const basic = `Basic ${Buffer.from(`${clientId}:${apiKey}`).toString('base64')}`;
+    const path = `/v2.01/${clientId}/clients`;
+    // A new client reaches every worker through the change feed: wait until it does.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const token = await requestToken(portcullis.port, basic);
+    // The baseline answers the same request shapes with the same response sizes (the very body of GET
+    // /clients with MANGOPAY's rate-limit headers, and a token response), so that the ratios measure what
+    // Portcullis's work costs, not the size of a response or the reading of a request body.
+    if (bare === undefined) {
+      const sample = await httpsExchange(portcullis.port, { path, headers: { authorization: basic } });
+      bare = await start([BARE], {
+        BENCH_CERT: join(dataDir, 'tls-cert.pem'),
+        BENCH_KEY: join(dataDir, 'tls-key.pem'),
+        BENCH_GET_BODY: sample.text.replace(/bench\d+/g, 'bench0'),
+        BENCH_GET_HEADERS: JSON.stringify(
+          Object.fromEntries(
+            Object.entries(sample.headers).filter(([name]) => name.startsWith('x-ratelimit')),
+          ),
+        ),
+        BENCH_POST_BODY: JSON.stringify({ access_token: token, token_type: 'Bearer', expires_in: 3600 }),
+      });
     }
+    const tokenRequest = {
+      path: '/v2.01/oauth/token',
+      method: 'POST',
+      headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'grant_type=client_credentials',
+    };
+    const bareGet = `bare GET (${setup.name} runs)`;
+    const barePost = `bare POST (${setup.name} runs)`;
+    // Each scenario: [title, server, request, the bare scenario it is compared with].
+    const scenarios = [
+      [bareGet, bare, { path: '/' }],
+      [barePost, bare, { ...tokenRequest, path: '/' }],
+      [
+        `${setup.name}: Bearer GET /clients`,
+        portcullis,
+        { path, headers: { authorization: `Bearer ${token}` } },
+        bareGet,
+      ],
+      [`${setup.name}: Basic GET /clients`, portcullis, { path, headers: { authorization: basic } }, bareGet],
+      [`${setup.name}: token issuance (POST)`, portcullis, tokenRequest, barePost],
+    ];
+    // Unmeasured runs first, so that no scenario pays for the JIT warming up the code paths it shares.
+    for (const [title, server, request] of scenarios) await load(title, server, request, warmup);
+    for (let round = 0; round < rounds; round++) {
+      // Every other round runs in reverse order, so that no scenario always follows the same neighbour.
+      const order = round % 2 === 0 ? scenarios : [...scenarios].reverse();
+      for (const [title, server, request] of order) {
+        const measured = await load(title, server, request);
+        results.set(title, [...(results.get(title) ?? []), measured]);
+        process.stderr.write(`round ${round + 1}: ${title} ${measured.rps.toFixed(0)} req/s\n`);
+      }
+    }
+    titles.push(...scenarios.map(([title, , , baseline]) => [title, baseline]));
+  } finally {
+    portcullis.child.kill('SIGTERM');
+    await new Promise((resolve) => portcullis.child.once('exit', resolve));
   }
+}
+
+function report() {
   const mean = (list, field) => list.reduce((sum, r) => sum + r[field], 0) / list.length;
   // Two views of cost: throughput, which on a shared two-core machine is also bounded by the load
-  // generator, and server CPU per request, which is not.
-  const rows = scenarios.map(([title, , , baseline]) => {
+  // generator, and server CPU per request (all of its processes), which is not.
+  const rows = titles.map(([title, baseline]) => {
     const rps = mean(results.get(title), 'rps');
     const cpu = mean(results.get(title), 'cpuPerRequest');
     const base = baseline === undefined ? undefined : results.get(baseline);
@@ -179,7 +252,6 @@ try {
       'req/s': Math.round(rps),
       'p99 ms': mean(results.get(title), 'p99').toFixed(1),
       'server CPU µs/req': cpu.toFixed(0),
-      baseline: baseline ?? '',
       'req/s ratio': base === undefined ? '' : (rps / mean(base, 'rps')).toFixed(2),
       'CPU ratio (bare/this)': base === undefined ? '' : (mean(base, 'cpuPerRequest') / cpu).toFixed(2),
     };
@@ -188,8 +260,34 @@ try {
     `\n${connections} connections, ${duration} s per run, ${rounds} rounds, node ${process.version}`,
   );
   console.table(rows);
-} finally {
-  portcullis.child.kill('SIGTERM');
-  bare.child.kill('SIGTERM');
-  rmSync(dataDir, { recursive: true, force: true });
+}
+
+async function servicesUp() {
+  try {
+    await psql('SELECT 1');
+    const { Redis } = await import('ioredis');
+    const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0 });
+    redis.on('error', () => undefined);
+    try {
+      await redis.connect();
+      await redis.ping();
+    } finally {
+      redis.disconnect();
+    }
+    await psql(`CREATE SCHEMA IF NOT EXISTS ${pgSchema}`);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function psql(statement) {
+  const pg = (await import('pg')).default;
+  const client = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 2000 });
+  await client.connect();
+  try {
+    await client.query(statement);
+  } finally {
+    await client.end();
+  }
 }

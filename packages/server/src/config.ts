@@ -1,4 +1,5 @@
 import type { ConnectionLimits } from './http/listener.js';
+import { isCidr } from './http/trusted-proxies.js';
 import { type Environment, isEnvironment } from './keys/environment.js';
 import { type LimitWindow, parseLimitWindows } from './limits/window-spec.js';
 import { type Logger, silentLogger } from './log.js';
@@ -57,6 +58,11 @@ export interface ServerOptions {
    * way). Default false: flagging alone, since revoking can stop a client that leaked its key by mistake.
    */
   readonly revokeExposedKeys?: boolean;
+  /**
+   * Load balancers that terminate TLS in front of the server, as addresses or CIDR ranges: plain HTTP is
+   * accepted from them only, and only with `X-Forwarded-Proto: https`. Default: none (TLS only).
+   */
+  readonly trustProxy?: readonly string[];
   /** Open connections at most; more are refused at accept. Default 10 000. */
   readonly maxConnections?: number;
   /** Request line and headers, in bytes; larger gets 431. Default 16 384 (Node's). */
@@ -101,6 +107,7 @@ export interface ResolvedServerOptions {
   readonly failedAuthLimitPerClient: readonly LimitWindow[];
   readonly failedAuthLimitPerAddress: readonly LimitWindow[];
   readonly revokeExposedKeys: boolean;
+  readonly trustProxy: readonly string[];
   readonly connectionLimits: ConnectionLimits;
   readonly changePollMs: number;
   readonly storeTimeoutMs: number;
@@ -146,6 +153,7 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
       options.failedAuthLimitPerAddress ?? DEFAULT_FAILED_AUTH_LIMIT_PER_ADDRESS,
     ),
     revokeExposedKeys: boolean('revokeExposedKeys', options.revokeExposedKeys ?? false),
+    trustProxy: cidrs('trustProxy', options.trustProxy ?? []),
     connectionLimits: Object.freeze({
       maxConnections: integer('maxConnections', options.maxConnections ?? 10_000, 1, 1_000_000),
       maxHeaderBytes: integer('maxHeaderBytes', options.maxHeaderBytes ?? 16_384, 1024, 1_048_576),
@@ -165,6 +173,13 @@ export function integer(name: string, value: number, min: number, max: number): 
     throw new OptionError(`${name} must be an integer from ${min} to ${max}`);
   }
   return value;
+}
+
+function cidrs(name: string, values: readonly string[]): readonly string[] {
+  if (!Array.isArray(values) || !values.every((value) => typeof value === 'string' && isCidr(value))) {
+    throw new OptionError(`${name} must be IP addresses or CIDR ranges such as 10.0.0.0/8`);
+  }
+  return Object.freeze([...values]);
 }
 
 function boolean(name: string, value: boolean): boolean {

@@ -5,6 +5,7 @@ import type { ChangeSignal } from './cluster/change-signal.js';
 import { type ResolvedServerOptions, resolveServerOptions, type ServerOptions } from './config.js';
 import { createRequestHandler } from './http/app.js';
 import { TlsOnlyListener } from './http/listener.js';
+import { TrustedProxies } from './http/trusted-proxies.js';
 import { CredentialDirectory } from './keys/credential-directory.js';
 import { CredentialExposure } from './keys/credential-exposure.js';
 import { IntrospectorDirectory } from './keys/introspector-directory.js';
@@ -90,6 +91,7 @@ export async function createPortcullisServer(
   const revocationBoundMs = Math.max(1000, options.changePollMs * 4);
   const directory = new CredentialDirectory(store, revocationBoundMs);
   const audit = new AuditCounter();
+  const trustedProxies = new TrustedProxies(options.trustProxy);
   const services: Services = {
     options,
     store,
@@ -105,6 +107,7 @@ export async function createPortcullisServer(
       counters,
     ),
     announceChange: () => changeSignal?.announce(),
+    addressOf: (req) => trustedProxies.clientAddress(req),
     audit,
     introspectors: new IntrospectorDirectory(store, revocationBoundMs),
     logger: options.logger,
@@ -117,6 +120,7 @@ export async function createPortcullisServer(
     key: tls.key,
     handler: createRequestHandler(services, gateway),
     limits: options.connectionLimits,
+    trustedProxies,
     onPlainHttp: (req) => {
       options.logger.warn('request.plain_http', {
         path: (req.url ?? '').split('?', 1)[0],

@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import type { AuditCounter } from './audit/audit-counter.js';
 import type { ResolvedServerOptions } from './config.js';
 import type { CredentialDirectory } from './keys/credential-directory.js';
@@ -27,5 +28,7 @@ export interface Services {
   readonly introspectors: IntrospectorDirectory;
   /** Tells the other nodes, when there is a way to, that this one wrote a change they should read now. */
   readonly announceChange: () => void;
+  /** The client's address: the peer's, or the one a trusted proxy forwarded. */
+  readonly addressOf: (req: IncomingMessage) => string;
   readonly logger: Logger;
 }

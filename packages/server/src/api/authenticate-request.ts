@@ -1,5 +1,4 @@
 import type { IncomingMessage } from 'node:http';
-import type { Socket } from 'node:net';
 import { PortcullisError } from '../errors.js';
 import { singleHeader } from '../http/request.js';
 import type { KeyScope } from '../keys/scope.js';
@@ -44,8 +43,8 @@ export async function authenticateRequest(
     throw new PortcullisError('authentication_required', { headers: { 'WWW-Authenticate': CHALLENGES } });
   }
   const scheme = authorizationScheme(authorization);
-  if (scheme === 'bearer') return authenticateBearer(services, authorization, req.socket, now);
-  if (scheme === 'basic') return authenticateWithApiKey(services, authorization, req.socket, now);
+  if (scheme === 'bearer') return authenticateBearer(services, authorization, req, now);
+  if (scheme === 'basic') return authenticateWithApiKey(services, authorization, req, now);
   throw new PortcullisError('authentication_required', {
     message: 'Use Basic or Bearer authentication.',
     detail: 'unsupported authorization scheme',
@@ -67,10 +66,11 @@ const openedOnConnection = new ConnectionMemo<AccessTokenClaims>();
 async function authenticateBearer(
   services: Services,
   authorization: string,
-  connection: Socket,
+  req: IncomingMessage,
   now: number,
 ): Promise<Principal> {
-  const address = connection.remoteAddress ?? 'unknown';
+  const connection = req.socket;
+  const address = services.addressOf(req);
   let claims = openedOnConnection.get(connection, authorization);
   if (claims === undefined) {
     await services.failedAuthentications.refuseIfBlocked(address, () => undefined, now);
@@ -92,10 +92,10 @@ async function authenticateBearer(
 async function authenticateWithApiKey(
   services: Services,
   authorization: string,
-  connection: Socket,
+  req: IncomingMessage,
   now: number,
 ): Promise<Principal> {
-  const result = await authenticateBasic(services, authorization, connection, now);
+  const result = await authenticateBasic(services, authorization, req, now);
   if (result.ok) return { client: result.client, key: result.key, method: 'basic', scope: result.key.scope };
   const code = result.reason === 'wrong_environment' ? 'wrong_environment' : 'invalid_credentials';
   throw basicRejection(code, result, services.options.environment);

@@ -48,6 +48,7 @@ interface ServeOptions {
   readonly failedAuthLimitPerAddress: string;
   readonly revokeExposedKeys: boolean;
   readonly changePollMs: number;
+  readonly trustProxy?: string[] | string;
   readonly demoClient: boolean;
 }
 
@@ -123,6 +124,12 @@ export function serveCommand(): Command {
       )
         .env('PORTCULLIS_REVOKE_EXPOSED_KEYS')
         .default(false),
+    )
+    .addOption(
+      new Option(
+        '--trust-proxy <cidr...>',
+        'TLS-terminating load balancers: plain HTTP is served from these addresses only, with X-Forwarded-Proto: https',
+      ).env('PORTCULLIS_TRUST_PROXY'),
     )
     .addOption(
       new Option('--change-poll-ms <ms>', "how often to read the store's change feed")
@@ -241,6 +248,11 @@ function serverOptions(options: ServeOptions) {
     failedAuthLimitPerAddress: options.failedAuthLimitPerAddress,
     revokeExposedKeys: options.revokeExposedKeys,
     changePollMs: options.changePollMs,
+    // From the environment the list comes as one comma-separated value.
+    trustProxy: [options.trustProxy ?? []]
+      .flat()
+      .flatMap((value) => value.split(','))
+      .filter(Boolean),
     cachePrefix: options.cachePrefix,
     ...(options.store !== undefined && { store: options.store }),
     ...(options.cache !== undefined && { cache: options.cache }),

@@ -6,6 +6,7 @@ import type { Duplex } from 'node:stream';
 import { PortcullisError } from '../errors.js';
 import type { RequestHandler } from './app.js';
 import { apiErrorBody, sendApiError } from './respond.js';
+import type { TrustedProxies } from './trusted-proxies.js';
 
 /** The first byte of every TLS connection: a handshake record (RFC 8446 §5.1, content type 22). */
 const TLS_HANDSHAKE = 0x16;
@@ -21,6 +22,8 @@ export interface ListenerOptions {
   /** Called for every plain-HTTP request, which is answered 400 without looking at its credentials. */
   readonly onPlainHttp?: (req: http.IncomingMessage) => void;
   readonly limits: ConnectionLimits;
+  /** Load balancers whose plain-HTTP requests are served when they say the client used HTTPS. */
+  readonly trustedProxies?: TrustedProxies;
 }
 
 /** Against slow and oversized requests; Node answers 408 and 431 itself when they are passed. */
@@ -59,6 +62,10 @@ export class TlsOnlyListener {
       options.handler,
     );
     this.#plain = http.createServer(httpOptions, (req, res) => {
+      if (options.trustedProxies?.forwardsHttps(req)) {
+        options.handler(req, res);
+        return;
+      }
       options.onPlainHttp?.(req);
       sendApiError(
         res,

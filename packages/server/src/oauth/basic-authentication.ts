@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { type ErrorCode, PortcullisError } from '../errors.js';
 import { loggableClientId } from '../keys/client-id.js';
@@ -22,12 +23,17 @@ const verifiedOnConnection = new ConnectionMemo<{ readonly clientId: string; rea
  * counted against the address and the ClientId it claimed.
  */
 export async function authenticateBasic(
-  { apiKeys, failedAuthentications: failures }: Pick<Services, 'apiKeys' | 'failedAuthentications'>,
+  {
+    apiKeys,
+    failedAuthentications: failures,
+    addressOf,
+  }: Pick<Services, 'apiKeys' | 'failedAuthentications' | 'addressOf'>,
   authorization: string,
-  connection: Socket,
+  req: IncomingMessage,
   now: number,
 ): Promise<BasicAuthentication> {
-  const address = connection.remoteAddress ?? 'unknown';
+  const connection = req.socket;
+  const address = addressOf(req);
   const previous = verifiedOnConnection.get(connection, authorization);
   const result = previous
     ? await apiKeys.check(previous.clientId, previous.keyHash, now)

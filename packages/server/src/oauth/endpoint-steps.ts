@@ -1,5 +1,4 @@
 import type { IncomingMessage } from 'node:http';
-import type { Socket } from 'node:net';
 import { PortcullisError } from '../errors.js';
 import { singleHeader } from '../http/request.js';
 import type { Services } from '../services.js';
@@ -69,10 +68,10 @@ function basicAuthorization(req: IncomingMessage, parameters: TokenParameters): 
 export async function authenticateClient(
   services: Services,
   authorization: string,
-  connection: Socket,
+  req: IncomingMessage,
   now: number,
 ): Promise<{ client: ClientRecord; key: ApiKeyRecord }> {
-  const result = await authenticateBasic(services, authorization, connection, now);
+  const result = await authenticateBasic(services, authorization, req, now);
   if (result.ok) return result;
   throw basicRejection('invalid_client', result, services.options.environment);
 }

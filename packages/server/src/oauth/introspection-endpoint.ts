@@ -1,5 +1,4 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
 import { PortcullisError } from '../errors.js';
 import { sendJsonText } from '../http/respond.js';
 import { scopeString } from '../keys/scope.js';
@@ -24,7 +23,7 @@ export async function handleIntrospectionRequest(
 ): Promise<void> {
   const { parameters, authorization } = await readOAuthRequest(req, query);
   const token = requiredTokenParameter(parameters);
-  await authenticateIntrospector(services, authorization, req.socket, now);
+  await authenticateIntrospector(services, authorization, req, now);
   const claims = services.tokens.open(token);
   const result = claims === undefined ? undefined : await services.tokens.check(claims, now);
   if (!result?.ok) {
@@ -45,10 +44,10 @@ export async function handleIntrospectionRequest(
 async function authenticateIntrospector(
   services: Services,
   authorization: string,
-  connection: Socket,
+  req: IncomingMessage,
   now: number,
 ): Promise<void> {
-  const address = connection.remoteAddress ?? 'unknown';
+  const address = services.addressOf(req);
   await services.failedAuthentications.refuseIfBlocked(address, () => claimedClientId(authorization), now);
   const parsed = parseBasicAuthorization(authorization);
   const hashed = parsed.ok ? services.apiKeys.hash(parsed.credentials.secret) : undefined;

@@ -18,7 +18,7 @@ export async function handleRevocationRequest(
 ): Promise<void> {
   const { parameters, authorization } = await readOAuthRequest(req, query);
   const token = requiredTokenParameter(parameters);
-  const { client } = await authenticateClient(services, authorization, req.socket, now);
+  const { client } = await authenticateClient(services, authorization, req, now);
   const claims = services.tokens.open(token);
   // §2.1: a client may revoke only its own tokens; another's is left alone and answered the same way.
   if (claims !== undefined && claims.clientId === client.clientId) {

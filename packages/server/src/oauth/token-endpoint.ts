@@ -20,7 +20,7 @@ export async function handleTokenRequest(
 ): Promise<void> {
   const { parameters, authorization } = await readOAuthRequest(req, query);
   const grantType = requiredGrantType(parameters);
-  const { client, key } = await authenticateClient(services, authorization, req.socket, now);
+  const { client, key } = await authenticateClient(services, authorization, req, now);
   requireMatchingClientId(parameters, client);
   requireClientCredentialsGrant(grantType);
   const scope = requestedScope(parameters, key);
