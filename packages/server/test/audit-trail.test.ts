@@ -9,6 +9,7 @@ import { SQLITE_FILE } from '../src/store/sqlite-store.js';
 import {
   basicHeader,
   dropTestBackend,
+  mistyped,
   plainHttpRequest,
   startTestServer,
   type TestClient,
@@ -46,7 +47,7 @@ beforeAll(async () => {
     });
     if (response.status === 200) secrets.push(response.json<{ access_token: string }>().access_token);
   }
-  const wrong = basicHeader('acme', `${acme.apiKey.slice(0, -1)}x`);
+  const wrong = basicHeader('acme', mistyped(acme.apiKey));
   secrets.push(wrong);
   for (let i = 0; i < 5; i++) {
     await t.request({

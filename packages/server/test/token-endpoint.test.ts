@@ -1,6 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateApiKey } from '../src/keys/api-key.js';
-import { basicHeader, startTestServer, type TestClient, type TestServer } from './helpers/harness.js';
+import {
+  basicHeader,
+  mistyped,
+  startTestServer,
+  type TestClient,
+  type TestServer,
+} from './helpers/harness.js';
 
 const FORM = 'application/x-www-form-urlencoded';
 const TOKEN_PATH = '/v2.01/oauth/token';
@@ -161,7 +167,7 @@ describe('RFC 6749 §5.2 errors of the token endpoint', () => {
     ['a Bearer token instead of Basic', 'Bearer abc', 'not Basic'],
   ])('401 invalid_client for %s', async (_name, header, reason) => {
     const authorization =
-      header === 'mistyped' ? basicHeader(client.clientId, `${client.apiKey.slice(0, -1)}x`) : header;
+      header === 'mistyped' ? basicHeader(client.clientId, mistyped(client.apiKey)) : header;
     const response = await tokenRequest({ authorization, 'content-type': FORM });
     expectOAuthError(response, 401, 'invalid_client');
     expect(response.headers['www-authenticate']).toMatch(/^Basic realm=/);

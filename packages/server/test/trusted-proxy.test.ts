@@ -1,7 +1,13 @@
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isCidr, TrustedProxies } from '../src/http/trusted-proxies.js';
-import { basicHeader, startTestServer, type TestClient, type TestServer } from './helpers/harness.js';
+import {
+  basicHeader,
+  mistyped,
+  startTestServer,
+  type TestClient,
+  type TestServer,
+} from './helpers/harness.js';
 
 /** A plain-HTTP request as a TLS-terminating load balancer sends it, from `localAddress`. */
 function viaProxy(
@@ -56,7 +62,7 @@ describe('--trust-proxy: plain HTTP from a TLS-terminating load balancer', () =>
   });
 
   it('counts failed authentications against the forwarded client address, not the proxy', async () => {
-    const wrong = basicHeader('acme', `${acme.apiKey.slice(0, -1)}x`);
+    const wrong = basicHeader('acme', mistyped(acme.apiKey));
     const from = (client: string, authorization: string) =>
       viaProxy(t.port, { authorization, 'x-forwarded-proto': 'https', 'x-forwarded-for': client });
     for (let i = 0; i < 2; i++) expect((await from('203.0.113.9', wrong)).status).toBe(401);

@@ -70,7 +70,8 @@ export class RedisCache implements ChangeSignal {
       retryStrategy: (attempt: number) => Math.min(50 * attempt, 1000),
     };
     this.#prefix = options.keyPrefix;
-    this.#commands = new Redis(url, common) as ScriptedRedis;
+    // Commands issued in one event-loop turn go out as one pipeline: one write and one read for many calls.
+    this.#commands = new Redis(url, { ...common, enableAutoPipelining: true }) as ScriptedRedis;
     this.#commands.defineCommand('portcullisHit', { lua: HIT_SCRIPT });
     // Errors are answered where a command fails; the connection events themselves need no handler.
     this.#commands.on('error', () => undefined);

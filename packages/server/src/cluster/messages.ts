@@ -3,8 +3,13 @@ import type { LimitWindow } from '../limits/window-spec.js';
 
 /** What workers and their primary say to each other over the cluster's IPC channel. */
 
+/** Counter requests made in one turn of a worker's event loop, sent together. */
+export interface CounterRequests {
+  readonly kind: 'portcullis.counters';
+  readonly requests: readonly CounterRequest[];
+}
+
 export interface CounterRequest {
-  readonly kind: 'portcullis.counter';
   readonly id: number;
   readonly op: 'hit' | 'blockedFor';
   readonly space: string;
@@ -13,10 +18,9 @@ export interface CounterRequest {
   readonly now: number;
 }
 
-export interface CounterReply {
-  readonly kind: 'portcullis.counter.reply';
-  readonly id: number;
-  readonly result: WindowState | number;
+export interface CounterReplies {
+  readonly kind: 'portcullis.counters.reply';
+  readonly replies: readonly { readonly id: number; readonly result: WindowState | number }[];
 }
 
 /** A worker wrote a change (or the primary relays one): read the store's change feed now. */
@@ -30,7 +34,7 @@ export interface Listening {
   readonly port: number;
 }
 
-export type ClusterMessage = CounterRequest | CounterReply | ChangeAnnouncement | Listening;
+export type ClusterMessage = CounterRequests | CounterReplies | ChangeAnnouncement | Listening;
 
 export function isClusterMessage(value: unknown): value is ClusterMessage {
   return (

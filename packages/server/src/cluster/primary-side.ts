@@ -21,20 +21,20 @@ export class WorkerHub {
     this.#workers.add(worker);
     worker.on('message', (message: unknown) => {
       if (!isClusterMessage(message)) return;
-      if (message.kind === 'portcullis.counter' && this.#countInPrimary) this.#count(worker, message);
+      if (message.kind === 'portcullis.counters' && this.#countInPrimary)
+        this.#count(worker, message.requests);
       else if (message.kind === 'portcullis.changed') this.#relay(worker, message);
       else onMessage(message);
     });
     worker.once('exit', () => this.#workers.delete(worker));
   }
 
-  #count(worker: Worker, request: CounterRequest): void {
-    const counter = this.#counterOf(request.space, request.windows);
-    const result =
-      request.op === 'hit'
-        ? counter.hit(request.key, request.now)
-        : counter.blockedFor(request.key, request.now);
-    if (worker.isConnected()) worker.send({ kind: 'portcullis.counter.reply', id: request.id, result });
+  #count(worker: Worker, requests: readonly CounterRequest[]): void {
+    const replies = requests.map(({ id, op, space, windows, key, now }) => {
+      const counter = this.#counterOf(space, windows);
+      return { id, result: op === 'hit' ? counter.hit(key, now) : counter.blockedFor(key, now) };
+    });
+    if (worker.isConnected()) worker.send({ kind: 'portcullis.counters.reply', replies });
   }
 
   #counterOf(space: string, windows: readonly LimitWindow[]): FixedWindows {

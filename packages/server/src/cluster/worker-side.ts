@@ -19,6 +19,8 @@ export class PrimaryLink implements ChangeSignal {
   readonly #timeoutMs: number;
   readonly #pending = new Map<number, Pending>();
   readonly #listeners = new Set<() => void>();
+  /** Requests of this event-loop turn, sent as one message: IPC costs per message, not per request. */
+  #queued: CounterRequest[] = [];
   #nextId = 1;
 
   constructor(timeoutMs: number) {
@@ -53,8 +55,28 @@ export class PrimaryLink implements ChangeSignal {
         reject(unavailable('the primary process did not answer'));
       }, this.#timeoutMs);
       this.#pending.set(id, { resolve, reject, timer });
-      this.#send({ kind: 'portcullis.counter', id, op, space, windows, key, now });
+      if (this.#queued.length === 0) setImmediate(() => this.#flush());
+      this.#queued.push({ id, op, space, windows, key, now });
     });
+  }
+
+  #flush(): void {
+    const requests = this.#queued;
+    this.#queued = [];
+    try {
+      this.#send({ kind: 'portcullis.counters', requests });
+    } catch (error) {
+      for (const { id } of requests) this.#settle(id, error as Error);
+    }
+  }
+
+  #settle(id: number, outcome: WindowState | number | Error): void {
+    const pending = this.#pending.get(id);
+    if (pending === undefined) return;
+    this.#pending.delete(id);
+    clearTimeout(pending.timer);
+    if (outcome instanceof Error) pending.reject(outcome);
+    else pending.resolve(outcome);
   }
 
   #send(message: ClusterMessage): void {
@@ -65,12 +87,8 @@ export class PrimaryLink implements ChangeSignal {
   #receive(message: ClusterMessage): void {
     if (message.kind === 'portcullis.changed') {
       for (const listener of this.#listeners) listener();
-    } else if (message.kind === 'portcullis.counter.reply') {
-      const pending = this.#pending.get(message.id);
-      if (pending === undefined) return;
-      this.#pending.delete(message.id);
-      clearTimeout(pending.timer);
-      pending.resolve(message.result);
+    } else if (message.kind === 'portcullis.counters.reply') {
+      for (const { id, result } of message.replies) this.#settle(id, result);
     }
   }
 }

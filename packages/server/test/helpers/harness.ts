@@ -70,6 +70,11 @@ export function basicHeader(clientId: string, secret: string): string {
   return `Basic ${Buffer.from(`${clientId}:${secret}`).toString('base64')}`;
 }
 
+/** The key with its last character changed: the same shape, never the same key. */
+export function mistyped(apiKey: string): string {
+  return apiKey.slice(0, -1) + (apiKey.endsWith('x') ? 'y' : 'x');
+}
+
 export function tempDataDir(): string {
   return mkdtempSync(join(tmpdir(), 'portcullis-test-'));
 }
