@@ -165,6 +165,40 @@ describe('three nodes on one PostgreSQL and one Redis', () => {
   });
 });
 
+describe('a node killed in the middle of a burst of revocations', () => {
+  it('loses none it acknowledged: every token it answered 200 for is refused on the other nodes', async () => {
+    const victim = nodes[2] as ServerProcess;
+    const tokens = await Promise.all(Array.from({ length: 40 }, () => tokenFrom(nodes[0] as ServerProcess)));
+    const acknowledged: string[] = [];
+    const burst = tokens.map(async (token, i) => {
+      // Spread over a few milliseconds, so that the kill lands in the middle.
+      await new Promise((resolve) => setTimeout(resolve, 3 * i));
+      const answer = await httpsRequest(victim.port, agent, {
+        method: 'POST',
+        path: '/v2.01/oauth/revoke',
+        headers: {
+          authorization: basicHeader('fleet', apiKey),
+          'content-type': 'application/x-www-form-urlencoded',
+        },
+        body: `token=${token}`,
+      }).catch(() => undefined);
+      if (answer?.status === 200) acknowledged.push(token);
+    });
+    await waitUntil(async () => acknowledged.length >= 10, 5000, 1);
+    await victim.stop('SIGKILL');
+    await Promise.all(burst);
+    console.info(
+      `multi-node: ${acknowledged.length} of ${tokens.length} revocations acknowledged before the kill`,
+    );
+    for (const token of acknowledged) {
+      for (const node of nodes.slice(0, 2)) {
+        await waitUntil(async () => (await call(node, `Bearer ${token}`)).status === 401, 1000, 10);
+      }
+    }
+    nodes[2] = await spawnServer([...shared(), '--workers', '1', '--failed-auth-limit-per-client', 'off']);
+  });
+});
+
 async function auditCount(): Promise<number> {
   const result = await cli('audit', '--client', 'fleet', '--json');
   const events = JSON.parse(result.stdout) as { type: string; count: number }[];
