@@ -52,6 +52,19 @@ async function tokenFrom(node: ServerProcess, key = apiKey): Promise<string> {
   return response.json<{ access_token: string }>().access_token;
 }
 
+/** RFC 7009 revocation of `token` by its client, on `node`. */
+function revokeOn(node: ServerProcess, token: string): Promise<TestResponse> {
+  return httpsRequest(node.port, agent, {
+    method: 'POST',
+    path: '/v2.01/oauth/revoke',
+    headers: {
+      authorization: basicHeader('fleet', apiKey),
+      'content-type': 'application/x-www-form-urlencoded',
+    },
+    body: `token=${token}`,
+  });
+}
+
 beforeAll(async () => {
   backend = await createSharedBackend();
   dataDir = tempDataDir();
@@ -107,16 +120,7 @@ describe('three nodes on one PostgreSQL and one Redis', () => {
 
   it('a token revoked on one node (RFC 7009) is refused on the others within one second', async () => {
     const token = await tokenFrom(nodes[0] as ServerProcess);
-    const response = await httpsRequest((nodes[0] as ServerProcess).port, agent, {
-      method: 'POST',
-      path: '/v2.01/oauth/revoke',
-      headers: {
-        authorization: basicHeader('fleet', apiKey),
-        'content-type': 'application/x-www-form-urlencoded',
-      },
-      body: `token=${token}`,
-    });
-    expect(response.status).toBe(200);
+    expect((await revokeOn(nodes[0] as ServerProcess, token)).status).toBe(200);
     for (const node of nodes.slice(1)) {
       expect(
         await waitUntil(async () => (await call(node, `Bearer ${token}`)).status === 401, 1000, 5),
@@ -173,15 +177,7 @@ describe('a node killed in the middle of a burst of revocations', () => {
     const burst = tokens.map(async (token, i) => {
       // Spread over a few milliseconds, so that the kill lands in the middle.
       await new Promise((resolve) => setTimeout(resolve, 3 * i));
-      const answer = await httpsRequest(victim.port, agent, {
-        method: 'POST',
-        path: '/v2.01/oauth/revoke',
-        headers: {
-          authorization: basicHeader('fleet', apiKey),
-          'content-type': 'application/x-www-form-urlencoded',
-        },
-        body: `token=${token}`,
-      }).catch(() => undefined);
+      const answer = await revokeOn(victim, token).catch(() => undefined);
       if (answer?.status === 200) acknowledged.push(token);
     });
     await waitUntil(async () => acknowledged.length >= 10, 5000, 1);

@@ -232,7 +232,10 @@ async function serveAsWorker(options: ServeOptions): Promise<void> {
   const server = await createPortcullisServer(serverOptions(options), shared);
   const address = await server.listen();
   process.send?.({ kind: 'portcullis.listening', port: address.port });
-  stopOnSignals(() => server.close(), false);
+  // A terminal's Ctrl-C reaches every process of the group: the primary turns it into one SIGTERM each,
+  // which a worker must not take as a second signal (that would cut its drain short).
+  process.on('SIGINT', () => undefined);
+  stopOnSignals(() => server.close(), false, ['SIGTERM']);
 }
 
 function serverOptions(options: ServeOptions) {
@@ -326,7 +329,11 @@ function demoClientLines(
 }
 
 /** SIGTERM or SIGINT drains in-flight requests and exits 0; a second signal exits at once. */
-function stopOnSignals(close: () => Promise<void>, announce: boolean): void {
+function stopOnSignals(
+  close: () => Promise<void>,
+  announce: boolean,
+  signals: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGINT'],
+): void {
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) process.exit(1);
@@ -342,6 +349,5 @@ function stopOnSignals(close: () => Promise<void>, announce: boolean): void {
       },
     );
   };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
+  for (const signal of signals) process.on(signal, stop);
 }
