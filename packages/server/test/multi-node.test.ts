@@ -6,9 +6,9 @@ import { runCli, type ServerProcess, spawnServer } from './helpers/cli.js';
 import { basicHeader, httpsRequest, type TestResponse, tempDataDir, waitUntil } from './helpers/harness.js';
 
 /**
- * Three server processes on three ports, sharing one PostgreSQL schema and one Redis prefix (and, as
- * every node of a cluster must, the server secret: here the same data directory). The CLI acts on the
- * shared stores as an operator's would.
+ * Three nodes on three ports (one of them with two workers), sharing one PostgreSQL schema and one Redis
+ * prefix (and, as every node of a cluster must, the server secret: here the same data directory). The CLI
+ * acts on the shared stores as an operator's would.
  */
 let backend: SharedBackend;
 let dataDir: string;
@@ -71,8 +71,15 @@ beforeAll(async () => {
   const created = JSON.parse((await cli('clients', 'create', 'fleet', '--json')).stdout);
   apiKey = created.apiKey;
   keyId = created.keyId;
-  const serve = [...shared(), '--workers', '1', '--failed-auth-limit-per-client', 'off'];
-  nodes = await Promise.all([spawnServer(serve), spawnServer(serve), spawnServer(serve)]);
+  const serve = (workers: number) => [
+    ...shared(),
+    '--workers',
+    String(workers),
+    '--failed-auth-limit-per-client',
+    'off',
+  ];
+  // The middle node runs two workers: counters and changes then cross processes as well as nodes.
+  nodes = await Promise.all([spawnServer(serve(1)), spawnServer(serve(2)), spawnServer(serve(1))]);
 }, 60_000);
 
 afterAll(async () => {
