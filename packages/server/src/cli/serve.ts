@@ -236,6 +236,8 @@ async function serveAsWorker(options: ServeOptions): Promise<void> {
   // which a worker must not take as a second signal (that would cut its drain short).
   process.on('SIGINT', () => undefined);
   stopOnSignals(() => server.close(), false, ['SIGTERM']);
+  // Without its primary a worker could not count limits: it stops rather than serve on alone.
+  process.once('disconnect', () => process.kill(process.pid, 'SIGTERM'));
 }
 
 function serverOptions(options: ServeOptions) {
