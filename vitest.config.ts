@@ -17,10 +17,17 @@ const BEHAVIOUR_SUITE = [
   'packages/server/test/gateway.test.ts',
   'packages/server/test/fuzz.test.ts',
   'packages/server/test/mangopay-sdk.test.ts',
+  'packages/server/test/crash.test.ts',
 ];
 
-/** The mangopay-sdk test counts tokens with an in-process counter, which worker processes do not expose. */
-const WORKERS_SUITE = BEHAVIOUR_SUITE.filter((file) => !file.endsWith('mangopay-sdk.test.ts'));
+/**
+ * Not with PORTCULLIS_TEST_WORKERS: the mangopay-sdk test counts tokens with an in-process counter, which
+ * worker processes do not expose, and the crash test starts `serve` processes itself (with its default
+ * of one worker per CPU) whatever the setting.
+ */
+const WORKERS_SUITE = BEHAVIOUR_SUITE.filter(
+  (file) => !file.endsWith('mangopay-sdk.test.ts') && !file.endsWith('crash.test.ts'),
+);
 
 /** Suites that need PostgreSQL and Redis themselves, whatever the backend. */
 const SERVICE_SUITES = ['packages/server/test/multi-node.test.ts', 'packages/server/test/faults.test.ts'];

@@ -5,7 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createClient } from '../src/keys/management.js';
 import { loadOrCreateServerSecret } from '../src/keys/server-secret.js';
-import { SqliteStore } from '../src/store/sqlite-store.js';
+import { openStore } from '../src/store/open-store.js';
+import { createSharedBackend, type SharedBackend, TEST_BACKEND } from './helpers/backends.js';
 import { spawnServer } from './helpers/cli.js';
 import { basicHeader, httpsRequest, tempDataDir } from './helpers/harness.js';
 
@@ -19,20 +20,36 @@ interface Acknowledged {
 }
 
 const dataDir = tempDataDir();
-afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+let backend: SharedBackend | undefined;
+afterAll(async () => {
+  rmSync(dataDir, { recursive: true, force: true });
+  await backend?.drop();
+});
 
 describe('a crash (SIGKILL) in the middle of a burst of key changes', () => {
   it('loses no acknowledged change, and no key acknowledged as revoked works after restart', async () => {
-    const setup = new SqliteStore(dataDir);
+    if (TEST_BACKEND === 'postgres') backend = await createSharedBackend();
+    const storeUrl = backend?.store;
+    const setup = await openStore(storeUrl, dataDir, 5000);
     await createClient(
       { store: setup, serverSecret: loadOrCreateServerSecret(dataDir), environment: 'sandbox' },
       { clientId: 'burst' },
     );
     await setup.close();
-    const serveArgs = ['--data-dir', dataDir, '--failed-auth-limit-per-client', 'off'];
+    const serveArgs = [
+      '--data-dir',
+      dataDir,
+      '--failed-auth-limit-per-client',
+      'off',
+      ...(backend === undefined
+        ? []
+        : ['--store', backend.store, '--cache', backend.cache, '--cache-prefix', backend.cachePrefix]),
+    ];
     const server = await spawnServer(serveArgs);
 
-    const burst = spawn(process.execPath, [BURST, dataDir], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const burst = spawn(process.execPath, [BURST, dataDir, ...(storeUrl === undefined ? [] : [storeUrl])], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let output = '';
     const exited = new Promise((resolve) => burst.once('exit', resolve));
     await new Promise<void>((resolve) => {
@@ -52,7 +69,7 @@ describe('a crash (SIGKILL) in the middle of a burst of key changes', () => {
       .map((line) => JSON.parse(line) as Acknowledged);
     expect(acknowledged.length).toBeGreaterThanOrEqual(150);
 
-    const store = new SqliteStore(dataDir);
+    const store = await openStore(storeUrl, dataDir, 5000);
     const keys = new Map((await store.listApiKeys('burst')).map((key) => [key.keyId, key]));
     await store.close();
     const revoked = new Set<string>();

@@ -97,10 +97,18 @@ export class PgStore implements Store {
   }
 
   /**
-   * Records that `clientId` changed, with its audit entry, inside the caller's transaction. Writers take
-   * one lock first, so that change sequence numbers are allocated in commit order and a reader that has
-   * seen number N has seen every number below it.
+   * A transaction that writes to the change feed. It takes one lock before anything else, so that change
+   * sequence numbers are allocated in commit order (a reader that has seen number N has seen every number
+   * below it), and so that no two such transactions can wait for each other's row locks.
    */
+  #changeTransaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    return this.#transaction(async (client) => {
+      await client.query('SELECT pg_advisory_xact_lock($1)', [CHANGE_FEED_LOCK]);
+      return work(client);
+    });
+  }
+
+  /** Records that `clientId` changed, with its audit entry, inside a `#changeTransaction`. */
   async #changed(
     client: pg.PoolClient,
     clientId: string,
@@ -108,13 +116,12 @@ export class PgStore implements Store {
     type: AuditEventType,
     fields: Partial<AuditEvent> = {},
   ): Promise<void> {
-    await client.query('SELECT pg_advisory_xact_lock($1)', [CHANGE_FEED_LOCK]);
     await client.query('INSERT INTO changes (client_id, changed_at) VALUES ($1, $2)', [clientId, at]);
     await insertAudit(client, { ...auditEntry(at, type, clientId, null), ...fields });
   }
 
   async createClient(input: NewClient): Promise<ClientRecord | undefined> {
-    return this.#transaction(async (client) => {
+    return this.#changeTransaction(async (client) => {
       const inserted = await client.query<ClientRow>(
         `INSERT INTO clients (client_id, name, status, token_ttl_seconds, rate_limits, created_at, updated_at)
          VALUES ($1, $2, 'active', $3, $4, $5, $5) ON CONFLICT (client_id) DO NOTHING RETURNING *`,
@@ -138,7 +145,7 @@ export class PgStore implements Store {
   }
 
   async updateClient(clientId: string, update: ClientUpdate, now: number): Promise<ClientRecord | undefined> {
-    return this.#transaction(async (client) => {
+    return this.#changeTransaction(async (client) => {
       const row = (
         await client.query<ClientRow>('SELECT * FROM clients WHERE client_id = $1 FOR UPDATE', [clientId])
       ).rows[0];
@@ -170,7 +177,7 @@ export class PgStore implements Store {
   }
 
   async createApiKey(key: ApiKeyRecord): Promise<void> {
-    await this.#transaction(async (client) => {
+    await this.#changeTransaction(async (client) => {
       await insertKey(client, key);
       await this.#changed(client, key.clientId, key.createdAt, 'key.created', {
         keyId: key.keyId,
@@ -188,7 +195,7 @@ export class PgStore implements Store {
   }
 
   async revokeApiKey(clientId: string, keyId: string, now: number): Promise<ApiKeyRecord | undefined> {
-    return this.#transaction(async (client) => {
+    return this.#changeTransaction(async (client) => {
       const row = await selectKeyForUpdate(client, clientId, keyId);
       if (row === undefined) return undefined;
       if (row.revoked_at !== null) return toApiKey(row);
@@ -204,7 +211,7 @@ export class PgStore implements Store {
     oldEndsAt: number,
     now: number,
   ): Promise<{ readonly old: ApiKeyRecord; readonly replacement: ApiKeyRecord } | undefined> {
-    return this.#transaction(async (client) => {
+    return this.#changeTransaction(async (client) => {
       const row = await selectKeyForUpdate(client, clientId, keyId);
       if (row === undefined || !isKeyUsable(toApiKey(row), now)) return undefined;
       await this.#changed(client, clientId, now, 'key.rotated', {
@@ -226,7 +233,7 @@ export class PgStore implements Store {
   }
 
   async markKeyExposed(clientId: string, keyId: string, now: number, revoke: boolean): Promise<void> {
-    await this.#transaction(async (client) => {
+    await this.#changeTransaction(async (client) => {
       const row = await selectKeyForUpdate(client, clientId, keyId);
       if (row === undefined) return;
       await this.#changed(client, clientId, now, 'key.exposed', { keyId, detail: { revoked: revoke } });
@@ -279,7 +286,7 @@ export class PgStore implements Store {
   }
 
   async revokeToken(token: RevokedToken, now: number, reason: 'revoked' | 'exposed'): Promise<void> {
-    await this.#transaction(async (client) => {
+    await this.#changeTransaction(async (client) => {
       const inserted = await client.query(
         `INSERT INTO revoked_tokens (token_id, client_id, key_id, expires_at, revoked_at)
          VALUES ($1, $2, $3, $4, $5) ON CONFLICT (token_id) DO NOTHING`,

@@ -54,6 +54,14 @@ export class SqliteStore implements Store {
     this.#statements = prepareStatements(this.#db);
   }
 
+  /**
+   * Runs `work` in a write transaction that takes the write lock first (BEGIN IMMEDIATE): a transaction
+   * that read first and then wrote could not wait for another process's lock, and would fail at once.
+   */
+  #write<T>(work: () => T): T {
+    return this.#db.transaction(work).immediate();
+  }
+
   /** Records that `clientId` changed, with its audit entry, inside the caller's transaction. */
   #changed(clientId: string, at: number, event: AuditEventType, fields: Partial<AuditEvent> = {}): void {
     this.#statements.insertChange.run(clientId, at);
@@ -74,7 +82,7 @@ export class SqliteStore implements Store {
 
   async createClient(client: NewClient): Promise<ClientRecord | undefined> {
     const s = this.#statements;
-    return this.#db.transaction(() => {
+    return this.#write(() => {
       const inserted = s.insertClient.run({
         client_id: client.clientId,
         name: client.name,
@@ -85,7 +93,7 @@ export class SqliteStore implements Store {
       if (inserted.changes === 0) return undefined;
       this.#changed(client.clientId, client.createdAt, 'client.created');
       return toClient(s.selectClient.get(client.clientId) as ClientRow);
-    })();
+    });
   }
 
   async getClient(clientId: string): Promise<ClientRecord | undefined> {
@@ -99,7 +107,7 @@ export class SqliteStore implements Store {
 
   async updateClient(clientId: string, update: ClientUpdate, now: number): Promise<ClientRecord | undefined> {
     const s = this.#statements;
-    return this.#db.transaction(() => {
+    return this.#write(() => {
       const row = s.selectClient.get(clientId) as ClientRow | undefined;
       if (row === undefined) return undefined;
       const current = toClient(row);
@@ -122,17 +130,17 @@ export class SqliteStore implements Store {
             : 'client.disabled';
       this.#changed(clientId, now, event);
       return toClient(s.selectClient.get(clientId) as ClientRow);
-    })();
+    });
   }
 
   async createApiKey(key: ApiKeyRecord): Promise<void> {
-    this.#db.transaction(() => {
+    this.#write(() => {
       this.#insertKey(key);
       this.#changed(key.clientId, key.createdAt, 'key.created', {
         keyId: key.keyId,
         detail: { scope: key.scope, alias: key.alias },
       });
-    })();
+    });
   }
 
   #insertKey(key: ApiKeyRecord): void {
@@ -154,7 +162,7 @@ export class SqliteStore implements Store {
 
   async revokeApiKey(clientId: string, keyId: string, now: number): Promise<ApiKeyRecord | undefined> {
     const s = this.#statements;
-    return this.#db.transaction(() => {
+    return this.#write(() => {
       const row = s.selectKey.get(keyId, clientId) as ApiKeyRow | undefined;
       if (row === undefined) return undefined;
       if (row.revoked_at === null) {
@@ -162,7 +170,7 @@ export class SqliteStore implements Store {
         this.#changed(clientId, now, 'key.revoked', { keyId });
       }
       return toApiKey(s.selectKey.get(keyId, clientId) as ApiKeyRow);
-    })();
+    });
   }
 
   async rotateApiKey(
@@ -173,7 +181,7 @@ export class SqliteStore implements Store {
     now: number,
   ): Promise<{ readonly old: ApiKeyRecord; readonly replacement: ApiKeyRecord } | undefined> {
     const s = this.#statements;
-    return this.#db.transaction(() => {
+    return this.#write(() => {
       const row = s.selectKey.get(keyId, clientId) as ApiKeyRow | undefined;
       if (row === undefined || !isUsable(row, now)) return undefined;
       this.#insertKey(replacement);
@@ -188,12 +196,12 @@ export class SqliteStore implements Store {
         old: toApiKey(s.selectKey.get(keyId, clientId) as ApiKeyRow),
         replacement: toApiKey(s.selectKey.get(replacement.keyId, clientId) as ApiKeyRow),
       };
-    })();
+    });
   }
 
   async markKeyExposed(clientId: string, keyId: string, now: number, revoke: boolean): Promise<void> {
     const s = this.#statements;
-    this.#db.transaction(() => {
+    this.#write(() => {
       const row = s.selectKey.get(keyId, clientId) as ApiKeyRow | undefined;
       if (row === undefined) return;
       if (row.exposed_at === null) s.exposeKey.run(now, keyId);
@@ -202,12 +210,12 @@ export class SqliteStore implements Store {
         s.revokeKey.run(now, keyId);
         this.#audit(auditEntry(now, 'key.revoked', clientId, keyId, { reason: 'exposed' }));
       }
-    })();
+    });
   }
 
   async recordExpiredKeys(now: number): Promise<void> {
     const s = this.#statements;
-    this.#db.transaction(() => {
+    this.#write(() => {
       for (const row of s.markExpired.all(now) as {
         key_id: string;
         client_id: string;
@@ -215,14 +223,14 @@ export class SqliteStore implements Store {
       }[]) {
         this.#audit(auditEntry(row.expires_at, 'key.expired', row.client_id, row.key_id));
       }
-    })();
+    });
   }
 
   async recordKeyUse(lastUsedByKeyId: ReadonlyMap<string, number>): Promise<void> {
     const s = this.#statements;
-    this.#db.transaction(() => {
+    this.#write(() => {
       for (const [keyId, at] of lastUsedByKeyId) s.touchKey.run(at, keyId, at);
-    })();
+    });
   }
 
   async getClientCredentials(clientId: string): Promise<ClientCredentials | undefined> {
@@ -239,7 +247,7 @@ export class SqliteStore implements Store {
   }
 
   async revokeToken(token: RevokedToken, now: number, reason: 'revoked' | 'exposed'): Promise<void> {
-    this.#db.transaction(() => {
+    this.#write(() => {
       const inserted = this.#statements.insertRevokedToken.run({
         token_id: token.tokenId,
         client_id: token.clientId,
@@ -252,11 +260,11 @@ export class SqliteStore implements Store {
         keyId: token.keyId,
         detail: { token: tokenFingerprint(token.tokenId), ...(reason === 'exposed' && { revoked: true }) },
       });
-    })();
+    });
   }
 
   async createIntrospector(introspector: IntrospectorRecord): Promise<boolean> {
-    return this.#db.transaction(() => {
+    return this.#write(() => {
       const inserted = this.#statements.insertIntrospector.run({
         name: introspector.name,
         key_hash: introspector.keyHash,
@@ -267,7 +275,7 @@ export class SqliteStore implements Store {
         auditEntry(introspector.createdAt, 'introspector.created', null, null, { name: introspector.name }),
       );
       return true;
-    })();
+    });
   }
 
   async listIntrospectors(): Promise<IntrospectorRecord[]> {
@@ -281,7 +289,7 @@ export class SqliteStore implements Store {
 
   async revokeIntrospector(name: string, now: number): Promise<IntrospectorRecord | undefined> {
     const s = this.#statements;
-    return this.#db.transaction(() => {
+    return this.#write(() => {
       const row = s.selectIntrospector.get(name) as IntrospectorRow | undefined;
       if (row === undefined) return undefined;
       if (row.revoked_at === null) {
@@ -289,13 +297,13 @@ export class SqliteStore implements Store {
         this.#audit(auditEntry(now, 'introspector.revoked', null, null, { name }));
       }
       return toIntrospector(s.selectIntrospector.get(name) as IntrospectorRow);
-    })();
+    });
   }
 
   async appendAuditEvents(events: readonly AuditEvent[]): Promise<void> {
-    this.#db.transaction(() => {
+    this.#write(() => {
       for (const entry of events) this.#audit(entry);
-    })();
+    });
   }
 
   async readAudit(query: AuditQuery): Promise<AuditEvent[]> {
@@ -309,10 +317,10 @@ export class SqliteStore implements Store {
 
   async pruneChanges(before: number): Promise<void> {
     const s = this.#statements;
-    this.#db.transaction(() => {
+    this.#write(() => {
       s.deleteOldChanges.run(before);
       s.deleteExpiredRevokedTokens.run(before);
-    })();
+    });
   }
 
   async latestChange(): Promise<number> {
