@@ -1,7 +1,7 @@
 // npm run bench: Portcullis against a bare node:https server, in one run, on the same machine and load
 // generator (autocannon). Absolute figures on shared machines are noise; the ratios to bare are the result.
 //
-//   npm run bench -- --duration 10 --connections 50 --rounds 2 --warmup 3
+//   npm run bench -- --duration 10 --connections 50 --rounds 2 --warmup 3 --setups single,workers,postgres
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import https from 'node:https';
@@ -17,8 +17,10 @@ const { values: args } = parseArgs({
     connections: { type: 'string', default: '50' },
     rounds: { type: 'string', default: '2' },
     warmup: { type: 'string', default: '3' },
+    setups: { type: 'string', default: 'single,workers,postgres' },
   },
 });
+const chosen = new Set(args.setups.split(','));
 const duration = Number(args.duration);
 const connections = Number(args.connections);
 const rounds = Number(args.rounds);
@@ -135,18 +137,19 @@ const pgSchema = `portcullis_bench_${process.pid}`;
 
 /** The deployments measured, each against the same bare server in the same rounds. */
 const setups = [
-  { name: '1 worker, SQLite', workers: 1, storeArgs: [] },
-  { name: '2 workers, SQLite', workers: 2, storeArgs: [] },
-];
-if (await servicesUp()) {
+  { id: 'single', name: '1 worker, SQLite', workers: 1, storeArgs: [] },
+  { id: 'workers', name: '2 workers, SQLite', workers: 2, storeArgs: [] },
+].filter(({ id }) => chosen.has(id));
+if (chosen.has('postgres') && (await servicesUp())) {
   const store = new URL(PG_URL);
   store.searchParams.set('options', `-c search_path=${pgSchema}`);
   setups.push({
+    id: 'postgres',
     name: '1 worker, PostgreSQL + Redis',
     workers: 1,
     storeArgs: ['--store', store.toString(), '--cache', REDIS_URL, '--cache-prefix', `${pgSchema}:`],
   });
-} else {
+} else if (chosen.has('postgres')) {
   process.stderr.write(`no PostgreSQL at ${PG_URL} or Redis at ${REDIS_URL}: that setup is left out\n`);
 }
 
@@ -159,7 +162,7 @@ try {
 } finally {
   bare?.child.kill('SIGTERM');
   rmSync(dataDir, { recursive: true, force: true });
-  if (setups.length === 3) await psql(`DROP SCHEMA IF EXISTS ${pgSchema} CASCADE`);
+  if (setups.some(({ id }) => id === 'postgres')) await psql(`DROP SCHEMA IF EXISTS ${pgSchema} CASCADE`);
 }
 
 async function measure(setup) {

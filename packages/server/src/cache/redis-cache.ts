@@ -3,13 +3,9 @@ import { Redis } from 'ioredis';
 import type { ChangeSignal } from '../cluster/change-signal.js';
 import { PortcullisError } from '../errors.js';
 import type { WindowState } from '../limits/fixed-windows.js';
-import {
-  blockedForFromCounts,
-  type CounterFactory,
-  type WindowCounter,
-  windowState,
-} from '../limits/window-counter.js';
+import type { CounterFactory, WindowCounter } from '../limits/window-counter.js';
 import type { LimitWindow } from '../limits/window-spec.js';
+import { blockedForFromCounts, windowState } from '../limits/window-state.js';
 
 /**
  * Counts one event in every window at once, or in none when any window is full, in one atomic step.

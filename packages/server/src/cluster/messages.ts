@@ -11,11 +11,15 @@ export interface CounterRequests {
 
 export interface CounterRequest {
   readonly id: number;
-  readonly op: 'hit' | 'blockedFor';
+  /** `hit`: count one event if every window allows it; `add`: add events a worker already admitted. */
+  readonly op: 'hit' | 'blockedFor' | 'add';
   readonly space: string;
   readonly windows: readonly LimitWindow[];
   readonly key: string;
   readonly now: number;
+  /** For `add`: when each window began, and how many events were admitted in it. */
+  readonly starts?: readonly number[];
+  readonly deltas?: readonly number[];
 }
 
 export interface CounterReplies {

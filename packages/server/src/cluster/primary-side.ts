@@ -1,5 +1,5 @@
 import type { Worker } from 'node:cluster';
-import { FixedWindows } from '../limits/fixed-windows.js';
+import { FixedWindows, type WindowState } from '../limits/fixed-windows.js';
 import type { LimitWindow } from '../limits/window-spec.js';
 import { type ClusterMessage, type CounterRequest, isClusterMessage } from './messages.js';
 
@@ -30,11 +30,15 @@ export class WorkerHub {
   }
 
   #count(worker: Worker, requests: readonly CounterRequest[]): void {
-    const replies = requests.map(({ id, op, space, windows, key, now }) => {
-      const counter = this.#counterOf(space, windows);
-      return { id, result: op === 'hit' ? counter.hit(key, now) : counter.blockedFor(key, now) };
-    });
+    const replies = requests.map((request) => ({ id: request.id, result: this.#answer(request) }));
     if (worker.isConnected()) worker.send({ kind: 'portcullis.counters.reply', replies });
+  }
+
+  #answer({ op, space, windows, key, now, starts, deltas }: CounterRequest): WindowState | number {
+    const counter = this.#counterOf(space, windows);
+    if (op === 'hit') return counter.hit(key, now);
+    if (op === 'add') return counter.add(key, starts ?? [], deltas ?? [], now);
+    return counter.blockedFor(key, now);
   }
 
   #counterOf(space: string, windows: readonly LimitWindow[]): FixedWindows {

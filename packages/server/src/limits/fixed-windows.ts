@@ -1,4 +1,5 @@
 import type { LimitWindow } from './window-spec.js';
+import { windowState } from './window-state.js';
 
 /**
  * Where one key stands in each window after a hit, as MANGOPAY's rate-limit headers state it: one
@@ -94,6 +95,24 @@ export class FixedWindows {
       }
     }
     return wait;
+  }
+
+  /**
+   * Adds events already admitted elsewhere (`deltas[i]` in window i, counted while the window began at
+   * `starts[i]`), without checking the limits, and returns the state after. Deltas for a window that has
+   * turned since are dropped: they belong to a window that is over.
+   */
+  add(key: string, starts: readonly number[], deltas: readonly number[], now: number): WindowState {
+    const counters = this.#countersOf(key);
+    this.#windows.forEach(({ windowMs }, i) => {
+      const start = now - (now % windowMs);
+      if (counters.starts[i] !== start) {
+        counters.starts[i] = start;
+        counters.counts[i] = 0;
+      }
+      if (starts[i] === start) (counters.counts[i] as number) += deltas[i] ?? 0;
+    });
+    return windowState(this.#windows, counters.counts, true, now);
   }
 
   /** Whether `key` has been counted at all (and not evicted). */

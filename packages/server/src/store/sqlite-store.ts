@@ -15,7 +15,7 @@ import type {
   NewClient,
   RevokedToken,
 } from './records.js';
-import { auditEntry, tokenFingerprint } from './records.js';
+import { auditEntry, isKeyUsable, tokenFingerprint } from './records.js';
 import {
   type ApiKeyRow,
   type AuditRow,
@@ -183,7 +183,7 @@ export class SqliteStore implements Store {
     const s = this.#statements;
     return this.#write(() => {
       const row = s.selectKey.get(keyId, clientId) as ApiKeyRow | undefined;
-      if (row === undefined || !isUsable(row, now)) return undefined;
+      if (row === undefined || !isKeyUsable(toApiKey(row), now)) return undefined;
       this.#insertKey(replacement);
       if (oldEndsAt <= now) s.revokeKey.run(now, keyId);
       else s.shortenKey.run({ ends_at: oldEndsAt, key_id: keyId });
@@ -343,10 +343,6 @@ export class SqliteStore implements Store {
   async close(): Promise<void> {
     this.#db.close();
   }
-}
-
-function isUsable(row: ApiKeyRow, now: number): boolean {
-  return row.revoked_at === null && (row.expires_at === null || row.expires_at > now);
 }
 
 function migrate(db: Database.Database): void {
