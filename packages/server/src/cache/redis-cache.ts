@@ -3,7 +3,8 @@ import { Redis } from 'ioredis';
 import type { ChangeSignal } from '../cluster/change-signal.js';
 import { PortcullisError } from '../errors.js';
 import type { WindowState } from '../limits/fixed-windows.js';
-import type { CounterFactory, WindowCounter } from '../limits/window-counter.js';
+import { type SharedWindowCounter, SyncedWindows } from '../limits/synced-windows.js';
+import type { CounterFactory } from '../limits/window-counter.js';
 import type { LimitWindow } from '../limits/window-spec.js';
 import { blockedForFromCounts, windowState } from '../limits/window-state.js';
 
@@ -30,10 +31,25 @@ counts[n + 1] = allowed
 return counts
 `;
 
+/**
+ * Adds counts already admitted by a node. KEYS: one counter per window. ARGV: the counts to add, then each
+ * counter's lifetime in milliseconds. Returns the counts after.
+ */
+const ADD_SCRIPT = `
+local n = #KEYS
+local counts = {}
+for i = 1, n do
+  counts[i] = redis.call('INCRBY', KEYS[i], ARGV[i])
+  if counts[i] == tonumber(ARGV[i]) then redis.call('PEXPIRE', KEYS[i], ARGV[n + i]) end
+end
+return counts
+`;
+
 const CHANGES_CHANNEL = 'changes';
 
 interface ScriptedRedis extends Redis {
   portcullisHit(numberOfKeys: number, ...args: (string | number)[]): Promise<number[]>;
+  portcullisAdd(numberOfKeys: number, ...args: (string | number)[]): Promise<number[]>;
 }
 
 export interface RedisCacheOptions {
@@ -69,6 +85,7 @@ export class RedisCache implements ChangeSignal {
     // Commands issued in one event-loop turn go out as one pipeline: one write and one read for many calls.
     this.#commands = new Redis(url, { ...common, enableAutoPipelining: true }) as ScriptedRedis;
     this.#commands.defineCommand('portcullisHit', { lua: HIT_SCRIPT });
+    this.#commands.defineCommand('portcullisAdd', { lua: ADD_SCRIPT });
     // Errors are answered where a command fails; the connection events themselves need no handler.
     this.#commands.on('error', () => undefined);
     // The subscription waits for the connection (offline queue on), and ioredis renews it on reconnection.
@@ -92,7 +109,15 @@ export class RedisCache implements ChangeSignal {
     }
   }
 
-  readonly counters: CounterFactory = (space, windows) => new RedisWindowCounter(this, space, windows);
+  /**
+   * Brute-force counters are asked of Redis on every use: a few extra guesses matter. Rate and token limits
+   * are counted in this process and synchronised with Redis (SyncedWindows): a round trip per API call
+   * would cost more than the call.
+   */
+  readonly counters: CounterFactory = (space, windows) =>
+    space.startsWith('failed-')
+      ? new RedisWindowCounter(this, space, windows)
+      : new SyncedWindows(new RedisWindowCounter(this, space, windows), windows);
 
   /** Tells every node that the store has changes to read. Best effort: the feed poll is the safety net. */
   async publishChange(): Promise<void> {
@@ -122,6 +147,16 @@ export class RedisCache implements ChangeSignal {
   }
 
   /** @internal */
+  async add(
+    keys: readonly string[],
+    deltas: readonly number[],
+    windows: readonly LimitWindow[],
+  ): Promise<number[]> {
+    const ttls = windows.map(({ windowMs }) => windowMs + 1000);
+    return this.#run(() => this.#commands.portcullisAdd(keys.length, ...keys, ...deltas, ...ttls));
+  }
+
+  /** @internal */
   async counts(keys: readonly string[]): Promise<number[]> {
     const values = await this.#run(() => this.#commands.mget(...keys));
     return values.map((value) => Number(value ?? 0));
@@ -146,7 +181,7 @@ export class RedisCache implements ChangeSignal {
   }
 }
 
-class RedisWindowCounter implements WindowCounter {
+class RedisWindowCounter implements SharedWindowCounter {
   readonly #cache: RedisCache;
   readonly #space: string;
   readonly #windows: readonly LimitWindow[];
@@ -168,6 +203,24 @@ class RedisWindowCounter implements WindowCounter {
 
   async blockedFor(key: string, now: number): Promise<number> {
     return blockedForFromCounts(this.#windows, await this.#cache.counts(this.#keys(key, now)), now);
+  }
+
+  async add(
+    key: string,
+    starts: readonly number[],
+    deltas: readonly number[],
+    now: number,
+  ): Promise<WindowState> {
+    const keys = this.#windows.map(({ windowMs }, i) =>
+      this.#cache.key(this.#space, key, windowMs, starts[i] as number),
+    );
+    const counts = await this.#cache.add(keys, deltas, this.#windows);
+    // Totals of windows that have turned since are of no use to the caller: state them as empty.
+    const current = counts.map((count, i) => {
+      const { windowMs } = this.#windows[i] as LimitWindow;
+      return starts[i] === now - (now % windowMs) ? count : 0;
+    });
+    return windowState(this.#windows, current, true, now);
   }
 
   #keys(key: string, now: number): string[] {
