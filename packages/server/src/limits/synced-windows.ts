@@ -20,7 +20,7 @@ interface LocalCount {
   exchangedAt: number;
   /** The total across processes, as the shared counter last said. */
   readonly known: number[];
-  /** Admitted here, sent to the primary, not yet acknowledged. */
+  /** Admitted here, sent to the shared counter, not yet acknowledged. */
   readonly sending: number[];
   /** Admitted here, not yet sent. */
   readonly unsent: number[];
