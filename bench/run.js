@@ -162,7 +162,10 @@ try {
 } finally {
   bare?.child.kill('SIGTERM');
   rmSync(dataDir, { recursive: true, force: true });
-  if (setups.some(({ id }) => id === 'postgres')) await psql(`DROP SCHEMA IF EXISTS ${pgSchema} CASCADE`);
+  if (setups.some(({ id }) => id === 'postgres')) {
+    await psql(`DROP SCHEMA IF EXISTS ${pgSchema} CASCADE`);
+    await deleteRedisKeys(`${pgSchema}:*`);
+  }
 }
 
 async function measure(setup) {
@@ -281,6 +284,21 @@ async function servicesUp() {
     return true;
   } catch {
     return false;
+  }
+}
+
+async function deleteRedisKeys(pattern) {
+  const { Redis } = await import('ioredis');
+  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      if (keys.length > 0) await redis.del(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
   }
 }
 
