@@ -1,15 +1,11 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { UNIT_MS } from '../limits/window-spec.js';
 import {
+  addStoreOptions,
   type CommonOptions,
-  cacheOption,
-  cachePrefixOption,
-  dataDirOption,
   integerArgument,
-  jsonOption,
   printJson,
   printLines,
-  storeOption,
   table,
   withStoreOnly,
 } from './common.js';
@@ -24,7 +20,7 @@ interface AuditOptions extends CommonOptions {
 const AGO_PATTERN = /^(\d+)([smhd])$/;
 
 export function auditCommand(): Command {
-  return new Command('audit')
+  const audit = new Command('audit')
     .description('read the audit trail: key and client changes, tokens issued, failures, limits hit')
     .option('--client <ClientId>', "only this client's entries")
     .option(
@@ -37,11 +33,6 @@ export function auditCommand(): Command {
         .default(1000)
         .argParser(integerArgument(1, 1_000_000)),
     )
-    .addOption(dataDirOption())
-    .addOption(storeOption())
-    .addOption(cacheOption())
-    .addOption(cachePrefixOption())
-    .addOption(jsonOption())
     .action(async (options: AuditOptions) => {
       const events = await withStoreOnly(options, (store) =>
         store.readAudit({
@@ -70,6 +61,7 @@ export function auditCommand(): Command {
         ),
       );
     });
+  return addStoreOptions(audit);
 }
 
 function sinceArgument(value: string): number {

@@ -3,18 +3,15 @@ import type { Environment } from '../keys/environment.js';
 import { createClient, requireClient, setClientStatus, updateClientSettings } from '../keys/management.js';
 import type { ClientStatus } from '../store/records.js';
 import {
+  addStoreOptions,
   type CommonOptions,
-  cacheOption,
-  cachePrefixOption,
-  dataDirOption,
   environmentOption,
   integerArgument,
-  jsonOption,
   printJson,
   printLines,
-  storeOption,
   table,
   withStore,
+  withStoreOnly,
 } from './common.js';
 import { clientSummary, keySummary } from './views.js';
 
@@ -49,11 +46,6 @@ export function clientsCommand(): Command {
     )
     .option('--rate-limits <windows>', RATE_LIMITS_HELP)
     .addOption(environmentOption())
-    .addOption(dataDirOption())
-    .addOption(storeOption())
-    .addOption(cacheOption())
-    .addOption(cachePrefixOption())
-    .addOption(jsonOption())
     .action(async (clientId: string, options: CreateOptions) => {
       const created = await withStore(options, options.env, (context) =>
         createClient(context, {
@@ -84,13 +76,8 @@ export function clientsCommand(): Command {
       value === 'default' ? value : integerArgument(1, 86_400)(value),
     )
     .option('--rate-limits <windows>', `${RATE_LIMITS_HELP}; "default" for the server's`)
-    .addOption(dataDirOption())
-    .addOption(storeOption())
-    .addOption(cacheOption())
-    .addOption(cachePrefixOption())
-    .addOption(jsonOption())
     .action(async (clientId: string, options: UpdateOptions) => {
-      const client = await withStore(options, 'sandbox', ({ store }) =>
+      const client = await withStoreOnly(options, (store) =>
         updateClientSettings(store, clientId, {
           name: options.name,
           tokenTtlSeconds: options.tokenTtl === 'default' ? null : options.tokenTtl,
@@ -104,13 +91,8 @@ export function clientsCommand(): Command {
   clients
     .command('list')
     .description('list every client')
-    .addOption(dataDirOption())
-    .addOption(storeOption())
-    .addOption(cacheOption())
-    .addOption(cachePrefixOption())
-    .addOption(jsonOption())
     .action(async (options: CommonOptions) => {
-      const all = await withStore(options, 'sandbox', ({ store }) => store.listClients());
+      const all = await withStoreOnly(options, (store) => store.listClients());
       const summaries = all.map(clientSummary);
       if (options.json) {
         printJson(summaries);
@@ -128,14 +110,9 @@ export function clientsCommand(): Command {
     .command('show')
     .description('show a client and its keys')
     .argument('<ClientId>')
-    .addOption(dataDirOption())
-    .addOption(storeOption())
-    .addOption(cacheOption())
-    .addOption(cachePrefixOption())
-    .addOption(jsonOption())
     .action(async (clientId: string, options: CommonOptions) => {
       const now = Date.now();
-      const { client, keys } = await withStore(options, 'sandbox', async ({ store }) => ({
+      const { client, keys } = await withStoreOnly(options, async (store) => ({
         client: await requireClient(store, clientId),
         keys: await store.listApiKeys(clientId),
       }));
@@ -168,13 +145,8 @@ export function clientsCommand(): Command {
         `${name} a client: ${status === 'disabled' ? 'its keys and tokens stop working at once' : 'its keys work again'}`,
       )
       .argument('<ClientId>')
-      .addOption(dataDirOption())
-      .addOption(storeOption())
-      .addOption(cacheOption())
-      .addOption(cachePrefixOption())
-      .addOption(jsonOption())
       .action(async (clientId: string, options: CommonOptions) => {
-        const client = await withStore(options, 'sandbox', ({ store }) =>
+        const client = await withStoreOnly(options, (store) =>
           setClientStatus(store, clientId, status as ClientStatus),
         );
         if (options.json) printJson(clientSummary(client));
@@ -182,5 +154,6 @@ export function clientsCommand(): Command {
       });
   }
 
+  for (const command of clients.commands) addStoreOptions(command);
   return clients;
 }

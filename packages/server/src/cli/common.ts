@@ -1,4 +1,4 @@
-import { InvalidArgumentError, Option } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 import { type Environment, environments } from '../keys/environment.js';
 import type { KeyManagementContext } from '../keys/management.js';
 import { loadOrCreateServerSecret } from '../keys/server-secret.js';
@@ -41,6 +41,19 @@ export function cachePrefixOption(): Option {
   return new Option('--cache-prefix <prefix>', 'prefix of every Redis key and channel')
     .env('PORTCULLIS_CACHE_PREFIX')
     .default('portcullis:');
+}
+
+/**
+ * The options of every command that manages clients, keys or the audit trail: where the store is, the
+ * cache to announce changes on, and `--json`.
+ */
+export function addStoreOptions(command: Command): Command {
+  return command
+    .addOption(dataDirOption())
+    .addOption(storeOption())
+    .addOption(cacheOption())
+    .addOption(cachePrefixOption())
+    .addOption(jsonOption());
 }
 
 export function jsonOption(): Option {

@@ -2,15 +2,11 @@ import { Command } from 'commander';
 import type { Environment } from '../keys/environment.js';
 import { createIntrospector, revokeIntrospector } from '../keys/management.js';
 import {
+  addStoreOptions,
   type CommonOptions,
-  cacheOption,
-  cachePrefixOption,
-  dataDirOption,
   environmentOption,
-  jsonOption,
   printJson,
   printLines,
-  storeOption,
   table,
   withStore,
   withStoreOnly,
@@ -27,11 +23,6 @@ export function introspectorsCommand(): Command {
     .description('create an introspection credential (the key is shown once)')
     .argument('<NAME>', 'sent as the Basic user name; 1 to 64 of A-Z a-z 0-9 _ -')
     .addOption(environmentOption())
-    .addOption(dataDirOption())
-    .addOption(storeOption())
-    .addOption(cacheOption())
-    .addOption(cachePrefixOption())
-    .addOption(jsonOption())
     .action(async (name: string, options: CommonOptions & { env: Environment }) => {
       const created = await withStore(options, options.env, (context) => createIntrospector(context, name));
       if (options.json) {
@@ -48,11 +39,6 @@ export function introspectorsCommand(): Command {
   introspectors
     .command('list')
     .description('list introspection credentials (never their keys)')
-    .addOption(dataDirOption())
-    .addOption(storeOption())
-    .addOption(cacheOption())
-    .addOption(cachePrefixOption())
-    .addOption(jsonOption())
     .action(async (options: CommonOptions) => {
       const summaries = (await withStoreOnly(options, (store) => store.listIntrospectors())).map(
         introspectorSummary,
@@ -73,16 +59,12 @@ export function introspectorsCommand(): Command {
     .command('revoke')
     .description('revoke an introspection credential')
     .argument('<NAME>')
-    .addOption(dataDirOption())
-    .addOption(storeOption())
-    .addOption(cacheOption())
-    .addOption(cachePrefixOption())
-    .addOption(jsonOption())
     .action(async (name: string, options: CommonOptions) => {
       const revoked = await withStoreOnly(options, (store) => revokeIntrospector(store, name));
       if (options.json) printJson(introspectorSummary(revoked));
       else printLines([`Introspector ${revoked.name} is revoked.`]);
     });
 
+  for (const command of introspectors.commands) addStoreOptions(command);
   return introspectors;
 }

@@ -3,18 +3,15 @@ import type { Environment } from '../keys/environment.js';
 import { createKey, requireClient, revokeKey, rotateKey } from '../keys/management.js';
 import { type KeyScope, keyScopes } from '../keys/scope.js';
 import {
+  addStoreOptions,
   type CommonOptions,
-  cacheOption,
-  cachePrefixOption,
-  dataDirOption,
   environmentOption,
   integerArgument,
-  jsonOption,
   printJson,
   printLines,
-  storeOption,
   table,
   withStore,
+  withStoreOnly,
 } from './common.js';
 import { keySummary } from './views.js';
 
@@ -49,11 +46,6 @@ export function keysCommand(): Command {
       integerArgument(1, 3650),
     )
     .addOption(environmentOption())
-    .addOption(dataDirOption())
-    .addOption(storeOption())
-    .addOption(cacheOption())
-    .addOption(cachePrefixOption())
-    .addOption(jsonOption())
     .action(async (clientId: string, options: CreateOptions) => {
       const created = await withStore(options, options.env, (context) =>
         createKey(context, clientId, {
@@ -77,14 +69,9 @@ export function keysCommand(): Command {
     .command('list')
     .description("list a client's keys (ids and status, never the keys)")
     .argument('<ClientId>')
-    .addOption(dataDirOption())
-    .addOption(storeOption())
-    .addOption(cacheOption())
-    .addOption(cachePrefixOption())
-    .addOption(jsonOption())
     .action(async (clientId: string, options: CommonOptions) => {
       const now = Date.now();
-      const list = await withStore(options, 'sandbox', async ({ store }) => {
+      const list = await withStoreOnly(options, async (store) => {
         await requireClient(store, clientId);
         return store.listApiKeys(clientId);
       });
@@ -121,11 +108,6 @@ export function keysCommand(): Command {
         .argParser(integerArgument(0, 8760)),
     )
     .addOption(environmentOption())
-    .addOption(dataDirOption())
-    .addOption(storeOption())
-    .addOption(cacheOption())
-    .addOption(cachePrefixOption())
-    .addOption(jsonOption())
     .action(async (clientId: string, keyId: string, options: RotateOptions) => {
       const rotated = await withStore(options, options.env, (context) =>
         rotateKey(context, clientId, keyId, options.graceHours),
@@ -151,16 +133,12 @@ export function keysCommand(): Command {
     .description('revoke a key: it and every token it obtained stop working at once')
     .argument('<ClientId>')
     .argument('<KeyId>')
-    .addOption(dataDirOption())
-    .addOption(storeOption())
-    .addOption(cacheOption())
-    .addOption(cachePrefixOption())
-    .addOption(jsonOption())
     .action(async (clientId: string, keyId: string, options: CommonOptions) => {
-      const key = await withStore(options, 'sandbox', ({ store }) => revokeKey(store, clientId, keyId));
+      const key = await withStoreOnly(options, (store) => revokeKey(store, clientId, keyId));
       if (options.json) printJson(keySummary(key, Date.now()));
       else printLines([`Key ${key.keyId} of client ${clientId} is revoked.`]);
     });
 
+  for (const command of keys.commands) addStoreOptions(command);
   return keys;
 }
