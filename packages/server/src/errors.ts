@@ -70,9 +70,24 @@ export class PortcullisError extends Error {
   }
 }
 
+/**
+ * 503 for a store or cache that cannot be reached or did not answer: nothing is let in on a guess, and
+ * the client may try again in a second. `cause` (an error or a description) goes to the log only.
+ */
+export function unavailable(
+  code: 'store_unavailable' | 'cache_unavailable',
+  cause: unknown,
+): PortcullisError {
+  return new PortcullisError(code, { detail: causeOf(cause), headers: { 'Retry-After': '1' } });
+}
+
 /** Anything that is not a PortcullisError is a bug or an outage: it becomes a generic server_error. */
 export function toPortcullisError(error: unknown): PortcullisError {
   if (error instanceof PortcullisError) return error;
   const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
   return new PortcullisError('server_error', { detail });
+}
+
+function causeOf(cause: unknown): string {
+  return cause instanceof Error ? cause.message : String(cause);
 }

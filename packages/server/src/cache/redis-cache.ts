@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { ChangeSignal } from '../cluster/change-signal.js';
-import { PortcullisError } from '../errors.js';
+import { unavailable } from '../errors.js';
 import type { WindowState } from '../limits/fixed-windows.js';
 import { type SharedWindowCounter, SyncedWindows } from '../limits/synced-windows.js';
 import type { CounterFactory } from '../limits/window-counter.js';
@@ -173,10 +173,7 @@ export class RedisCache implements ChangeSignal {
     try {
       return await command();
     } catch (error) {
-      throw new PortcullisError('cache_unavailable', {
-        detail: error instanceof Error ? error.message : String(error),
-        headers: { 'Retry-After': '1' },
-      });
+      throw unavailable('cache_unavailable', error);
     }
   }
 }

@@ -1,4 +1,4 @@
-import { PortcullisError } from '../errors.js';
+import { unavailable } from '../errors.js';
 import type { WindowState } from '../limits/fixed-windows.js';
 import { type SharedWindowCounter, SyncedWindows } from '../limits/synced-windows.js';
 import type { CounterFactory } from '../limits/window-counter.js';
@@ -62,7 +62,7 @@ export class PrimaryLink implements ChangeSignal {
     return new Promise<WindowState | number>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#pending.delete(id);
-        reject(unavailable('the primary process did not answer'));
+        reject(unavailable('cache_unavailable', 'the primary process did not answer'));
       }, this.#timeoutMs);
       this.#pending.set(id, { resolve, reject, timer });
       if (this.#queued.length === 0) setImmediate(() => this.#flush());
@@ -90,7 +90,8 @@ export class PrimaryLink implements ChangeSignal {
   }
 
   #send(message: ClusterMessage): void {
-    if (process.send === undefined || !process.connected) throw unavailable('no link to the primary process');
+    if (process.send === undefined || !process.connected)
+      throw unavailable('cache_unavailable', 'no link to the primary process');
     process.send(message);
   }
 
@@ -137,8 +138,4 @@ class PrimaryCounter implements SharedWindowCounter {
       deltas,
     })) as WindowState;
   }
-}
-
-function unavailable(detail: string): PortcullisError {
-  return new PortcullisError('cache_unavailable', { detail, headers: { 'Retry-After': '1' } });
 }

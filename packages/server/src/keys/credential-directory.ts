@@ -1,4 +1,4 @@
-import { PortcullisError } from '../errors.js';
+import { unavailable } from '../errors.js';
 import type { ApiKeyRecord, ClientCredentials, ClientRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
 
@@ -46,7 +46,7 @@ export class CredentialDirectory {
    */
   get(clientId: string): DirectoryEntry | null | Promise<DirectoryEntry | null> {
     if (this.#staleSince !== undefined && Date.now() - this.#staleSince > this.#maxStalenessMs) {
-      throw unavailable('changes could not be read for too long');
+      throw unavailable('store_unavailable', 'changes could not be read for too long');
     }
     const cached = this.#entries.get(clientId);
     if (cached !== undefined) return cached;
@@ -62,7 +62,7 @@ export class CredentialDirectory {
     });
     const guarded = load.catch((error: unknown) => {
       if (this.#loading.get(clientId) === guarded) this.#loading.delete(clientId);
-      throw unavailable(error instanceof Error ? error.message : String(error));
+      throw unavailable('store_unavailable', error);
     });
     this.#loading.set(clientId, guarded);
     return guarded;
@@ -92,8 +92,4 @@ function toEntry(credentials: ClientCredentials): DirectoryEntry {
     keysById: new Map(credentials.keys.map((key) => [key.keyId, key])),
     revokedTokenIds: new Set(credentials.revokedTokenIds),
   };
-}
-
-function unavailable(detail: string): PortcullisError {
-  return new PortcullisError('store_unavailable', { detail, headers: { 'Retry-After': '1' } });
 }

@@ -1,4 +1,4 @@
-import { PortcullisError } from '../errors.js';
+import { unavailable } from '../errors.js';
 import type { IntrospectorRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
 
@@ -30,10 +30,7 @@ export class IntrospectorDirectory {
       try {
         introspector = await this.#store.findIntrospector(keyHash);
       } catch (error) {
-        throw new PortcullisError('store_unavailable', {
-          detail: error instanceof Error ? error.message : String(error),
-          headers: { 'Retry-After': '1' },
-        });
+        throw unavailable('store_unavailable', error);
       }
       cached = { introspector, loadedAt: now };
       if (this.#cache.size >= 1000) this.#cache.clear();

@@ -1,4 +1,4 @@
-import { PortcullisError } from '../errors.js';
+import { unavailable } from '../errors.js';
 import type { Services } from '../services.js';
 import type { AccessTokenClaims } from './access-tokens.js';
 
@@ -27,10 +27,7 @@ export async function revokeAccessToken(
     );
   } catch (error) {
     // RFC 7009 §2.2.1: the client may retry later.
-    throw new PortcullisError('store_unavailable', {
-      detail: error instanceof Error ? error.message : String(error),
-      headers: { 'Retry-After': '1' },
-    });
+    throw unavailable('store_unavailable', error);
   }
   services.directory.invalidate([claims.clientId]);
   services.announceChange();
