@@ -3,6 +3,7 @@ import { parseBasicAuthorization } from '../oauth/basic-credentials.js';
 import { authorizationScheme, parseBearerAuthorization } from '../oauth/bearer-token.js';
 import { revokeAccessToken } from '../oauth/token-revocation.js';
 import type { Services } from '../services.js';
+import { tokenExposed } from '../store/audit-entries.js';
 import { tokenFingerprint } from '../store/records.js';
 
 /** Exposed tokens already reported, so that a client repeating a plain-HTTP call is reported once. */
@@ -66,17 +67,7 @@ export class CredentialExposure {
     if (options.revokeExposedKeys) {
       await revokeAccessToken(this.#services, claims, now, 'exposed');
     } else {
-      await store.appendAuditEvents([
-        {
-          at: now,
-          type: 'token.exposed',
-          clientId: claims.clientId,
-          keyId: claims.keyId,
-          source: null,
-          count: 1,
-          detail: { token: fingerprint, revoked: false },
-        },
-      ]);
+      await store.appendAuditEvents([tokenExposed(claims, false, now)]);
     }
     logger.warn('credentials.exposed', {
       clientId: claims.clientId,

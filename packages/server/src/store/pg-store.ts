@@ -1,9 +1,9 @@
 import pg from 'pg';
+import * as audit from './audit-entries.js';
 import { pgMigrations } from './pg-migrations.js';
 import type {
   ApiKeyRecord,
   AuditEvent,
-  AuditEventType,
   AuditQuery,
   ChangeBatch,
   ClientCredentials,
@@ -13,7 +13,7 @@ import type {
   NewClient,
   RevokedToken,
 } from './records.js';
-import { auditEntry, isKeyUsable, tokenFingerprint } from './records.js';
+import { isKeyUsable } from './records.js';
 import {
   type ApiKeyRow,
   type AuditRow,
@@ -108,16 +108,13 @@ export class PgStore implements Store {
     });
   }
 
-  /** Records that `clientId` changed, with its audit entry, inside a `#changeTransaction`. */
-  async #changed(
-    client: pg.PoolClient,
-    clientId: string,
-    at: number,
-    type: AuditEventType,
-    fields: Partial<AuditEvent> = {},
-  ): Promise<void> {
-    await client.query('INSERT INTO changes (client_id, changed_at) VALUES ($1, $2)', [clientId, at]);
-    await insertAudit(client, { ...auditEntry(at, type, clientId, null), ...fields });
+  /** Records that a client changed, with its audit entry, inside a `#changeTransaction`. */
+  async #changed(client: pg.PoolClient, entry: audit.ClientChangeEntry): Promise<void> {
+    await client.query('INSERT INTO changes (client_id, changed_at) VALUES ($1, $2)', [
+      entry.clientId,
+      entry.at,
+    ]);
+    await insertAudit(client, entry);
   }
 
   async createClient(input: NewClient): Promise<ClientRecord | undefined> {
@@ -129,7 +126,7 @@ export class PgStore implements Store {
       );
       const row = inserted.rows[0];
       if (row === undefined) return undefined;
-      await this.#changed(client, input.clientId, input.createdAt, 'client.created');
+      await this.#changed(client, audit.clientCreated(input.clientId, input.createdAt));
       return toClient(row);
     });
   }
@@ -165,13 +162,7 @@ export class PgStore implements Store {
           now,
         ],
       );
-      const type =
-        status === current.status
-          ? 'client.updated'
-          : status === 'active'
-            ? 'client.enabled'
-            : 'client.disabled';
-      await this.#changed(client, clientId, now, type);
+      await this.#changed(client, audit.clientUpdated(clientId, current.status, status, now));
       return toClient(updated.rows[0] as ClientRow);
     });
   }
@@ -179,10 +170,7 @@ export class PgStore implements Store {
   async createApiKey(key: ApiKeyRecord): Promise<void> {
     await this.#changeTransaction(async (client) => {
       await insertKey(client, key);
-      await this.#changed(client, key.clientId, key.createdAt, 'key.created', {
-        keyId: key.keyId,
-        detail: { scope: key.scope, alias: key.alias },
-      });
+      await this.#changed(client, audit.keyCreated(key));
     });
   }
 
@@ -199,7 +187,7 @@ export class PgStore implements Store {
       const row = await selectKeyForUpdate(client, clientId, keyId);
       if (row === undefined) return undefined;
       if (row.revoked_at !== null) return toApiKey(row);
-      await this.#changed(client, clientId, now, 'key.revoked', { keyId });
+      await this.#changed(client, audit.keyRevoked(clientId, keyId, now));
       return toApiKey(await setKey(client, keyId, 'revoked_at = $2', [now]));
     });
   }
@@ -214,10 +202,7 @@ export class PgStore implements Store {
     return this.#changeTransaction(async (client) => {
       const row = await selectKeyForUpdate(client, clientId, keyId);
       if (row === undefined || !isKeyUsable(toApiKey(row), now)) return undefined;
-      await this.#changed(client, clientId, now, 'key.rotated', {
-        keyId,
-        detail: { replacedBy: replacement.keyId, oldKeyEndsAt: new Date(oldEndsAt).toISOString() },
-      });
+      await this.#changed(client, audit.keyRotated(clientId, keyId, replacement.keyId, oldEndsAt, now));
       await insertKey(client, replacement);
       const old =
         oldEndsAt <= now
@@ -236,11 +221,11 @@ export class PgStore implements Store {
     await this.#changeTransaction(async (client) => {
       const row = await selectKeyForUpdate(client, clientId, keyId);
       if (row === undefined) return;
-      await this.#changed(client, clientId, now, 'key.exposed', { keyId, detail: { revoked: revoke } });
+      await this.#changed(client, audit.keyExposed(clientId, keyId, revoke, now));
       await setKey(client, keyId, 'exposed_at = COALESCE(exposed_at, $2)', [now]);
       if (revoke && row.revoked_at === null) {
         await setKey(client, keyId, 'revoked_at = $2', [now]);
-        await insertAudit(client, auditEntry(now, 'key.revoked', clientId, keyId, { reason: 'exposed' }));
+        await insertAudit(client, audit.keyRevoked(clientId, keyId, now, 'exposed'));
       }
     });
   }
@@ -254,7 +239,7 @@ export class PgStore implements Store {
         [now],
       );
       for (const row of expired.rows) {
-        await insertAudit(client, auditEntry(row.expires_at, 'key.expired', row.client_id, row.key_id));
+        await insertAudit(client, audit.keyExpired(row.client_id, row.key_id, row.expires_at));
       }
     });
   }
@@ -293,16 +278,7 @@ export class PgStore implements Store {
         [token.tokenId, token.clientId, token.keyId, token.expiresAt, now],
       );
       if (inserted.rowCount === 0) return;
-      await this.#changed(
-        client,
-        token.clientId,
-        now,
-        reason === 'exposed' ? 'token.exposed' : 'token.revoked',
-        {
-          keyId: token.keyId,
-          detail: { token: tokenFingerprint(token.tokenId), ...(reason === 'exposed' && { revoked: true }) },
-        },
-      );
+      await this.#changed(client, audit.tokenRevoked(token, reason, now));
     });
   }
 
@@ -314,10 +290,7 @@ export class PgStore implements Store {
         [introspector.name, introspector.keyHash, introspector.createdAt],
       );
       if (inserted.rowCount === 0) return false;
-      await insertAudit(
-        client,
-        auditEntry(introspector.createdAt, 'introspector.created', null, null, { name: introspector.name }),
-      );
+      await insertAudit(client, audit.introspectorCreated(introspector.name, introspector.createdAt));
       return true;
     });
   }
@@ -342,7 +315,7 @@ export class PgStore implements Store {
         [name, now],
       );
       if (revoked.rows[0] !== undefined) {
-        await insertAudit(client, auditEntry(now, 'introspector.revoked', null, null, { name }));
+        await insertAudit(client, audit.introspectorRevoked(name, now));
         return toIntrospector(revoked.rows[0]);
       }
       const row = (await client.query<IntrospectorRow>('SELECT * FROM introspectors WHERE name = $1', [name]))

@@ -138,14 +138,3 @@ export function isKeyUsable(key: ApiKeyRecord, now: number): boolean {
 export function tokenFingerprint(tokenId: string): string {
   return tokenId.slice(0, 12);
 }
-
-/** An audit entry for one event (not a counted one). */
-export function auditEntry(
-  at: number,
-  type: AuditEventType,
-  clientId: string | null,
-  keyId: string | null,
-  detail: AuditEvent['detail'] = null,
-): AuditEvent {
-  return { at, type, clientId, keyId, source: null, count: 1, detail };
-}

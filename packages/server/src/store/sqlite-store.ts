@@ -1,11 +1,11 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import * as audit from './audit-entries.js';
 import { sqliteMigrations } from './migrations.js';
 import type {
   ApiKeyRecord,
   AuditEvent,
-  AuditEventType,
   AuditQuery,
   ChangeBatch,
   ClientCredentials,
@@ -15,7 +15,7 @@ import type {
   NewClient,
   RevokedToken,
 } from './records.js';
-import { auditEntry, isKeyUsable, tokenFingerprint } from './records.js';
+import { isKeyUsable } from './records.js';
 import {
   type ApiKeyRow,
   type AuditRow,
@@ -62,10 +62,10 @@ export class SqliteStore implements Store {
     return this.#db.transaction(work).immediate();
   }
 
-  /** Records that `clientId` changed, with its audit entry, inside the caller's transaction. */
-  #changed(clientId: string, at: number, event: AuditEventType, fields: Partial<AuditEvent> = {}): void {
-    this.#statements.insertChange.run(clientId, at);
-    this.#audit({ at, type: event, clientId, keyId: null, source: null, count: 1, detail: null, ...fields });
+  /** Records that a client changed, with its audit entry, inside the caller's transaction. */
+  #changed(entry: audit.ClientChangeEntry): void {
+    this.#statements.insertChange.run(entry.clientId, entry.at);
+    this.#audit(entry);
   }
 
   #audit(event: AuditEvent): void {
@@ -91,7 +91,7 @@ export class SqliteStore implements Store {
         created_at: client.createdAt,
       });
       if (inserted.changes === 0) return undefined;
-      this.#changed(client.clientId, client.createdAt, 'client.created');
+      this.#changed(audit.clientCreated(client.clientId, client.createdAt));
       return toClient(s.selectClient.get(client.clientId) as ClientRow);
     });
   }
@@ -122,13 +122,7 @@ export class SqliteStore implements Store {
         profile: JSON.stringify(update.profile ?? current.profile),
         updated_at: now,
       });
-      const event =
-        status === current.status
-          ? 'client.updated'
-          : status === 'active'
-            ? 'client.enabled'
-            : 'client.disabled';
-      this.#changed(clientId, now, event);
+      this.#changed(audit.clientUpdated(clientId, current.status, status, now));
       return toClient(s.selectClient.get(clientId) as ClientRow);
     });
   }
@@ -136,10 +130,7 @@ export class SqliteStore implements Store {
   async createApiKey(key: ApiKeyRecord): Promise<void> {
     this.#write(() => {
       this.#insertKey(key);
-      this.#changed(key.clientId, key.createdAt, 'key.created', {
-        keyId: key.keyId,
-        detail: { scope: key.scope, alias: key.alias },
-      });
+      this.#changed(audit.keyCreated(key));
     });
   }
 
@@ -167,7 +158,7 @@ export class SqliteStore implements Store {
       if (row === undefined) return undefined;
       if (row.revoked_at === null) {
         s.revokeKey.run(now, keyId);
-        this.#changed(clientId, now, 'key.revoked', { keyId });
+        this.#changed(audit.keyRevoked(clientId, keyId, now));
       }
       return toApiKey(s.selectKey.get(keyId, clientId) as ApiKeyRow);
     });
@@ -188,10 +179,7 @@ export class SqliteStore implements Store {
       if (oldEndsAt <= now) s.revokeKey.run(now, keyId);
       else s.shortenKey.run({ ends_at: oldEndsAt, key_id: keyId });
       s.setReplacedBy.run(replacement.keyId, keyId);
-      this.#changed(clientId, now, 'key.rotated', {
-        keyId,
-        detail: { replacedBy: replacement.keyId, oldKeyEndsAt: new Date(oldEndsAt).toISOString() },
-      });
+      this.#changed(audit.keyRotated(clientId, keyId, replacement.keyId, oldEndsAt, now));
       return {
         old: toApiKey(s.selectKey.get(keyId, clientId) as ApiKeyRow),
         replacement: toApiKey(s.selectKey.get(replacement.keyId, clientId) as ApiKeyRow),
@@ -205,10 +193,10 @@ export class SqliteStore implements Store {
       const row = s.selectKey.get(keyId, clientId) as ApiKeyRow | undefined;
       if (row === undefined) return;
       if (row.exposed_at === null) s.exposeKey.run(now, keyId);
-      this.#changed(clientId, now, 'key.exposed', { keyId, detail: { revoked: revoke } });
+      this.#changed(audit.keyExposed(clientId, keyId, revoke, now));
       if (revoke && row.revoked_at === null) {
         s.revokeKey.run(now, keyId);
-        this.#audit(auditEntry(now, 'key.revoked', clientId, keyId, { reason: 'exposed' }));
+        this.#audit(audit.keyRevoked(clientId, keyId, now, 'exposed'));
       }
     });
   }
@@ -221,7 +209,7 @@ export class SqliteStore implements Store {
         client_id: string;
         expires_at: number;
       }[]) {
-        this.#audit(auditEntry(row.expires_at, 'key.expired', row.client_id, row.key_id));
+        this.#audit(audit.keyExpired(row.client_id, row.key_id, row.expires_at));
       }
     });
   }
@@ -256,10 +244,7 @@ export class SqliteStore implements Store {
         revoked_at: now,
       });
       if (inserted.changes === 0) return;
-      this.#changed(token.clientId, now, reason === 'exposed' ? 'token.exposed' : 'token.revoked', {
-        keyId: token.keyId,
-        detail: { token: tokenFingerprint(token.tokenId), ...(reason === 'exposed' && { revoked: true }) },
-      });
+      this.#changed(audit.tokenRevoked(token, reason, now));
     });
   }
 
@@ -271,9 +256,7 @@ export class SqliteStore implements Store {
         created_at: introspector.createdAt,
       });
       if (inserted.changes === 0) return false;
-      this.#audit(
-        auditEntry(introspector.createdAt, 'introspector.created', null, null, { name: introspector.name }),
-      );
+      this.#audit(audit.introspectorCreated(introspector.name, introspector.createdAt));
       return true;
     });
   }
@@ -294,7 +277,7 @@ export class SqliteStore implements Store {
       if (row === undefined) return undefined;
       if (row.revoked_at === null) {
         s.revokeIntrospector.run(now, name);
-        this.#audit(auditEntry(now, 'introspector.revoked', null, null, { name }));
+        this.#audit(audit.introspectorRevoked(name, now));
       }
       return toIntrospector(s.selectIntrospector.get(name) as IntrospectorRow);
     });
