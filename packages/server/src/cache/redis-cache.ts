@@ -140,9 +140,13 @@ export class RedisCache implements ChangeSignal {
 
   /** @internal */
   async hit(keys: readonly string[], windows: readonly LimitWindow[]): Promise<number[]> {
-    const ttls = windows.map(({ windowMs }) => windowMs + 1000);
     return this.#run(() =>
-      this.#commands.portcullisHit(keys.length, ...keys, ...windows.map((w) => w.limit), ...ttls),
+      this.#commands.portcullisHit(
+        keys.length,
+        ...keys,
+        ...windows.map((w) => w.limit),
+        ...lifetimes(windows),
+      ),
     );
   }
 
@@ -152,8 +156,9 @@ export class RedisCache implements ChangeSignal {
     deltas: readonly number[],
     windows: readonly LimitWindow[],
   ): Promise<number[]> {
-    const ttls = windows.map(({ windowMs }) => windowMs + 1000);
-    return this.#run(() => this.#commands.portcullisAdd(keys.length, ...keys, ...deltas, ...ttls));
+    return this.#run(() =>
+      this.#commands.portcullisAdd(keys.length, ...keys, ...deltas, ...lifetimes(windows)),
+    );
   }
 
   /** @internal */
@@ -176,6 +181,11 @@ export class RedisCache implements ChangeSignal {
       throw unavailable('cache_unavailable', error);
     }
   }
+}
+
+/** How long a window's counter lives: the window, and a second more for clocks a little apart. */
+function lifetimes(windows: readonly LimitWindow[]): number[] {
+  return windows.map(({ windowMs }) => windowMs + 1000);
 }
 
 class RedisWindowCounter implements SharedWindowCounter {

@@ -62,7 +62,8 @@ export class FailedAuthentications {
   /** Counts a failure. Awaited by the caller, so that a failed count fails the request (closed). */
   async record(address: string, clientId: string | undefined, now: number): Promise<void> {
     this.#audit.count('authentication.failed', auditSubject(address, clientId), now);
-    this.#rememberFailed(address, now);
+    // With shared counters every check asks them, so the addresses failed here would go unread.
+    if (!this.#countersShared) this.#rememberFailed(address, now);
     if (this.#perAddress.enabled) await this.#perAddress.hit(address, now);
     if (clientId !== undefined && this.#perAddressAndClient.enabled) {
       await this.#perAddressAndClient.hit(pairKey(address, clientId), now);
