@@ -1,3 +1,4 @@
+import { setBounded } from '../bounded-map.js';
 import { unavailable } from '../errors.js';
 import type { ApiKeyRecord, ClientCredentials, ClientRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
@@ -56,7 +57,7 @@ export class CredentialDirectory {
       const entry = credentials === undefined ? null : toEntry(credentials);
       if (this.#loading.get(clientId) === guarded) {
         this.#loading.delete(clientId);
-        this.#remember(clientId, entry);
+        setBounded(this.#entries, clientId, entry, this.#maxEntries);
       }
       return entry;
     });
@@ -73,15 +74,6 @@ export class CredentialDirectory {
       this.#entries.delete(clientId);
       this.#loading.delete(clientId);
     }
-  }
-
-  #remember(clientId: string, entry: DirectoryEntry | null): void {
-    if (this.#entries.size >= this.#maxEntries) {
-      // Maps iterate in insertion order: drop the oldest entry.
-      const oldest = this.#entries.keys().next();
-      if (oldest.done !== true) this.#entries.delete(oldest.value);
-    }
-    this.#entries.set(clientId, entry);
   }
 }
 

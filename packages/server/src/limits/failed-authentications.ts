@@ -1,4 +1,5 @@
 import type { AuditCounter } from '../audit/audit-counter.js';
+import { setBounded } from '../bounded-map.js';
 import { PortcullisError } from '../errors.js';
 import { loggableClientId } from '../keys/client-id.js';
 import { type CounterFactory, inProcessCounters, type WindowCounter } from './window-counter.js';
@@ -71,12 +72,9 @@ export class FailedAuthentications {
   }
 
   #rememberFailed(address: string, now: number): void {
+    // Deleted first, so that a repeat offender counts as the newest entry.
     this.#failedHere.delete(address);
-    if (this.#failedHere.size >= MAX_REMEMBERED_ADDRESSES) {
-      const oldest = this.#failedHere.keys().next();
-      if (oldest.done !== true) this.#failedHere.delete(oldest.value);
-    }
-    this.#failedHere.set(address, now);
+    setBounded(this.#failedHere, address, now, MAX_REMEMBERED_ADDRESSES);
   }
 }
 

@@ -1,3 +1,4 @@
+import { setBounded } from '../bounded-map.js';
 import type { LimitWindow } from './window-spec.js';
 import { windowState } from './window-state.js';
 
@@ -123,12 +124,8 @@ export class FixedWindows {
   #countersOf(key: string): Counters {
     let counters = this.#counters.get(key);
     if (counters === undefined) {
-      if (this.#counters.size >= this.#maxKeys) {
-        const oldest = this.#counters.keys().next();
-        if (oldest.done !== true) this.#counters.delete(oldest.value);
-      }
       counters = { starts: [], counts: [], resetAt: '' };
-      this.#counters.set(key, counters);
+      setBounded(this.#counters, key, counters, this.#maxKeys);
     }
     return counters;
   }

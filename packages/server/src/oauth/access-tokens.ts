@@ -1,4 +1,5 @@
 import { createCipheriv, createDecipheriv, createSecretKey, hkdfSync, type KeyObject } from 'node:crypto';
+import { setBounded } from '../bounded-map.js';
 import type { CredentialDirectory } from '../keys/credential-directory.js';
 import type { Environment } from '../keys/environment.js';
 import { pooledRandomBytes } from '../keys/random-pool.js';
@@ -197,15 +198,7 @@ export class AccessTokens {
       keyId: plaintext.toString('utf8', FIXED_PLAINTEXT_BYTES, FIXED_PLAINTEXT_BYTES + keyIdLength),
       clientId: plaintext.toString('utf8', FIXED_PLAINTEXT_BYTES + keyIdLength),
     };
-    this.#remember(accessToken, claims);
+    setBounded(this.#opened, accessToken, claims, this.#maxCachedTokens);
     return claims;
-  }
-
-  #remember(accessToken: string, claims: AccessTokenClaims): void {
-    if (this.#opened.size >= this.#maxCachedTokens) {
-      const oldest = this.#opened.keys().next();
-      if (oldest.done !== true) this.#opened.delete(oldest.value);
-    }
-    this.#opened.set(accessToken, claims);
   }
 }
