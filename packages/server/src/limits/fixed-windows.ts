@@ -1,6 +1,6 @@
 import { setBounded } from '../bounded-map.js';
 import type { LimitWindow } from './window-spec.js';
-import { windowState } from './window-state.js';
+import { blockedForFromCounts, windowState } from './window-state.js';
 
 /**
  * Where one key stands in each window after a hit, as MANGOPAY's rate-limit headers state it: one
@@ -87,15 +87,11 @@ export class FixedWindows {
   blockedFor(key: string, now: number): number {
     const counters = this.#counters.get(key);
     if (counters === undefined) return 0;
-    let wait = 0;
-    for (let i = 0; i < this.#windows.length; i++) {
-      const { limit, windowMs } = this.#windows[i] as LimitWindow;
-      const start = now - (now % windowMs);
-      if (counters.starts[i] === start && (counters.counts[i] as number) >= limit) {
-        wait = Math.max(wait, start + windowMs - now);
-      }
-    }
-    return wait;
+    // Counts of windows that have turned since are stale: they count as empty.
+    const current = this.#windows.map(({ windowMs }, i) =>
+      counters.starts[i] === now - (now % windowMs) ? (counters.counts[i] as number) : 0,
+    );
+    return blockedForFromCounts(this.#windows, current, now);
   }
 
   /**
