@@ -17,6 +17,7 @@ const BEHAVIOUR_SUITE = [
   'packages/server/test/gateway.test.ts',
   'packages/server/test/fuzz.test.ts',
   'packages/server/test/mangopay-sdk.test.ts',
+  'packages/server/test/mangopay-recorded-requests.test.ts',
   'packages/server/test/crash.test.ts',
 ];
 

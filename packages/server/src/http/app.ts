@@ -28,11 +28,19 @@ export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void
 
 type OAuthHandler = typeof handleTokenRequest;
 
-/** The OAuth endpoints, each also under a trailing slash; they answer errors in RFC 6749 §5.2's shape. */
+/**
+ * The OAuth endpoints, each also under a trailing slash; they answer errors in RFC 6749 §5.2's shape.
+ *
+ * The token endpoint is also at `/V2_01/oauth/token`: MANGOPAY's Java SDK (2.57.0 and later) builds that
+ * URL from its version enum's name instead of its value, and MANGOPAY answers it. No other spelling is
+ * accepted (`/V2.01/`, `/v2_01/`, …): no official SDK sends one, and every alias is one more path that a
+ * proxy in front may route differently from us. The Java SDK's other calls use `/v2.01/` as usual.
+ */
 const OAUTH_ENDPOINTS: ReadonlyMap<string, OAuthHandler> = new Map(
   (
     [
       ['/v2.01/oauth/token', handleTokenRequest],
+      ['/V2_01/oauth/token', handleTokenRequest],
       ['/v2.01/oauth/revoke', handleRevocationRequest],
       ['/v2.01/oauth/introspect', handleIntrospectionRequest],
     ] as const
@@ -83,6 +91,7 @@ async function route(
   oauthEndpoint: OAuthHandler | undefined,
 ): Promise<void> {
   const now = Date.now();
+  requireHostHeader(req);
   // The seed: "All API communication should be done from your server directly to our server." Refused
   // before anything else, CORS preflights included, and answered without any Access-Control-* header.
   if (comesFromBrowser(req)) throw new PortcullisError('browser_not_allowed');
@@ -128,6 +137,12 @@ async function route(
     }
     throw error;
   }
+}
+
+/** RFC 9112 §3.2: a server must answer 400 to an HTTP/1.1 request without a Host header. */
+function requireHostHeader(req: IncomingMessage): void {
+  if (req.headers.host !== undefined || req.httpVersionMinor === 0) return;
+  throw new PortcullisError('invalid_request', { message: 'An HTTP/1.1 request must carry a Host header.' });
 }
 
 /** A cheap pre-check, so that the regular expression runs only on paths that could match it. */

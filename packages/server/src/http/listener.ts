@@ -56,6 +56,9 @@ export class TlsOnlyListener {
       keepAliveTimeout: limits.keepAliveTimeoutMs,
       // How often Node checks the two timeouts above: often enough to hold them within a second.
       connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs),
+      // The router refuses an HTTP/1.1 request without Host itself, in the documented error shape;
+      // Node's own refusal is a bare 400.
+      requireHostHeader: false,
     };
     this.#https = https.createServer(
       { ...httpOptions, cert: options.cert, key: options.key, minVersion: 'TLSv1.2' },

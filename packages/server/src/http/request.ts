@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { PortcullisError } from '../errors.js';
+import { parseMediaType } from './media-type.js';
 
 /**
  * The value of a header that must appear at most once. Node keeps only the first `Authorization` it
@@ -56,11 +57,10 @@ function tooLarge(limitBytes: number): PortcullisError {
   });
 }
 
-/** The media type of the request, lower-cased, without parameters. */
+/** The media type of the request, lower-cased, without parameters; undefined when missing or malformed. */
 export function mediaType(req: IncomingMessage): string | undefined {
   const header = req.headers['content-type'];
-  if (header === undefined) return undefined;
-  return (header.split(';', 1)[0] as string).trim().toLowerCase();
+  return header === undefined ? undefined : parseMediaType(header)?.head;
 }
 
 /**
