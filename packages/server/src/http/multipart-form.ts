@@ -10,9 +10,7 @@ const TEXT_CHARSETS = new Set(['utf-8', 'us-ascii']);
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-/**
- * The `boundary` parameter of a multipart `Content-Type`, checked against RFC 2046 §5.1.1.
- */
+/** The `boundary` parameter of a multipart `Content-Type`, checked against RFC 2046 §5.1.1. */
 export function multipartBoundary(parameters: ReadonlyMap<string, string>): string {
   const boundary = parameters.get('boundary');
   if (boundary !== undefined && BOUNDARY.test(boundary)) return boundary;
@@ -48,7 +46,8 @@ export function parseMultipartFields(
       if (epilogue !== '' && epilogue !== '\r\n') throw malformed('data after the closing delimiter');
       return fields;
     }
-    // A delimiter is followed by a line break; anything else means the boundary occurs inside a part.
+    // A delimiter line ends here (transport padding is refused too); anything else is the boundary's
+    // text inside a part, which RFC 2046 §5.1.1 forbids a sender to write.
     if (!text.startsWith('\r\n', afterDelimiter)) throw malformed('boundary text inside a part');
     partStart = afterDelimiter + 2;
   }
@@ -62,8 +61,9 @@ function parsePart(
   dispositionTypes: ReadonlySet<string>,
 ): [string, string] {
   const headersEnd = text.indexOf('\r\n\r\n', start);
-  if (headersEnd === -1 || headersEnd + 4 > end)
+  if (headersEnd === -1 || headersEnd + 4 > end) {
     throw malformed('a part without a blank line after its headers');
+  }
   const headers = new Map<string, string>();
   for (const line of text.slice(start, headersEnd).split('\r\n')) {
     const match = PART_HEADER.exec(line);
@@ -100,8 +100,9 @@ function fieldName(headers: ReadonlyMap<string, string>, dispositionTypes: Reado
 function requirePlainText(headers: ReadonlyMap<string, string>): void {
   for (const [name, value] of headers) {
     if (name === 'content-disposition') continue;
-    if (name !== 'content-type')
+    if (name !== 'content-type') {
       throw malformed('a part header other than Content-Disposition and Content-Type');
+    }
     const type = parseMediaType(value);
     const charset = type?.parameters.get('charset')?.toLowerCase();
     const onlyCharset = type !== undefined && type.parameters.size === (charset === undefined ? 0 : 1);

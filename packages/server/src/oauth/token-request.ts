@@ -28,8 +28,8 @@ const MISLABELLED_MULTIPART_PARTS: ReadonlySet<string> = new Set(['attachment', 
  * Reads the token request body as form parameters (RFC 6749 §4.4.2, Appendix B).
  *
  * Also accepted, and nothing looser, as MANGOPAY's own SDKs send them: a JSON object of string values,
- * labelled application/json or application/x-www-form-urlencoded (the Node SDK); a multipart body
- * (RFC 7578), labelled multipart/form-data or application/x-www-form-urlencoded with a `boundary`
+ * labelled application/json or application/x-www-form-urlencoded (one of them sends that); a multipart
+ * body (RFC 7578), labelled multipart/form-data or application/x-www-form-urlencoded with a `boundary`
  * parameter (the PHP SDK through libcurl). Parameters sent more than once are refused and parameters
  * without a value count as omitted (RFC 6749 §3.2).
  */
