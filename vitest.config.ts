@@ -12,6 +12,7 @@ const BEHAVIOUR_SUITE = [
   'packages/server/test/protected-api.test.ts',
   'packages/server/test/key-lifecycle.test.ts',
   'packages/server/test/audit-trail.test.ts',
+  'packages/server/test/audit-retention.test.ts',
   'packages/server/test/abuse.test.ts',
   'packages/server/test/secrets-in-logs.test.ts',
   'packages/server/test/gateway.test.ts',

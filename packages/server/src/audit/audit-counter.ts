@@ -8,8 +8,26 @@ export interface AuditSubject {
 }
 
 const MINUTE_MS = 60_000;
-/** Past this many distinct subjects between two flushes, the rest are counted under one entry. */
-const MAX_PENDING = 10_000;
+/** Events only an authenticated client can cause: no flood of anonymous requests can fill their budget. */
+const AUTHENTICATED_EVENTS: ReadonlySet<AuditEventType> = new Set([
+  'tokens.issued',
+  'limit.rate',
+  'limit.token',
+]);
+/**
+ * Distinct subjects each budget holds between two flushes (every 5 s). Authenticated subjects are bounded
+ * by the clients and keys that exist; anonymous ones (claimed ClientIds, source addresses) by this.
+ */
+const AUTHENTICATED_BUDGET = 100_000;
+const ANONYMOUS_BUDGET = 10_000;
+/**
+ * Distinct subjects one source address may have per kind and minute. Past it, that source's further
+ * claimed ClientIds are counted under `(many)`: one address guessing ClientIds writes a bounded number
+ * of rows, not one per guess.
+ */
+const SUBJECTS_PER_SOURCE = 20;
+/** Stands for the subjects that did not fit a bound; no ClientId or address can be spelled so. */
+export const MANY = '(many)';
 
 interface Pending {
   readonly event: Omit<AuditEvent, 'count'>;
@@ -20,45 +38,93 @@ interface Pending {
  * Events that can come in floods (tokens issued, failed authentications, limits hit) are counted in
  * memory per minute and subject, and written in batches by the server's background work: the audit
  * trail shows "client C obtained 40 tokens with key K between 10:04 and 10:05", not 40 rows, and the
- * request path writes nothing. Memory is bounded: an attacker spraying addresses or ClientIds fills
- * one overflow entry per kind and minute, not the heap.
+ * request path writes nothing. Memory and rows are bounded: events of authenticated clients have a
+ * budget of their own, so that a flood of anonymous requests cannot push them into an overflow entry;
+ * anonymous events are bounded per source address and in all, and what does not fit is counted under
+ * one overflow entry per kind and minute.
  */
 export class AuditCounter {
-  #pending = new Map<string, Pending>();
+  readonly #authenticated = new Budget(AUTHENTICATED_BUDGET);
+  readonly #anonymous = new Budget(ANONYMOUS_BUDGET);
 
   count(type: AuditEventType, subject: AuditSubject, now: number): void {
     const at = now - (now % MINUTE_MS);
-    const overflow = this.#pending.size >= MAX_PENDING;
-    const clientId = overflow ? null : (subject.clientId ?? null);
-    const keyId = overflow ? null : (subject.keyId ?? null);
-    const source = overflow ? '(many)' : (subject.source ?? null);
-    const id = bucketId(type, at, clientId, keyId, source);
-    const pending = this.#pending.get(id);
-    if (pending !== undefined) {
-      pending.count++;
-      return;
-    }
-    this.#pending.set(id, { event: { at, type, clientId, keyId, source, detail: null }, count: 1 });
+    const budget = AUTHENTICATED_EVENTS.has(type) ? this.#authenticated : this.#anonymous;
+    budget.count({
+      at,
+      type,
+      clientId: subject.clientId ?? null,
+      keyId: subject.keyId ?? null,
+      source: subject.source ?? null,
+      detail: null,
+    });
   }
 
   /** Counts taken but not written (the store failed): added back, to be written with the next batch. */
   restore(events: readonly AuditEvent[]): void {
     for (const event of events) {
-      const id = bucketId(event.type, event.at, event.clientId, event.keyId, event.source);
-      const pending = this.#pending.get(id);
-      if (pending !== undefined) pending.count += event.count;
-      else if (this.#pending.size < MAX_PENDING) this.#pending.set(id, { event, count: event.count });
+      (AUTHENTICATED_EVENTS.has(event.type) ? this.#authenticated : this.#anonymous).restore(event);
     }
   }
 
   /** The counts since the last call, emptied. */
   take(): AuditEvent[] {
-    const taken = [...this.#pending.values()].map(({ event, count }) => ({ ...event, count }));
-    this.#pending = new Map();
-    return taken;
+    return [...this.#authenticated.take(), ...this.#anonymous.take()];
   }
 }
 
-function bucketId(...parts: readonly (string | number | null)[]): string {
-  return parts.join(' ');
+class Budget {
+  readonly #capacity: number;
+  #pending = new Map<string, Pending>();
+  /** Distinct subjects per source address, kind and minute, for SUBJECTS_PER_SOURCE. */
+  #subjectsPerSource = new Map<string, number>();
+
+  constructor(capacity: number) {
+    this.#capacity = capacity;
+  }
+
+  count(event: Omit<AuditEvent, 'count'>): void {
+    const pending = this.#pending.get(bucketId(event));
+    if (pending !== undefined) {
+      pending.count++;
+      return;
+    }
+    const bounded = this.#bounded(event);
+    const id = bucketId(bounded);
+    const existing = this.#pending.get(id);
+    if (existing !== undefined) existing.count++;
+    else this.#pending.set(id, { event: bounded, count: 1 });
+  }
+
+  restore(event: AuditEvent): void {
+    const id = bucketId(event);
+    const pending = this.#pending.get(id);
+    if (pending !== undefined) pending.count += event.count;
+    else if (this.#pending.size < this.#capacity) this.#pending.set(id, { event, count: event.count });
+  }
+
+  take(): AuditEvent[] {
+    const taken = [...this.#pending.values()].map(({ event, count }) => ({ ...event, count }));
+    this.#pending = new Map();
+    this.#subjectsPerSource = new Map();
+    return taken;
+  }
+
+  /** The event as it is counted when it would be a new subject: itself, or an overflow entry. */
+  #bounded(event: Omit<AuditEvent, 'count'>): Omit<AuditEvent, 'count'> {
+    if (this.#pending.size >= this.#capacity) {
+      return { ...event, clientId: null, keyId: null, source: MANY };
+    }
+    if (event.source === null) return event;
+    const sourceId = `${event.type} ${event.at} ${event.source}`;
+    const subjects = this.#subjectsPerSource.get(sourceId) ?? 0;
+    if (subjects >= SUBJECTS_PER_SOURCE) return { ...event, clientId: MANY, keyId: null };
+    this.#subjectsPerSource.set(sourceId, subjects + 1);
+    return event;
+  }
+}
+
+/** No part is empty when known (ClientIds, key ids and addresses never are), so '' can stand for unknown. */
+function bucketId(event: Omit<AuditEvent, 'count'>): string {
+  return `${event.type} ${event.at} ${event.clientId ?? ''} ${event.keyId ?? ''} ${event.source ?? ''}`;
 }

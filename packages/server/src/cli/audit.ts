@@ -61,7 +61,33 @@ export function auditCommand(): Command {
         ),
       );
     });
-  return addStoreOptions(audit);
+  return addStoreOptions(audit).enablePositionalOptions().addCommand(pruneCommand());
+}
+
+/** Entries younger than this cannot be pruned, so that a slip (`30m` for `30d`) cannot empty the trail. */
+const YOUNGEST_PRUNABLE_MS = UNIT_MS.d as number;
+
+interface PruneOptions extends CommonOptions {
+  readonly before: number;
+}
+
+function pruneCommand(): Command {
+  const prune = new Command('prune')
+    .description(
+      'remove audit entries older than a time (at least a day back); the pruning itself is recorded in the trail',
+    )
+    .requiredOption('--before <time>', 'an ISO 8601 time, or a span back from now such as 90d', sinceArgument)
+    .action(async (options: PruneOptions) => {
+      const now = Date.now();
+      if (options.before > now - YOUNGEST_PRUNABLE_MS) {
+        throw new Error('--before must be at least a day back: the audit trail keeps its last day');
+      }
+      const removed = await withStoreOnly(options, (store) => store.pruneAudit(options.before, now));
+      const before = new Date(options.before).toISOString();
+      if (options.json) printJson({ before, removed });
+      else printLines([`removed ${removed} audit entries older than ${before}`]);
+    });
+  return addStoreOptions(prune);
 }
 
 function sinceArgument(value: string): number {

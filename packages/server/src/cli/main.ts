@@ -10,6 +10,8 @@ import { serveCommand } from './serve.js';
 const program = new Command('portcullis')
   .description('Portcullis: API authentication server (Basic and OAuth 2.0 client credentials)')
   .exitOverride()
+  // Each command's options belong to it: `audit prune --json` is prune's --json, not audit's.
+  .enablePositionalOptions()
   .addCommand(serveCommand())
   .addCommand(clientsCommand())
   .addCommand(keysCommand())

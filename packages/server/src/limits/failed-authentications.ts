@@ -11,7 +11,7 @@ import type { LimitWindow } from './window-spec.js';
  * attempts from that address (for that ClientId, or for any) are refused with 429 before any credential
  * is checked, so guessing stops paying. Only the offending address is held back: the same client from
  * another address, and other clients, are unaffected, so an attacker cannot lock a client out.
- * Failures and refusals are counted in the audit trail per address and claimed ClientId.
+ * Failures are counted in the audit trail per address and claimed ClientId, refusals per address.
  */
 export class FailedAuthentications {
   readonly #perAddressAndClient: WindowCounter;
@@ -52,7 +52,8 @@ export class FailedAuthentications {
     if (wait === 0 && clientId !== undefined && this.#perAddressAndClient.enabled)
       wait = await this.#perAddressAndClient.blockedFor(pairKey(address, clientId), now);
     if (wait === 0) return;
-    this.#audit.count('limit.failed_authentication', auditSubject(address, clientId), now);
+    // Per address only: the ClientIds a blocked address claims are its to choose, one row each otherwise.
+    this.#audit.count('limit.failed_authentication', { source: address }, now);
     throw new PortcullisError('rate_limit', {
       message: 'Too many failed authentications from this address: wait until the time in Retry-After.',
       detail: `failed-authentication limit reached for ${address}`,

@@ -92,6 +92,11 @@ export function introspectorRevoked(name: string, at: number): AuditEvent {
   return entry(at, 'introspector.revoked', null, null, { name });
 }
 
+/** `portcullis audit prune`: what was removed, kept in the trail itself. */
+export function auditPruned(before: number, removed: number, at: number): AuditEvent {
+  return entry(at, 'audit.pruned', null, null, { before: new Date(before).toISOString(), removed });
+}
+
 function entry<C extends string | null>(
   at: number,
   type: AuditEventType,

@@ -82,4 +82,17 @@ export const sqliteMigrations: readonly { readonly version: number; readonly sql
         BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
     `,
   },
+  {
+    version: 3,
+    sql: `
+      -- Pruning (Store.pruneAudit): the pruning transaction writes its cutoff here, deletes, and empties
+      -- it again; deletes are let through only for entries older than a cutoff written so, and never for
+      -- the record of an earlier pruning.
+      CREATE TABLE audit_prune_cutoff (cutoff INTEGER NOT NULL) STRICT;
+      DROP TRIGGER audit_events_no_delete;
+      CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events
+        WHEN old.type = 'audit.pruned' OR NOT EXISTS (SELECT 1 FROM audit_prune_cutoff WHERE old.at < cutoff)
+        BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+    `,
+  },
 ];

@@ -76,4 +76,19 @@ export const pgMigrations: readonly { readonly version: number; readonly sql: st
         FOR EACH ROW EXECUTE FUNCTION audit_events_append_only();
     `,
   },
+  {
+    version: 2,
+    sql: `
+      -- Pruning (Store.pruneAudit): deletes are let through only for entries older than the cutoff that
+      -- the pruning transaction sets (transaction-local), and never for the record of an earlier pruning.
+      CREATE OR REPLACE FUNCTION audit_events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          IF TG_OP = 'DELETE' AND OLD.type <> 'audit.pruned' AND OLD.at <
+              COALESCE(NULLIF(current_setting('portcullis.audit_prune_before', true), '')::bigint, 0) THEN
+            RETURN OLD;
+          END IF;
+          RAISE EXCEPTION 'the audit trail is append-only';
+        END $$;
+    `,
+  },
 ];

@@ -330,6 +330,19 @@ export class PgStore implements Store {
     });
   }
 
+  async pruneAudit(before: number, now: number): Promise<number> {
+    return this.#transaction(async (client) => {
+      await client.query("SELECT set_config('portcullis.audit_prune_before', $1, true)", [String(before)]);
+      const deleted = await client.query(
+        "DELETE FROM audit_events WHERE at < $1 AND type <> 'audit.pruned'",
+        [before],
+      );
+      const removed = deleted.rowCount ?? 0;
+      await insertAudit(client, audit.auditPruned(before, removed, now));
+      return removed;
+    });
+  }
+
   async readAudit(query: AuditQuery): Promise<AuditEvent[]> {
     // The latest entries, oldest first; counted events written in slices, by several nodes, are summed.
     const result = await this.#pool.query<AuditRow>(

@@ -121,6 +121,7 @@ export const auditEventTypes = [
   'limit.failed_authentication',
   'introspector.created',
   'introspector.revoked',
+  'audit.pruned',
 ] as const;
 export type AuditEventType = (typeof auditEventTypes)[number];
 

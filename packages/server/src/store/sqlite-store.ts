@@ -298,6 +298,17 @@ export class SqliteStore implements Store {
     return rows.map(toAuditEvent);
   }
 
+  async pruneAudit(before: number, now: number): Promise<number> {
+    const s = this.#statements;
+    return this.#write(() => {
+      s.insertPruneCutoff.run(before);
+      const removed = s.deleteAuditBefore.run(before).changes;
+      s.deletePruneCutoff.run();
+      this.#audit(audit.auditPruned(before, removed, now));
+      return removed;
+    });
+  }
+
   async pruneChanges(before: number): Promise<void> {
     const s = this.#statements;
     this.#write(() => {
@@ -397,6 +408,9 @@ function prepareStatements(db: Database.Database) {
     selectIntrospectors: db.prepare('SELECT * FROM introspectors ORDER BY name'),
     selectIntrospectorByHash: db.prepare('SELECT * FROM introspectors WHERE key_hash = ?'),
     revokeIntrospector: db.prepare('UPDATE introspectors SET revoked_at = ? WHERE name = ?'),
+    insertPruneCutoff: db.prepare('INSERT INTO audit_prune_cutoff (cutoff) VALUES (?)'),
+    deleteAuditBefore: db.prepare("DELETE FROM audit_events WHERE at < ? AND type <> 'audit.pruned'"),
+    deletePruneCutoff: db.prepare('DELETE FROM audit_prune_cutoff'),
     insertAudit: db.prepare(
       `INSERT INTO audit_events (at, type, client_id, key_id, source, count, detail)
        VALUES (@at, @type, @client_id, @key_id, @source, @count, @detail)`,

@@ -56,6 +56,12 @@ export interface Store {
   appendAuditEvents(events: readonly AuditEvent[]): Promise<void>;
   /** Audit entries, oldest first; counted events of the same minute, kind and subject are summed. */
   readAudit(query: AuditQuery): Promise<AuditEvent[]>;
+  /**
+   * Removes the audit entries older than `before`, except the records of earlier prunings, and appends
+   * an `audit.pruned` entry saying so, in one transaction. Resolves with the number removed. The only
+   * way entries leave the trail: the database refuses any other update or delete.
+   */
+  pruneAudit(before: number, now: number): Promise<number>;
 
   /** Deletes change records older than `before` and revoked tokens expired by then. */
   pruneChanges(before: number): Promise<void>;

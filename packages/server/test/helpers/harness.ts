@@ -5,6 +5,8 @@ import type { AddressInfo } from 'node:net';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import pg from 'pg';
 import type { ServerOptions } from '../../src/config.js';
 import {
   createClient,
@@ -16,6 +18,7 @@ import { loadOrCreateServerSecret } from '../../src/keys/server-secret.js';
 import { createJsonLogger } from '../../src/log.js';
 import { createPortcullisServer, type PortcullisServer } from '../../src/server.js';
 import { openStore } from '../../src/store/open-store.js';
+import { SQLITE_FILE } from '../../src/store/sqlite-store.js';
 import type { Store } from '../../src/store/store.js';
 import { createSharedBackend, type SharedBackend, TEST_BACKEND } from './backends.js';
 import { startServerProcess, TEST_WORKERS } from './process-server.js';
@@ -262,4 +265,31 @@ export function plainHttpRequest(
 export async function dropTestBackend(dataDir: string): Promise<void> {
   await backendsByDataDir.get(dataDir)?.drop();
   backendsByDataDir.delete(dataDir);
+}
+
+/** Runs a statement on a test server's database directly, bypassing Portcullis; resolves with its rows. */
+export async function runSql(
+  t: TestServer,
+  statement: string,
+  parameters: unknown[] = [],
+): Promise<unknown[]> {
+  const url = t.server.options.store;
+  if (url === undefined) {
+    const db = new Database(join(t.dataDir, SQLITE_FILE));
+    try {
+      const prepared = db.prepare(statement);
+      if (prepared.reader) return prepared.all(...parameters);
+      prepared.run(...parameters);
+      return [];
+    } finally {
+      db.close();
+    }
+  }
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query(statement, parameters)).rows;
+  } finally {
+    await client.end();
+  }
 }
