@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { preparePrivateDirectory, requirePrivateFile } from '../store/data-directory.js';
 
 const SECRET_FILE = 'server-secret';
 const SECRET_BYTES = 32;
@@ -11,12 +12,14 @@ const SECRET_BYTES = 32;
  * directory read the same file, so a key created by one is recognised by the other.
  */
 export function loadOrCreateServerSecret(dataDir: string): Buffer {
+  preparePrivateDirectory(dataDir);
   const path = join(dataDir, SECRET_FILE);
   try {
     writeFileSync(path, randomBytes(SECRET_BYTES).toString('base64url'), { mode: 0o600, flag: 'wx' });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
   }
+  requirePrivateFile(path, 'the server secret');
   const secret = Buffer.from(readFileSync(path, 'utf8').trim(), 'base64url');
   if (secret.length < SECRET_BYTES) throw new Error(`${path} holds fewer than ${SECRET_BYTES} bytes`);
   return secret;

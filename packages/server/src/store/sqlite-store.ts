@@ -1,7 +1,7 @@
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import * as audit from './audit-entries.js';
+import { preparePrivateDirectory, tightenFile } from './data-directory.js';
 import { sqliteMigrations } from './migrations.js';
 import type {
   ApiKeyRecord,
@@ -44,9 +44,14 @@ export class SqliteStore implements Store {
    *   server then refuses with 503 rather than wait longer.
    */
   constructor(dataDir: string, busyTimeoutMs = 5000) {
-    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-    this.#db = new Database(join(dataDir, SQLITE_FILE));
+    preparePrivateDirectory(dataDir);
+    const path = join(dataDir, SQLITE_FILE);
+    this.#db = new Database(path);
+    // Before WAL mode: SQLite gives the -wal and -shm files the database file's mode.
+    tightenFile(path);
     this.#db.pragma('journal_mode = WAL');
+    tightenFile(`${path}-wal`);
+    tightenFile(`${path}-shm`);
     this.#db.pragma('synchronous = NORMAL');
     this.#db.pragma(`busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`);
     this.#db.pragma('foreign_keys = ON');

@@ -1,7 +1,8 @@
 import { webcrypto, X509Certificate } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
+import { preparePrivateDirectory, requirePrivateFile } from '../store/data-directory.js';
 
 export interface TlsMaterial {
   readonly cert: string;
@@ -45,18 +46,15 @@ export async function loadOrCreateTlsMaterial(options: TlsOptions): Promise<TlsM
   const certPath = join(options.dataDir, SELF_SIGNED_CERT);
   const keyPath = join(options.dataDir, SELF_SIGNED_KEY);
   try {
-    return describe(
-      readFileSync(certPath, 'utf8'),
-      readFileSync(keyPath, 'utf8'),
-      certPath,
-      false,
-      options.host,
-    );
+    const cert = readFileSync(certPath, 'utf8');
+    const key = readFileSync(keyPath, 'utf8');
+    requirePrivateFile(keyPath, 'the TLS key');
+    return describe(cert, key, certPath, false, options.host);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
   const { cert, key } = await createSelfSigned(options.host);
-  mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
+  preparePrivateDirectory(options.dataDir);
   writeFileSync(keyPath, key, { mode: 0o600 });
   writeFileSync(certPath, cert, { mode: 0o644 });
   return describe(cert, key, certPath, true, options.host);
