@@ -154,7 +154,7 @@ async function serve(options: ServeOptions): Promise<void> {
   const server = await createPortcullisServer(serverOptions(options));
   const address = await server.listen();
   const demo = options.demoClient ? await createDemoClient(server.store, options) : undefined;
-  printLines(startLines(options, address.port, server.tls, demo));
+  printStart(options, address.port, server.tls, demo);
   stopOnSignals(() => server.close(), true);
 }
 
@@ -192,7 +192,7 @@ async function serveAsPrimary(options: ServeOptions): Promise<void> {
       listening.add(worker.id);
       if (announced || listening.size < options.workers) return;
       announced = true;
-      printLines([...startLines(options, message.port, tls, demo), `portcullis: ${options.workers} workers`]);
+      printStart(options, message.port, tls, demo, [`portcullis: ${options.workers} workers`]);
     });
   };
   cluster.on('exit', (worker, code, signal) => {
@@ -268,19 +268,31 @@ function serverOptions(options: ServeOptions) {
   };
 }
 
-function startLines(
+function printStart(
   options: ServeOptions,
   port: number,
   tls: TlsMaterial,
   demo: DemoClient | undefined,
-): string[] {
+  more: readonly string[] = [],
+): void {
   const host = options.host.includes(':') ? `[${options.host}]` : options.host;
   const baseUrl = `https://${host}:${port}`;
-  return [
+  printLines([
     `portcullis: listening on ${baseUrl} (${options.env})`,
     ...certificateLines(tls, options.host),
-    ...(demo === undefined ? [] : demoClientLines(demo, tls, options, baseUrl)),
-  ];
+    ...more,
+  ]);
+  if (demo === undefined) return;
+  const lines = demoClientLines(demo, tls, options, baseUrl);
+  // The key is shown this once. Standard output also carries the JSON logs, which collectors keep: it
+  // gets the key only when it is a terminal; otherwise standard error does, under a warning.
+  if (process.stdout.isTTY) {
+    printLines(lines);
+    return;
+  }
+  process.stderr.write(
+    `${['portcullis: warning: standard output is not a terminal, so the demo API key is written here, to standard error; whatever keeps this stream keeps the key', ...lines].join('\n')}\n`,
+  );
 }
 
 function certificateLines(tls: TlsMaterial, host: string): string[] {

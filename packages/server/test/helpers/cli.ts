@@ -29,6 +29,8 @@ export interface ServerProcess {
   readonly port: number;
   /** Everything the process printed so far. */
   output(): string;
+  /** What it printed on standard error alone. */
+  errorOutput(): string;
   /** Sends a signal and resolves with the exit code. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
@@ -40,6 +42,7 @@ export function spawnServer(args: readonly string[], env: NodeJS.ProcessEnv = {}
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
+  let errorOutput = '';
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 20_000);
@@ -52,6 +55,7 @@ export function spawnServer(args: readonly string[], env: NodeJS.ProcessEnv = {}
         child,
         port: Number(match[1]),
         output: () => output,
+        errorOutput: () => errorOutput,
         stop: (signal = 'SIGTERM') => {
           child.kill(signal);
           return exited;
@@ -61,6 +65,7 @@ export function spawnServer(args: readonly string[], env: NodeJS.ProcessEnv = {}
     child.stdout.on('data', onData);
     child.stderr.on('data', (chunk: Buffer) => {
       output += chunk.toString();
+      errorOutput += chunk.toString();
     });
     child.once('exit', (code) => {
       clearTimeout(timer);
