@@ -153,6 +153,9 @@ describe('portcullis clients and keys', () => {
 
   it.each([
     [['clients', 'create', 'acme'], /already exists/],
+    // Upstream APIs may compare ClientIds case-insensitively: Acme would be acme to them.
+    [['clients', 'create', 'Acme'], /differs from it only in case/],
+    [['clients', 'create', 'OAuth'], /invalid ClientId/],
     [['clients', 'create', 'bad id!'], /invalid ClientId/],
     [['clients', 'create', 'oauth'], /invalid ClientId/],
     [['clients', 'show', 'nobody'], /no client "nobody"/],

@@ -343,3 +343,14 @@ describe('key revocation through management', () => {
     expect((await getClients('revoked-key', bearer)).status).toBe(401);
   });
 });
+
+describe('ClientIds', () => {
+  it('are unique regardless of case, since an upstream may compare them case-insensitively', async () => {
+    const original = await t.createClient('CaseFolded');
+    await expect(t.createClient('casefolded')).rejects.toThrow(/differs from it only in case/);
+    await expect(t.createClient('CASEFOLDED')).rejects.toThrow(/differs from it only in case/);
+    // Authentication stays exact: the other spelling is not this client.
+    expect((await getClients('casefolded', basicHeader('casefolded', original.apiKey))).status).toBe(401);
+    expect((await getClients('CaseFolded', original.basic)).status).toBe(200);
+  });
+});

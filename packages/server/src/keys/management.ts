@@ -60,7 +60,11 @@ export async function createClient(
     rateLimits: input.rateLimits ?? null,
     createdAt: Date.now(),
   });
-  if (client === undefined) throw new ManagementError(`client ${input.clientId} already exists`);
+  if (client === undefined) {
+    throw new ManagementError(
+      `client ${input.clientId} already exists, or one whose ClientId differs from it only in case (which an upstream API may not tell apart)`,
+    );
+  }
   return { client, ...(await createKey(context, client.clientId, keyOptions)) };
 }
 

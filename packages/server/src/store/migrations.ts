@@ -88,6 +88,9 @@ export const sqliteMigrations: readonly { readonly version: number; readonly sql
       -- Pruning (Store.pruneAudit): the pruning transaction writes its cutoff here, deletes, and empties
       -- it again; deletes are let through only for entries older than a cutoff written so, and never for
       -- the record of an earlier pruning.
+      -- ClientIds that differ only in case are one client to an upstream that compares them so.
+      CREATE UNIQUE INDEX clients_client_id_folded ON clients (lower(client_id));
+
       CREATE TABLE audit_prune_cutoff (cutoff INTEGER NOT NULL) STRICT;
       DROP TRIGGER audit_events_no_delete;
       CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events

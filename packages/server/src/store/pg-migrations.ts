@@ -79,6 +79,9 @@ export const pgMigrations: readonly { readonly version: number; readonly sql: st
   {
     version: 2,
     sql: `
+      -- ClientIds that differ only in case are one client to an upstream that compares them so.
+      CREATE UNIQUE INDEX clients_client_id_folded ON clients (lower(client_id));
+
       -- Pruning (Store.pruneAudit): deletes are let through only for entries older than the cutoff that
       -- the pruning transaction sets (transaction-local), and never for the record of an earlier pruning.
       CREATE OR REPLACE FUNCTION audit_events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$

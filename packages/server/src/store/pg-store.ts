@@ -121,7 +121,7 @@ export class PgStore implements Store {
     return this.#changeTransaction(async (client) => {
       const inserted = await client.query<ClientRow>(
         `INSERT INTO clients (client_id, name, status, token_ttl_seconds, rate_limits, created_at, updated_at)
-         VALUES ($1, $2, 'active', $3, $4, $5, $5) ON CONFLICT (client_id) DO NOTHING RETURNING *`,
+         VALUES ($1, $2, 'active', $3, $4, $5, $5) ON CONFLICT DO NOTHING RETURNING *`,
         [input.clientId, input.name, input.tokenTtlSeconds, input.rateLimits, input.createdAt],
       );
       const row = inserted.rows[0];

@@ -371,7 +371,7 @@ function prepareStatements(db: Database.Database) {
     insertClient: db.prepare(
       `INSERT INTO clients (client_id, name, status, token_ttl_seconds, rate_limits, created_at, updated_at)
        VALUES (@client_id, @name, 'active', @token_ttl_seconds, @rate_limits, @created_at, @created_at)
-       ON CONFLICT (client_id) DO NOTHING`,
+       ON CONFLICT DO NOTHING`,
     ),
     selectClient: db.prepare('SELECT * FROM clients WHERE client_id = ?'),
     selectClients: db.prepare('SELECT * FROM clients ORDER BY client_id'),
