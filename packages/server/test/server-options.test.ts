@@ -114,6 +114,26 @@ describe('server-wide settings', () => {
     }
   });
 
+  it('a sandbox token is refused by a production server sharing its secret (environment bound into the seal)', async () => {
+    const dataDir = tempDataDir();
+    dirs.push(dataDir);
+    const sandbox = await startTestServer({ dataDir });
+    const client = await sandbox.createClient('both');
+    const token = await sandbox.token(client);
+    await sandbox.close();
+    const production = await startTestServer({ dataDir, environment: 'production' });
+    try {
+      const response = await production.request({
+        path: '/v2.01/both/clients',
+        headers: { authorization: `Bearer ${token}` },
+      });
+      expect(response.status).toBe(401);
+      expect(response.json()).toMatchObject({ Type: 'invalid_token' });
+    } finally {
+      await production.close();
+    }
+  });
+
   it('records when each key was last used, without a write per request', async () => {
     const dataDir = tempDataDir();
     dirs.push(dataDir);
