@@ -126,7 +126,7 @@ export async function createPortcullisServer(
         path: (req.url ?? '').split('?', 1)[0],
         credentialsSent: req.headers.authorization !== undefined,
       });
-      void exposure.handle(req);
+      exposure.checkAfterAnswer(req);
     },
   });
   const background = startBackgroundWork(services, await store.latestChange());

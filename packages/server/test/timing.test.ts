@@ -1,7 +1,19 @@
+import { rmSync } from 'node:fs';
 import https from 'node:https';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateApiKey } from '../src/keys/api-key.js';
-import { basicHeader, httpsRequest, startTestServer, type TestServer } from './helpers/harness.js';
+import { createClient } from '../src/keys/management.js';
+import { loadOrCreateServerSecret } from '../src/keys/server-secret.js';
+import { openStore } from '../src/store/open-store.js';
+import { type ServerProcess, spawnServer } from './helpers/cli.js';
+import {
+  basicHeader,
+  httpsRequest,
+  plainHttpRequest,
+  startTestServer,
+  type TestServer,
+  tempDataDir,
+} from './helpers/harness.js';
 import { compareTimings, LEAK_T_THRESHOLD } from './helpers/timing.js';
 
 /**
@@ -96,5 +108,65 @@ describe('an unknown ClientId and a wrong key cost the same', () => {
     } finally {
       agent.destroy();
     }
+  }, 60_000);
+});
+
+describe('over plain HTTP, a known and an unknown ClientId cost the same', () => {
+  // Each probe names a ClientId the server has not looked up yet: the first lookup of a known client
+  // reads its keys from the store, that of an unknown one finds nothing. The server runs in a process of
+  // its own, as an attacker sees it: in this one, its work after the answer would delay the client too.
+  const WARM_UP = 200;
+  const PAIRS = 2000;
+  const dataDir = tempDataDir();
+  let server: ServerProcess;
+  beforeAll(async () => {
+    const store = await openStore(undefined, dataDir, 5000);
+    const context = {
+      store,
+      serverSecret: loadOrCreateServerSecret(dataDir),
+      environment: 'sandbox' as const,
+    };
+    for (let i = 0; i < WARM_UP + PAIRS; i++) await createClient(context, { clientId: `known${i}` });
+    await store.close();
+    server = await spawnServer(['--data-dir', dataDir, '--workers', '1']);
+  }, 120_000);
+  afterAll(async () => {
+    await server.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('the 400 https_required and the closing of the connection come before any credential is looked up', async () => {
+    const wrongKey = generateApiKey('sandbox');
+    const time = async (clientId: string) => {
+      const started = process.hrtime.bigint();
+      const answer = await plainHttpRequest(server.port, basicHeader(clientId, wrongKey));
+      const elapsed = Number(process.hrtime.bigint() - started) / 1000;
+      expect(answer).toMatch(/^HTTP\/1\.1 400 /);
+      return elapsed;
+    };
+    for (let i = 0; i < WARM_UP; i++) {
+      await time(`known${i}`);
+      await time(`unknown${i}`);
+    }
+    const known: number[] = [];
+    const unknown: number[] = [];
+    for (let i = WARM_UP; i < WARM_UP + PAIRS; i++) {
+      if (i % 2 === 0) {
+        known.push(await time(`known${i}`));
+        unknown.push(await time(`unknown${i}`));
+      } else {
+        unknown.push(await time(`unknown${i}`));
+        known.push(await time(`known${i}`));
+      }
+    }
+    const result = compareTimings(known, unknown);
+    console.info(
+      `timing: plain HTTP, known vs unknown ClientId, ${result.pairs} pairs: mean difference ` +
+        `${result.meanDifferenceUs.toFixed(2)} µs of ${result.medianUs.toFixed(0)} µs, t = ${result.t.toFixed(2)}`,
+    );
+    const distinguishable =
+      Math.abs(result.t) > LEAK_T_THRESHOLD &&
+      Math.abs(result.meanDifferenceUs) > NEGLIGIBLE_SHARE * result.medianUs;
+    expect(distinguishable).toBe(false);
   }, 60_000);
 });

@@ -8,25 +8,54 @@ import { tokenFingerprint } from '../store/records.js';
 
 /** Exposed tokens already reported, so that a client repeating a plain-HTTP call is reported once. */
 const MAX_REMEMBERED_TOKENS = 10_000;
+/** Checks waiting or running at once; past this, credentials sent in clear are not looked up (and logged). */
+const MAX_PENDING_CHECKS = 1_000;
 
 /**
  * Credentials sent over plain HTTP may have been read by anyone on the path. The request is refused
  * without authenticating it (400 https_required); afterwards, a real API key it carried is flagged as
  * exposed (in `keys list` and the audit trail) and a real token is recorded; with `revokeExposedKeys`,
  * the key or token is revoked at once. Guesses change nothing: only credentials that match are acted on.
+ *
+ * The check starts once the answer is sent and the connection closed, so that nothing the caller can
+ * time depends on whether the ClientId exists (a known client costs more store reads than an unknown
+ * one). Checks are bounded: a flood of plain-HTTP requests cannot queue unbounded store work.
  */
 export class CredentialExposure {
   readonly #services: Services;
   readonly #reportedTokens = new Set<string>();
+  #pendingChecks = 0;
+  #lastSkipLogged = 0;
 
   constructor(services: Services) {
     this.#services = services;
   }
 
-  /** Never throws: a failure is logged, the plain-HTTP answer is already on its way. */
-  async handle(req: IncomingMessage): Promise<void> {
+  /** Schedules the check of a plain-HTTP request's credentials for after its connection has closed. */
+  checkAfterAnswer(req: IncomingMessage): void {
     const authorization = req.headers.authorization;
     if (authorization === undefined) return;
+    if (this.#pendingChecks >= MAX_PENDING_CHECKS) {
+      this.#logSkipped();
+      return;
+    }
+    this.#pendingChecks++;
+    req.socket.once('close', () => {
+      void this.#check(authorization).finally(() => {
+        this.#pendingChecks--;
+      });
+    });
+  }
+
+  #logSkipped(): void {
+    const now = Date.now();
+    if (now - this.#lastSkipLogged < 60_000) return;
+    this.#lastSkipLogged = now;
+    this.#services.logger.warn('exposure.skipped', { detail: `over ${MAX_PENDING_CHECKS} checks pending` });
+  }
+
+  /** Never throws: a failure is logged, the plain-HTTP answer has been sent. */
+  async #check(authorization: string): Promise<void> {
     const now = Date.now();
     try {
       const scheme = authorizationScheme(authorization);
@@ -46,7 +75,9 @@ export class CredentialExposure {
     const { clientId, secret } = parsed.credentials;
     const hashed = apiKeys.hash(secret);
     if (!hashed.ok) return;
-    const key = await apiKeys.findKey(clientId, hashed.keyHash);
+    // By hash alone, then compared: the same single read whether or not the ClientId exists.
+    const found = await store.findKeyByHash(hashed.keyHash);
+    const key = found?.clientId === clientId ? found : undefined;
     if (key === undefined) return;
     const revoke = options.revokeExposedKeys && key.revokedAt === null;
     if (key.exposedAt !== null && !revoke) return;

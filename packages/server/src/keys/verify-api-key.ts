@@ -47,12 +47,6 @@ export class ApiKeyVerifier {
     return { ok: true, keyHash: hashApiKey(this.#options.serverSecret, apiKey) };
   }
 
-  /** The key of `clientId` with this hash, usable or not, or undefined. */
-  async findKey(clientId: string, keyHash: string): Promise<ApiKeyRecord | undefined> {
-    const entry = isValidClientId(clientId) ? await this.#options.directory.get(clientId) : null;
-    return entry?.keysByHash.get(keyHash);
-  }
-
   /** Looks up a hashed key: it must belong to `clientId`, be usable now, and the client be active. */
   async check(clientId: string, keyHash: string, now: number): Promise<ApiKeyVerification> {
     const entry = isValidClientId(clientId) ? await this.#options.directory.get(clientId) : null;

@@ -174,6 +174,12 @@ export class PgStore implements Store {
     });
   }
 
+  async findKeyByHash(keyHash: string): Promise<ApiKeyRecord | undefined> {
+    const row = (await this.#pool.query<ApiKeyRow>('SELECT * FROM api_keys WHERE key_hash = $1', [keyHash]))
+      .rows[0];
+    return row && toApiKey(row);
+  }
+
   async listApiKeys(clientId: string): Promise<ApiKeyRecord[]> {
     const rows = await this.#pool.query<ApiKeyRow>(
       'SELECT * FROM api_keys WHERE client_id = $1 ORDER BY created_at, key_id',

@@ -156,6 +156,11 @@ export class SqliteStore implements Store {
     return (this.#statements.selectKeysOfClient.all(clientId) as ApiKeyRow[]).map(toApiKey);
   }
 
+  async findKeyByHash(keyHash: string): Promise<ApiKeyRecord | undefined> {
+    const row = this.#statements.selectKeyByHash.get(keyHash) as ApiKeyRow | undefined;
+    return row && toApiKey(row);
+  }
+
   async revokeApiKey(clientId: string, keyId: string, now: number): Promise<ApiKeyRecord | undefined> {
     const s = this.#statements;
     return this.#write(() => {
@@ -413,6 +418,7 @@ function prepareStatements(db: Database.Database) {
     selectIntrospectors: db.prepare('SELECT * FROM introspectors ORDER BY name'),
     selectIntrospectorByHash: db.prepare('SELECT * FROM introspectors WHERE key_hash = ?'),
     revokeIntrospector: db.prepare('UPDATE introspectors SET revoked_at = ? WHERE name = ?'),
+    selectKeyByHash: db.prepare('SELECT * FROM api_keys WHERE key_hash = ?'),
     insertPruneCutoff: db.prepare('INSERT INTO audit_prune_cutoff (cutoff) VALUES (?)'),
     deleteAuditBefore: db.prepare("DELETE FROM audit_events WHERE at < ? AND type <> 'audit.pruned'"),
     deletePruneCutoff: db.prepare('DELETE FROM audit_prune_cutoff'),

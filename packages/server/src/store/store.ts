@@ -25,6 +25,11 @@ export interface Store {
 
   createApiKey(key: ApiKeyRecord): Promise<void>;
   listApiKeys(clientId: string): Promise<ApiKeyRecord[]>;
+  /**
+   * The key with this HMAC, whatever its client, in one indexed read: the plain-HTTP exposure check
+   * uses it so that its cost does not depend on whether the ClientId sent beside the key exists.
+   */
+  findKeyByHash(keyHash: string): Promise<ApiKeyRecord | undefined>;
   revokeApiKey(clientId: string, keyId: string, now: number): Promise<ApiKeyRecord | undefined>;
   /**
    * Creates `replacement` and ends `keyId` at `oldEndsAt` (at once when that is `now`), in one
