@@ -15,7 +15,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type TestClient, type TestServer, tempDataDir } from '../../server/test/helpers/harness.js';
-import { FileTokenStore, PortcullisClient, tokenStoreKey, UnsafeTokenStoreError } from '../src/index.js';
+import {
+  FileTokenStore,
+  PortcullisClient,
+  type StoredToken,
+  tokenStoreKey,
+  UnsafeTokenStoreError,
+} from '../src/index.js';
 import { startTrustedServer } from './helpers/server.js';
 
 /**
@@ -55,9 +61,18 @@ function clientOn(directory: string): PortcullisClient {
   });
 }
 
-/** The file name under which the store keeps acme's token. */
+/** The store key of acme's token, and the file name it is kept under. */
+function acmeKey(): string {
+  return tokenStoreKey(t.baseUrl, acme.clientId, acme.apiKey);
+}
 function tokenFile(): string {
-  return `${tokenStoreKey(t.baseUrl, acme.clientId, acme.apiKey)}.json`;
+  return `${acmeKey()}.json`;
+}
+
+/** A token valid for an hour. */
+function validToken(accessToken: string): StoredToken {
+  const now = Date.now();
+  return { accessToken, expiresAt: now + 3_600_000, refreshAt: now + 3_500_000 };
 }
 
 /** A token file as the other user writes it: their token, valid for an hour. */
@@ -147,12 +162,8 @@ describe('FileTokenStore refuses a directory another user could write', () => {
     chmodSync(root, 0o1777);
     const shared = join(root, 'shared-tokens');
     const store = new FileTokenStore(shared);
-    const key = tokenStoreKey(t.baseUrl, acme.clientId, acme.apiKey);
-    await store.set(key, {
-      accessToken: 'ours',
-      expiresAt: Date.now() + 60_000,
-      refreshAt: Date.now() + 50_000,
-    });
+    const key = acmeKey();
+    await store.set(key, validToken('ours'));
     expect((await store.get(key))?.accessToken).toBe('ours');
     rmSync(shared, { recursive: true });
     mkdirSync(shared, { mode: 0o777 });
@@ -167,12 +178,8 @@ describe('FileTokenStore files: never through a link, never another user’s', (
   it('a token file owned by another user, or readable by others, is refused', async () => {
     const directory = join(scratch(), 'tokens');
     const store = new FileTokenStore(directory);
-    const key = tokenStoreKey(t.baseUrl, acme.clientId, acme.apiKey);
-    await store.set(key, {
-      accessToken: 'ours',
-      expiresAt: Date.now() + 60_000,
-      refreshAt: Date.now() + 50_000,
-    });
+    const key = acmeKey();
+    await store.set(key, validToken('ours'));
     chmodSync(join(directory, tokenFile()), 0o644);
     await refusal(store.get(key));
     plantAttackerToken(join(directory, tokenFile()));
@@ -188,14 +195,10 @@ describe('FileTokenStore files: never through a link, never another user’s', (
     plantAttackerToken(target);
     const before = readFileSync(target, 'utf8');
     symlinkSync(target, join(directory, tokenFile()));
-    const key = tokenStoreKey(t.baseUrl, acme.clientId, acme.apiKey);
+    const key = acmeKey();
     const store = new FileTokenStore(directory);
     await refusal(store.get(key));
-    await store.set(key, {
-      accessToken: 'ours',
-      expiresAt: Date.now() + 60_000,
-      refreshAt: Date.now() + 50_000,
-    });
+    await store.set(key, validToken('ours'));
     expect(readFileSync(target, 'utf8')).toBe(before);
     expect(lstatSync(join(directory, tokenFile())).isFile()).toBe(true);
     expect((await store.get(key))?.accessToken).toBe('ours');
@@ -210,7 +213,7 @@ describe('FileTokenStore files: never through a link, never another user’s', (
       mkdirSync(directory, { mode: 0o700 });
       const target = join(root, 'attacker-file');
       writeFileSync(target, 'untouched');
-      const key = tokenStoreKey(t.baseUrl, acme.clientId, acme.apiKey);
+      const key = acmeKey();
       // Every name a Math.random-based scheme could give, as the store of this SDK once wrote them.
       for (const name of [
         `${key}.${process.pid}.i.tmp`,
@@ -218,11 +221,7 @@ describe('FileTokenStore files: never through a link, never another user’s', (
         `${key}.${process.pid}.0.5.tmp`,
       ])
         symlinkSync(target, join(directory, name));
-      await new FileTokenStore(directory).set(key, {
-        accessToken: 'secret-token',
-        expiresAt: Date.now() + 60_000,
-        refreshAt: Date.now() + 50_000,
-      });
+      await new FileTokenStore(directory).set(key, validToken('secret-token'));
       expect(readFileSync(target, 'utf8')).toBe('untouched');
     } finally {
       random.mockRestore();
