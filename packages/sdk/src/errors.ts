@@ -37,7 +37,8 @@ export class ConfigurationError extends PortcullisSdkError {
  * and tokens travel in clear only where they never leave the machine.
  */
 export class InsecureTransportError extends PortcullisSdkError {
-  constructor(url: string, allowInsecureHttp: boolean) {
+  /** `allowInsecureHttp`: the flag was set, and the host is not loopback. */
+  constructor(url: string, allowInsecureHttp = false) {
     super(
       'ERR_INSECURE_TRANSPORT',
       allowInsecureHttp
