@@ -250,7 +250,7 @@ describe('FileTokenStore lock: a stale lock is taken over by one process only', 
     const common = {
       STORE_DIR: directory,
       KEY: 'c'.repeat(64),
-      TTL_MS: '400',
+      TTL_MS: '600',
       HOLD_MS: '20',
       MARKER: join(root, 'inside'),
     };
