@@ -134,7 +134,7 @@ export class PortcullisClient {
 
   /**
    * Calls `/v2.01/{ClientId}/{path}` and resolves to the parsed JSON answer. Error statuses become
-   * ApiError (MANGOPAY's error body attached), AuthenticationError or RateLimitError.
+   * ApiError (MANGOPAY's error body attached), AuthenticationError or RateLimitError; redirects RedirectError.
    */
   async request<T = unknown>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
     const url = new URL(
@@ -161,8 +161,8 @@ export class PortcullisClient {
 
   /**
    * `fetch` with authentication added, for anything under the base URL that `request` does not fit.
-   * Credentials are never sent elsewhere. A 401 is retried once with a new token when the body can be
-   * sent again; other statuses are returned as they are.
+   * Credentials are never sent elsewhere: a redirect (whatever `init.redirect` says) is RedirectError. A 401
+   * is retried once with a new token when the body can be sent again; other statuses are returned as they are.
    */
   async fetch(input: string | URL, init: RequestInit = {}): Promise<Response> {
     const url = new URL(input, `${this.#baseUrl}/`);
