@@ -36,7 +36,10 @@ export interface PortcullisClientOptions {
   readonly maxRateLimitRetries?: number;
   /** The longest wait for a retry after 429, in milliseconds; a longer Retry-After throws at once. Default 60 000. */
   readonly maxRetryDelayMs?: number;
-  /** Allows `http:` base URLs, for tests on localhost only: credentials then travel in clear. Default false. */
+  /**
+   * Allows `http:` base URLs to loopback hosts (127.0.0.0/8, [::1], localhost), for tests: credentials then
+   * travel in clear, but never leave the machine. Other hosts stay refused. Default false.
+   */
   readonly dangerouslyAllowInsecureHttp?: boolean;
 }
 
@@ -131,7 +134,7 @@ export class PortcullisClient {
 
   /**
    * Calls `/v2.01/{ClientId}/{path}` and resolves to the parsed JSON answer. Error statuses become
-   * ApiError (MANGOPAY's error body attached), AuthenticationError or RateLimitError.
+   * ApiError (MANGOPAY's error body attached), AuthenticationError or RateLimitError; redirects RedirectError.
    */
   async request<T = unknown>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
     const url = new URL(
@@ -158,8 +161,8 @@ export class PortcullisClient {
 
   /**
    * `fetch` with authentication added, for anything under the base URL that `request` does not fit.
-   * Credentials are never sent elsewhere. A 401 is retried once with a new token when the body can be
-   * sent again; other statuses are returned as they are.
+   * Credentials are never sent elsewhere: a redirect (whatever `init.redirect` says) is RedirectError. A 401
+   * is retried once with a new token when the body can be sent again; other statuses are returned as they are.
    */
   async fetch(input: string | URL, init: RequestInit = {}): Promise<Response> {
     const url = new URL(input, `${this.#baseUrl}/`);
@@ -243,13 +246,23 @@ function validBaseUrl(value: unknown, allowInsecureHttp: boolean): string {
   if (typeof value !== 'string' || !URL.canParse(value))
     throw new ConfigurationError('baseUrl must be an absolute URL');
   const url = new URL(value);
-  if (url.protocol === 'http:' && !allowInsecureHttp) throw new InsecureTransportError(url.origin);
+  if (url.protocol === 'http:' && !(allowInsecureHttp && isLoopback(url.hostname))) {
+    throw new InsecureTransportError(url.origin, allowInsecureHttp);
+  }
   if (url.protocol !== 'https:' && url.protocol !== 'http:')
     throw new ConfigurationError('baseUrl must be https:');
   if (url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '') {
     throw new ConfigurationError('baseUrl must not carry a query, fragment or credentials');
   }
   return url.href.replace(/\/+$/, '');
+}
+
+/**
+ * Hosts whose traffic never leaves the machine: 127.0.0.0/8 and ::1 (RFC 6890), and `localhost` (RFC 6761
+ * §6.3). The URL parser has already normalised other spellings (`0x7f.1`, `2130706433`) to dotted quads.
+ */
+function isLoopback(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '[::1]' || /^127(\.\d{1,3}){3}$/.test(hostname);
 }
 
 function nonEmptyString(name: string, value: unknown): string {

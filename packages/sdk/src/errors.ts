@@ -11,7 +11,9 @@ export type SdkErrorCode =
   | 'ERR_RATE_LIMITED'
   | 'ERR_NETWORK'
   | 'ERR_TIMEOUT'
-  | 'ERR_INVALID_RESPONSE';
+  | 'ERR_INVALID_RESPONSE'
+  | 'ERR_REDIRECT'
+  | 'ERR_UNSAFE_TOKEN_STORE';
 
 export class PortcullisSdkError extends Error {
   readonly code: SdkErrorCode;
@@ -30,13 +32,48 @@ export class ConfigurationError extends PortcullisSdkError {
   }
 }
 
-/** An `http:` URL without `dangerouslyAllowInsecureHttp`: API keys and tokens must travel over TLS only. */
+/**
+ * An `http:` URL without `dangerouslyAllowInsecureHttp`, or with it to a host that is not loopback: API keys
+ * and tokens travel in clear only where they never leave the machine.
+ */
 export class InsecureTransportError extends PortcullisSdkError {
-  constructor(url: string) {
+  /** `allowInsecureHttp`: the flag was set, and the host is not loopback. */
+  constructor(url: string, allowInsecureHttp = false) {
     super(
       'ERR_INSECURE_TRANSPORT',
-      `refusing to send credentials to ${url} over plain HTTP: use https:, or set dangerouslyAllowInsecureHttp for local tests`,
+      allowInsecureHttp
+        ? `refusing to send credentials to ${url} over plain HTTP: dangerouslyAllowInsecureHttp allows only loopback hosts (127.0.0.0/8, [::1], localhost)`
+        : `refusing to send credentials to ${url} over plain HTTP: use https:, or set dangerouslyAllowInsecureHttp for tests on loopback`,
     );
+  }
+}
+
+/**
+ * The server answered a request that carried credentials with a redirect. Redirects are never followed:
+ * the credentials (or, on the token endpoint, the key) would go to a URL the server chose, and the answer
+ * (a token) would come from there.
+ */
+export class RedirectError extends PortcullisSdkError {
+  readonly status: number;
+
+  /** `target`: where the redirect points (only its origin is shown), when known. */
+  constructor(status: number, target: string | null) {
+    const origin = target !== null && URL.canParse(target) ? ` to ${new URL(target).origin}` : '';
+    super('ERR_REDIRECT', `refusing a redirect (${status}${origin}): credentials are sent to baseUrl only`);
+    this.status = status;
+  }
+}
+
+/**
+ * A FileTokenStore directory or file that someone else could have written: not owned by this user,
+ * writable by group or others, or a symbolic link. The message names the path and what is wrong.
+ */
+export class UnsafeTokenStoreError extends PortcullisSdkError {
+  readonly path: string;
+
+  constructor(path: string, problem: string) {
+    super('ERR_UNSAFE_TOKEN_STORE', `FileTokenStore refuses ${path}: ${problem}`);
+    this.path = path;
   }
 }
 

@@ -1,70 +1,52 @@
-import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { ConfigurationError } from './errors.js';
+import { takeFileLock } from './file-lock.js';
+import { PrivateDirectory } from './private-directory.js';
 import { parseStoredToken, type ReleaseLock, type StoredToken, type TokenStore } from './token-store.js';
 
 /**
- * Tokens in files, for many processes on one machine (workers, cron jobs, CLIs). Each token is written to
- * a temporary file and renamed into place, so readers never see half a file; files are mode 0600 in a
- * directory of mode 0700, and hold the token and its expiry, never the API key. `lock` uses a lock file
- * created exclusively, taken over once it is older than its time to live.
+ * Tokens in files, for many processes of one user on one machine (workers, cron jobs, CLIs). Files hold the
+ * token and its expiry, never the API key. The directory (created with mode 0700 when missing) must be
+ * this user's, with no group or other write, and so must its ancestors unless sticky (as /tmp); anything
+ * else is refused with UnsafeTokenStoreError, since whoever can write there can hand this store a token of
+ * their choosing. Token files are mode 0600, written under an unguessable temporary name that is created
+ * exclusively without following links, then renamed into place, so readers never see half a file; they are
+ * read without following links and only when this user owns them. `lock` is described in file-lock.ts.
+ * Needs POSIX file ownership (not Windows).
  */
 export class FileTokenStore implements TokenStore {
-  readonly #directory: string;
-  #ready: Promise<unknown> | undefined;
+  readonly #directory: PrivateDirectory;
 
   constructor(directory: string) {
     if (typeof directory !== 'string' || directory === '') {
       throw new ConfigurationError('FileTokenStore needs a directory');
     }
-    this.#directory = directory;
+    this.#directory = new PrivateDirectory(directory);
   }
 
   async get(key: string): Promise<StoredToken | undefined> {
-    const text = await readFile(this.#path(key, 'json'), 'utf8').catch(() => undefined);
-    return text === undefined ? undefined : parseStoredToken(text);
+    const file = await this.#directory.read(tokenName(key));
+    return file === undefined ? undefined : parseStoredToken(file.text);
   }
 
   async set(key: string, token: StoredToken): Promise<void> {
-    await this.#ensureDirectory();
-    const temporary = this.#path(key, `${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
-    await writeFile(temporary, JSON.stringify(token), { mode: 0o600 });
-    await rename(temporary, this.#path(key, 'json'));
+    await this.#directory.replace(tokenName(key), JSON.stringify(token));
   }
 
   async delete(key: string, accessToken: string): Promise<void> {
-    if ((await this.get(key))?.accessToken === accessToken)
-      await rm(this.#path(key, 'json'), { force: true });
+    if ((await this.get(key))?.accessToken === accessToken) await this.#directory.remove(tokenName(key));
   }
 
-  async lock(key: string, ttlMs: number): Promise<ReleaseLock | undefined> {
-    await this.#ensureDirectory();
-    const path = this.#path(key, 'lock');
-    for (let attempt = 0; attempt < 2; attempt++) {
-      try {
-        await (await open(path, 'wx', 0o600)).close();
-        return () => rm(path, { force: true });
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-        // A lock whose holder died is taken over once it is older than its time to live.
-        const takenAt = await stat(path).then(
-          (s) => s.mtimeMs,
-          () => Date.now(),
-        );
-        if (takenAt + ttlMs > Date.now()) return undefined;
-        await rm(path, { force: true });
-      }
-    }
-    return undefined;
+  lock(key: string, ttlMs: number): Promise<ReleaseLock | undefined> {
+    return takeFileLock(this.#directory, checkedKey(key), ttlMs);
   }
+}
 
-  #path(key: string, extension: string): string {
-    if (!/^[0-9a-f]{64}$/.test(key)) throw new ConfigurationError('token store keys are SHA-256 hex digests');
-    return join(this.#directory, `${key}.${extension}`);
-  }
+function tokenName(key: string): string {
+  return `${checkedKey(key)}.json`;
+}
 
-  #ensureDirectory(): Promise<unknown> {
-    this.#ready ??= mkdir(this.#directory, { recursive: true, mode: 0o700 });
-    return this.#ready;
-  }
+/** Keys name files: only what tokenStoreKey makes (SHA-256 hex) is accepted, never a path. */
+function checkedKey(key: string): string {
+  if (!/^[0-9a-f]{64}$/.test(key)) throw new ConfigurationError('token store keys are SHA-256 hex digests');
+  return key;
 }

@@ -11,7 +11,9 @@ export {
   NetworkError,
   PortcullisSdkError,
   RateLimitError,
+  RedirectError,
   TimeoutError,
+  UnsafeTokenStoreError,
 } from './errors.js';
 export type { SdkEventName, SdkEvents, SdkListener } from './events.js';
 export { FileTokenStore } from './file-token-store.js';

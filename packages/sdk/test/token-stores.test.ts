@@ -71,13 +71,18 @@ describe('FileTokenStore', () => {
     });
     const token = await sdk.getAccessToken();
     const files = readdirSync(directory);
-    expect(files).toHaveLength(1);
-    const path = join(directory, files[0] as string);
-    expect(statSync(path).mode & 0o777).toBe(0o600);
+    // The token, and the lock its refresh took (released, kept as the lock's latest number).
+    expect(files.filter((name) => name.endsWith('.json'))).toHaveLength(1);
+    expect(files.filter((name) => /\.lock\.\d+$/.test(name))).toHaveLength(1);
+    expect(files).toHaveLength(2);
     expect(statSync(directory).mode & 0o777).toBe(0o700);
-    const text = readFileSync(path, 'utf8');
-    expect(text).toContain(token);
-    expect(text).not.toContain(acme.apiKey);
+    for (const name of files) {
+      const path = join(directory, name);
+      expect(statSync(path).mode & 0o777).toBe(0o600);
+      const text = readFileSync(path, 'utf8');
+      expect(text.includes(token)).toBe(name.endsWith('.json'));
+      expect(text).not.toContain(acme.apiKey);
+    }
   });
 
   it('keeps tokens of different credentials and base URLs apart', async () => {
