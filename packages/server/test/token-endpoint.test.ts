@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateApiKey } from '../src/keys/api-key.js';
 import {
   basicHeader,
+  logLineWith,
   mistyped,
   startTestServer,
   type TestClient,
@@ -172,7 +173,7 @@ describe('RFC 6749 §5.2 errors of the token endpoint', () => {
     expectOAuthError(response, 401, 'invalid_client');
     expect(response.headers['www-authenticate']).toMatch(/^Basic realm=/);
     const requestId = response.headers['x-request-id'] as string;
-    expect(t.logLines.find((line) => line.includes(requestId))).toContain(reason);
+    expect(await logLineWith(t, requestId)).toContain(reason);
   });
 
   it('401 invalid_client saying so when the key belongs to the other environment', async () => {

@@ -242,6 +242,15 @@ export async function waitUntil(
   return Date.now() - started;
 }
 
+/**
+ * The first log line that contains `text`, waited for: with worker processes, lines arrive through a pipe
+ * some time after the answer.
+ */
+export async function logLineWith(t: TestServer, text: string, timeoutMs = 2000): Promise<string> {
+  await waitUntil(async () => t.logLines.some((line) => line.includes(text)), timeoutMs, 10);
+  return t.logLines.find((line) => line.includes(text)) as string;
+}
+
 /** Sends one request over plain TCP (no TLS) to the TLS port, as a misconfigured client would; resolves with the raw answer. */
 export function plainHttpRequest(
   port: number,
