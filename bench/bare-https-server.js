@@ -1,23 +1,25 @@
 // The baseline for npm run bench: a bare node:https server with the same certificate as the server under
-// test. It reads the request body, as any server must, then answers what Portcullis answers the same
-// request, as fixed bytes: BENCH_GET_BODY and BENCH_GET_HEADERS for GET, BENCH_POST_BODY for POST.
+// test. It reads the request body, as any server must, then sends back the answer that Portcullis gave to
+// the same method and path, as fixed bytes: status, headers in their order, body (BENCH_ANSWERS, a JSON
+// object keyed "METHOD /path"). Node adds Date, Connection and Keep-Alive here as it does for Portcullis.
 import { readFileSync } from 'node:fs';
 import https from 'node:https';
 
-const bodies = { GET: process.env.BENCH_GET_BODY ?? '{}', POST: process.env.BENCH_POST_BODY ?? '{}' };
-const extraHeaders = { GET: JSON.parse(process.env.BENCH_GET_HEADERS ?? '{}'), POST: {} };
+const answers = new Map(
+  Object.entries(JSON.parse(process.env.BENCH_ANSWERS ?? '{}')).map(
+    ([request, { status, headers, body }]) => [request, { status, headers: headers.flat(), body }],
+  ),
+);
+const notFound = { status: 404, headers: ['content-length', '0'], body: '' };
+
 const server = https.createServer(
   { cert: readFileSync(process.env.BENCH_CERT), key: readFileSync(process.env.BENCH_KEY) },
   (req, res) => {
     req.resume();
     req.once('end', () => {
-      const body = bodies[req.method] ?? bodies.GET;
-      res.writeHead(200, {
-        ...(extraHeaders[req.method] ?? {}),
-        'content-type': 'application/json',
-        'content-length': Buffer.byteLength(body),
-      });
-      res.end(body);
+      const answer = answers.get(`${req.method} ${req.url}`) ?? notFound;
+      res.writeHead(answer.status, answer.headers);
+      res.end(answer.body);
     });
   },
 );

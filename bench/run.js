@@ -1,21 +1,22 @@
-// npm run bench: Portcullis against a bare node:https server, in one run, on the same machine and load
-// generator (autocannon). Absolute figures on shared machines are noise; the ratios to bare are the result.
+// npm run bench: Portcullis against a bare node:https server that answers the same bytes, in one run, on
+// the same machine, under the same load generator: wrk, written in C, so that the generator costs far less
+// than the servers it drives (a Node generator on the same two cores saturates first and pulls every ratio
+// towards 1). Absolute figures on shared machines are noise; the ratios to bare are the result.
 //
-//   npm run bench -- --duration 10 --connections 50 --rounds 2 --warmup 3 --setups single,workers,postgres
-import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+//   npm run bench -- --duration 10 --connections 32 --rounds 3 --warmup 3 --setups single,workers,postgres
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import autocannon from 'autocannon';
 
 const { values: args } = parseArgs({
   options: {
     duration: { type: 'string', default: '10' },
-    connections: { type: 'string', default: '50' },
-    rounds: { type: 'string', default: '2' },
+    connections: { type: 'string', default: '32' },
+    rounds: { type: 'string', default: '3' },
     warmup: { type: 'string', default: '3' },
     setups: { type: 'string', default: 'single,workers,postgres' },
   },
@@ -26,9 +27,15 @@ const connections = Number(args.connections);
 const rounds = Number(args.rounds);
 const warmup = Number(args.warmup);
 
+if (spawnSync('wrk', ['--version']).error !== undefined) {
+  process.stderr.write('npm run bench drives load with wrk, which is not installed: apt-get install wrk\n');
+  process.exit(1);
+}
+
 const CLI = fileURLToPath(new URL('../packages/server/bin/portcullis.js', import.meta.url));
 const BARE = fileURLToPath(new URL('./bare-https-server.js', import.meta.url));
 const dataDir = mkdtempSync(join(tmpdir(), 'portcullis-bench-'));
+const scriptDir = mkdtempSync(join(tmpdir(), 'portcullis-bench-wrk-'));
 
 /** Starts a child process and resolves with its port once it prints `listening on https://host:port`. */
 function start(args, env = {}) {
@@ -53,16 +60,17 @@ function cli(...cliArgs) {
   );
 }
 
-function httpsExchange(port, { body, ...options }) {
+/** One request; resolves with the status, the raw headers in order and the body. */
+function httpsExchange(port, { method = 'GET', path, headers = {}, body }) {
   return new Promise((resolve, reject) => {
     const req = https.request(
-      { host: '127.0.0.1', port, ca: readFileSync(join(dataDir, 'tls-cert.pem')), ...options },
+      { host: '127.0.0.1', port, method, path, headers, ca: readFileSync(join(dataDir, 'tls-cert.pem')) },
       (res) => {
         let text = '';
         res.on('data', (chunk) => {
           text += chunk;
         });
-        res.on('end', () => resolve({ text, headers: res.headers }));
+        res.on('end', () => resolve({ status: res.statusCode, rawHeaders: res.rawHeaders, text }));
       },
     );
     req.on('error', reject);
@@ -70,14 +78,16 @@ function httpsExchange(port, { body, ...options }) {
   });
 }
 
-async function requestToken(port, basic) {
-  const { text } = await httpsExchange(port, {
-    method: 'POST',
-    path: '/v2.01/oauth/token',
-    headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' },
-    body: 'grant_type=client_credentials',
-  });
-  return JSON.parse(text).access_token;
+/** Headers that Node writes by itself on every answer, the bare server's as well as Portcullis's. */
+const WRITTEN_BY_NODE = new Set(['date', 'connection', 'keep-alive', 'transfer-encoding']);
+
+/** What the bare server must send back for one request: Portcullis's answer to it, byte for byte. */
+function cannedAnswer({ status, rawHeaders, text }) {
+  const headers = [];
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    if (!WRITTEN_BY_NODE.has(rawHeaders[i].toLowerCase())) headers.push([rawHeaders[i], rawHeaders[i + 1]]);
+  }
+  return { status, headers, body: text };
 }
 
 /**
@@ -103,27 +113,55 @@ function childPids(pid) {
   }
 }
 
-async function load(title, { child, port }, { path, ...request }, seconds = duration) {
-  const cpuBefore = cpuMicros(child.pid);
-  const result = await autocannon({
-    url: `https://127.0.0.1:${port}${path}`,
-    connections,
-    duration: seconds,
-    tlsOptions: { rejectUnauthorized: false },
-    ...request,
-  });
-  const ok = result['2xx'];
-  if (result.non2xx > 0 || result.errors > 0 || ok === 0) {
-    throw new Error(
-      `${title}: ${result.non2xx} non-2xx (${JSON.stringify(result.statusCodeStats)}) and ${result.errors} errors out of ${result.requests.total}`,
-    );
+/** A wrk Lua script that sends `request` on every connection. */
+function wrkScript(name, { method = 'GET', headers = {}, body }) {
+  const lines = [`wrk.method = ${JSON.stringify(method)}`];
+  if (body !== undefined) lines.push(`wrk.body = ${JSON.stringify(body)}`);
+  for (const [header, value] of Object.entries(headers)) {
+    lines.push(`wrk.headers[${JSON.stringify(header)}] = ${JSON.stringify(value)}`);
   }
-  const cpuAfter = cpuMicros(child.pid);
-  const cpuPerRequest = cpuBefore === undefined ? Number.NaN : (cpuAfter - cpuBefore) / result.requests.total;
-  return { title, rps: result.requests.average, p99: result.latency.p99, cpuPerRequest };
+  const path = join(scriptDir, `${name.replace(/\W+/g, '-')}.lua`);
+  writeFileSync(path, `${lines.join('\n')}\n`);
+  return path;
 }
 
-// Limits stay on, so their counting and headers are measured, but high enough never to refuse the load.
+const UNIT_MS = { us: 0.001, ms: 1, s: 1000 };
+
+/** Runs wrk against one server; refuses a run in which anything but 2xx came back. */
+function load(title, { child, port }, { path, script }, seconds = duration) {
+  const cpuBefore = cpuMicros(child.pid);
+  const run = spawnSync(
+    'wrk',
+    [
+      '-t1',
+      `-c${connections}`,
+      `-d${seconds}s`,
+      '--latency',
+      '-s',
+      script,
+      `https://127.0.0.1:${port}${path}`,
+    ],
+    { encoding: 'utf8' },
+  );
+  const cpuAfter = cpuMicros(child.pid);
+  const output = run.stdout;
+  const total = Number(/(\d+) requests in/.exec(output)?.[1]);
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(output)?.[1]);
+  const p99 = /\s99%\s+([\d.]+)(us|ms|s)/.exec(output);
+  const refused = /Non-2xx or 3xx responses: (\d+)/.exec(output)?.[1];
+  const socketErrors = /Socket errors: (.*)/.exec(output)?.[1];
+  if (run.status !== 0 || !(total > 0) || refused !== undefined || socketErrors !== undefined) {
+    throw new Error(`${title}: wrk failed or saw refusals or socket errors:\n${output}${run.stderr}`);
+  }
+  return {
+    rps,
+    p99: Number(p99[1]) * UNIT_MS[p99[2]],
+    cpuPerRequest: cpuBefore === undefined ? Number.NaN : (cpuAfter - cpuBefore) / total,
+  };
+}
+
+// Limits stay on, all four windows and the token limit, so their counting and headers are measured,
+// with counts too high ever to refuse the load.
 const HIGH = 1_000_000_000;
 const LIMITS = [
   '--rate-limits',
@@ -135,7 +173,7 @@ const PG_URL = process.env.PORTCULLIS_BENCH_PG_URL ?? 'postgres://postgres@127.0
 const REDIS_URL = process.env.PORTCULLIS_BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const pgSchema = `portcullis_bench_${process.pid}`;
 
-/** The deployments measured, each against the same bare server in the same rounds. */
+/** The deployments measured, each against a bare server answering its bytes, in the same rounds. */
 const setups = [
   { id: 'single', name: '1 worker, SQLite', workers: 1, storeArgs: [] },
   { id: 'workers', name: '2 workers, SQLite', workers: 2, storeArgs: [] },
@@ -153,15 +191,13 @@ if (chosen.has('postgres') && (await servicesUp())) {
   process.stderr.write(`no PostgreSQL at ${PG_URL} or Redis at ${REDIS_URL}: that setup is left out\n`);
 }
 
-const results = new Map();
-const titles = [];
-let bare;
+const rows = [];
 try {
   for (const setup of setups) await measure(setup);
   report();
 } finally {
-  bare?.child.kill('SIGTERM');
   rmSync(dataDir, { recursive: true, force: true });
+  rmSync(scriptDir, { recursive: true, force: true });
   if (setups.some(({ id }) => id === 'postgres')) {
     await psql(`DROP SCHEMA IF EXISTS ${pgSchema} CASCADE`);
     await deleteRedisKeys(`${pgSchema}:*`);
@@ -182,88 +218,108 @@ async function measure(setup) {
     ...LIMITS,
     ...storeArgs,
   ]);
+  let bare;
   try {
-    const { clientId, apiKey } = cli('clients', 'create', `bench${titles.length}`, ...storeArgs);
+    const { clientId, apiKey } = cli('clients', 'create', `bench-${setup.id}`, ...storeArgs);
     const basic = `Basic ${Buffer.from(`${clientId}:${apiKey}`).toString('base64')}`;
-    const path = `/v2.01/${clientId}/clients`;
+    const clientsPath = `/v2.01/${clientId}/clients`;
     // A new client reaches every worker through the change feed: wait until it does.
     await new Promise((resolve) => setTimeout(resolve, 1000));
-    const token = await requestToken(portcullis.port, basic);
-    // The baseline answers the same request shapes with the same response sizes (the very body of GET
-    // /clients with MANGOPAY's rate-limit headers, and a token response), so that the ratios measure what
-    // Portcullis's work costs, not the size of a response or the reading of a request body.
-    if (bare === undefined) {
-      const sample = await httpsExchange(portcullis.port, { path, headers: { authorization: basic } });
-      bare = await start([BARE], {
-        BENCH_CERT: join(dataDir, 'tls-cert.pem'),
-        BENCH_KEY: join(dataDir, 'tls-key.pem'),
-        BENCH_GET_BODY: sample.text.replace(/bench\d+/g, 'bench0'),
-        BENCH_GET_HEADERS: JSON.stringify(
-          Object.fromEntries(
-            Object.entries(sample.headers).filter(([name]) => name.startsWith('x-ratelimit')),
-          ),
-        ),
-        BENCH_POST_BODY: JSON.stringify({ access_token: token, token_type: 'Bearer', expires_in: 3600 }),
-      });
-    }
     const tokenRequest = {
-      path: '/v2.01/oauth/token',
       method: 'POST',
-      headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' },
+      path: '/v2.01/oauth/token',
+      headers: { Authorization: basic, 'Content-Type': 'application/x-www-form-urlencoded' },
       body: 'grant_type=client_credentials',
     };
-    const bareGet = `bare GET (${setup.name} runs)`;
-    const barePost = `bare POST (${setup.name} runs)`;
-    // Each scenario: [title, server, request, the bare scenario it is compared with].
-    const scenarios = [
-      [bareGet, bare, { path: '/' }],
-      [barePost, bare, { ...tokenRequest, path: '/' }],
-      [
-        `${setup.name}: Bearer GET /clients`,
-        portcullis,
-        { path, headers: { authorization: `Bearer ${token}` } },
-        bareGet,
-      ],
-      [`${setup.name}: Basic GET /clients`, portcullis, { path, headers: { authorization: basic } }, bareGet],
-      [`${setup.name}: token issuance (POST)`, portcullis, tokenRequest, barePost],
-    ];
+    const issued = await httpsExchange(portcullis.port, tokenRequest);
+    const bearer = `Bearer ${JSON.parse(issued.text).access_token}`;
+    const requests = {
+      'Bearer GET /clients': { path: clientsPath, headers: { Authorization: bearer } },
+      'Basic GET /clients': { path: clientsPath, headers: { Authorization: basic } },
+      'token issuance (POST)': tokenRequest,
+    };
+    // The bare server answers each request exactly as Portcullis did (status, headers, body; Node adds
+    // Date, Connection and Keep-Alive to both), so that a ratio measures Portcullis's work alone.
+    const answers = {};
+    for (const request of Object.values(requests)) {
+      const answer = await httpsExchange(portcullis.port, request);
+      answers[`${request.method ?? 'GET'} ${request.path}`] = cannedAnswer(answer);
+    }
+    bare = await start([BARE], {
+      BENCH_CERT: join(dataDir, 'tls-cert.pem'),
+      BENCH_KEY: join(dataDir, 'tls-key.pem'),
+      BENCH_ANSWERS: JSON.stringify(answers),
+    });
+    // The baseline is only a baseline if it does send the same bytes: checked, not assumed.
+    for (const request of Object.values(requests)) {
+      const expected = JSON.stringify(answers[`${request.method ?? 'GET'} ${request.path}`]);
+      const got = JSON.stringify(cannedAnswer(await httpsExchange(bare.port, request)));
+      if (got !== expected) throw new Error(`the bare server answers ${got}\ninstead of ${expected}`);
+    }
+    const scenarios = Object.entries(requests).map(([name, request]) => ({
+      name,
+      target: { path: request.path, script: wrkScript(`${setup.id} ${name}`, request) },
+      runs: [],
+    }));
     // Unmeasured runs first, so that no scenario pays for the JIT warming up the code paths it shares.
-    for (const [title, server, request] of scenarios) await load(title, server, request, warmup);
+    for (const { target } of scenarios) {
+      load('warm-up', portcullis, target, warmup);
+      load('warm-up', bare, target, warmup);
+    }
     for (let round = 0; round < rounds; round++) {
-      // Every other round runs in reverse order, so that no scenario always follows the same neighbour.
-      const order = round % 2 === 0 ? scenarios : [...scenarios].reverse();
-      for (const [title, server, request] of order) {
-        const measured = await load(title, server, request);
-        results.set(title, [...(results.get(title) ?? []), measured]);
-        process.stderr.write(`round ${round + 1}: ${title} ${measured.rps.toFixed(0)} req/s\n`);
+      // Portcullis and bare alternate which goes first, so that neither always follows the other.
+      for (const scenario of round % 2 === 0 ? scenarios : [...scenarios].reverse()) {
+        const pair = round % 2 === 0 ? ['portcullis', 'bare'] : ['bare', 'portcullis'];
+        const run = {};
+        for (const side of pair) {
+          run[side] = load(
+            `${setup.name}: ${scenario.name} (${side})`,
+            side === 'bare' ? bare : portcullis,
+            scenario.target,
+          );
+        }
+        scenario.runs.push(run);
+        process.stderr.write(
+          `round ${round + 1}: ${setup.name}: ${scenario.name}: ${run.portcullis.rps.toFixed(0)} req/s, bare ${run.bare.rps.toFixed(0)}\n`,
+        );
       }
     }
-    titles.push(...scenarios.map(([title, , , baseline]) => [title, baseline]));
+    for (const scenario of scenarios) rows.push(summary(setup, scenario));
   } finally {
-    portcullis.child.kill('SIGTERM');
-    await new Promise((resolve) => portcullis.child.once('exit', resolve));
+    for (const server of [portcullis, bare]) {
+      if (server === undefined) continue;
+      server.child.kill('SIGTERM');
+      await new Promise((resolve) => server.child.once('exit', resolve));
+    }
   }
 }
 
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+/** Medians over the rounds; each ratio is taken within its round (same machine state), then the median. */
+function summary(setup, { name, runs }) {
+  const of = (side, field) => runs.map((run) => run[side][field]);
+  const ratios = runs.map((run) => run.portcullis.rps / run.bare.rps);
+  const range = `${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}`;
+  return {
+    scenario: `${setup.name}: ${name}`,
+    'req/s': Math.round(median(of('portcullis', 'rps'))),
+    'bare req/s': Math.round(median(of('bare', 'rps'))),
+    'ratio (range)': `${median(ratios).toFixed(2)} (${range})`,
+    'p99 ms': median(of('portcullis', 'p99')).toFixed(2),
+    'bare p99 ms': median(of('bare', 'p99')).toFixed(2),
+    'CPU µs/req': median(of('portcullis', 'cpuPerRequest')).toFixed(1),
+    'bare CPU µs/req': median(of('bare', 'cpuPerRequest')).toFixed(1),
+  };
+}
+
 function report() {
-  const mean = (list, field) => list.reduce((sum, r) => sum + r[field], 0) / list.length;
-  // Two views of cost: throughput, which on a shared two-core machine is also bounded by the load
-  // generator, and server CPU per request (all of its processes), which is not.
-  const rows = titles.map(([title, baseline]) => {
-    const rps = mean(results.get(title), 'rps');
-    const cpu = mean(results.get(title), 'cpuPerRequest');
-    const base = baseline === undefined ? undefined : results.get(baseline);
-    return {
-      scenario: title,
-      'req/s': Math.round(rps),
-      'p99 ms': mean(results.get(title), 'p99').toFixed(1),
-      'server CPU µs/req': cpu.toFixed(0),
-      'req/s ratio': base === undefined ? '' : (rps / mean(base, 'rps')).toFixed(2),
-      'CPU ratio (bare/this)': base === undefined ? '' : (mean(base, 'cpuPerRequest') / cpu).toFixed(2),
-    };
-  });
   console.log(
-    `\n${connections} connections, ${duration} s per run, ${rounds} rounds, node ${process.version}`,
+    `\nwrk -t1 -c${connections}, ${duration} s per run, ${rounds} interleaved rounds (medians), node ${process.version}`,
   );
   console.table(rows);
 }
