@@ -1,34 +1,30 @@
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, type TestClient, type TestServer } from './helpers/harness.js';
-import { RawTlsConnection } from './helpers/raw-tls.js';
-import { expectMangopayError, RecordingUpstream } from './helpers/recording-upstream.js';
+import type { TestClient, TestServer } from './helpers/harness.js';
+import {
+  expectMangopayError,
+  type GatewayUnderTest,
+  type RecordingUpstream,
+  startGateway,
+} from './helpers/recording-upstream.js';
 
+let gateway: GatewayUnderTest;
 let upstream: RecordingUpstream;
 let t: TestServer;
 let alice: TestClient;
 let aliceReader: TestClient;
 
 beforeAll(async () => {
-  upstream = await RecordingUpstream.start();
-  t = await startTestServer({ upstream: upstream.url });
-  alice = await t.createClient('alice');
+  gateway = await startGateway(['alice']);
+  ({ upstream, t } = gateway);
+  alice = gateway.clients.alice as TestClient;
   aliceReader = await t.createKey('alice', { scope: 'read' });
 });
-
-afterAll(async () => {
-  await t.close();
-  await upstream.close();
-});
+afterAll(() => gateway.close());
 
 /** Sends `head` (request line and header lines, without the blank line) over TLS; returns the answer. */
-async function sendRaw(head: readonly string[]) {
-  const connection = await RawTlsConnection.open(t.port, t.server.tls.cert);
-  try {
-    return await connection.exchange(`${head.join('\r\n')}\r\n\r\n`);
-  } finally {
-    connection.close();
-  }
+function sendRaw(head: readonly string[]) {
+  return gateway.exchangeRaw(`${head.join('\r\n')}\r\n\r\n`);
 }
 
 describe('headers that upstreams read as identity, address, method or route (issue 10, finding 4)', () => {
@@ -176,19 +172,19 @@ describe('headers that upstreams read as identity, address, method or route (iss
 });
 
 describe('behind a trusted proxy (--trust-proxy)', () => {
-  let proxied: TestServer;
+  let proxied: GatewayUnderTest;
   let carol: TestClient;
 
   beforeAll(async () => {
-    proxied = await startTestServer({ upstream: upstream.url, trustProxy: ['127.0.0.1'] });
-    carol = await proxied.createClient('carol');
+    proxied = await startGateway(['carol'], { trustProxy: ['127.0.0.1'] });
+    carol = proxied.clients.carol as TestClient;
   });
   afterAll(() => proxied.close());
 
   /** A plain-HTTP request as the load balancer at 127.0.0.1 sends it, after its own TLS with the client. */
   function viaProxy(forwardedFor: string): Promise<string> {
     return new Promise((resolve, reject) => {
-      const socket = net.connect({ port: proxied.port, host: '127.0.0.1' }, () => {
+      const socket = net.connect({ port: proxied.t.port, host: '127.0.0.1' }, () => {
         socket.write(
           'GET /v2.01/carol/wallets HTTP/1.1\r\nHost: api\r\nConnection: close\r\n' +
             `Authorization: ${carol.basic}\r\nX-Forwarded-Proto: https\r\nX-Forwarded-For: ${forwardedFor}\r\n\r\n`,
@@ -210,7 +206,7 @@ describe('behind a trusted proxy (--trust-proxy)', () => {
   ])('X-Forwarded-For: %s from the proxy gives Forwarded: %s', async (chain, forwarded, address) => {
     const answer = await viaProxy(chain);
     expect(answer.split('\r\n')[0]).toBe('HTTP/1.1 200 OK');
-    const headers = upstream.received.at(-1)?.headerPairs ?? [];
+    const headers = proxied.upstream.received.at(-1)?.headerPairs ?? [];
     expect(headers.filter(([name]) => /forwarded/i.test(name))).toEqual([
       ['Forwarded', forwarded],
       ['X-Forwarded-For', address],

@@ -1,23 +1,23 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, type TestClient, type TestServer } from './helpers/harness.js';
-import { RawTlsConnection } from './helpers/raw-tls.js';
-import { expectMangopayError, RecordingUpstream } from './helpers/recording-upstream.js';
+import type { TestClient, TestServer } from './helpers/harness.js';
+import {
+  expectMangopayError,
+  type GatewayUnderTest,
+  type RecordingUpstream,
+  startGateway,
+} from './helpers/recording-upstream.js';
 
+let gateway: GatewayUnderTest;
 let upstream: RecordingUpstream;
 let t: TestServer;
 let alice: TestClient;
 
 beforeAll(async () => {
-  upstream = await RecordingUpstream.start();
-  t = await startTestServer({ upstream: upstream.url });
-  alice = await t.createClient('alice');
-  await t.createClient('bob');
+  gateway = await startGateway(['alice', 'bob']);
+  ({ upstream, t } = gateway);
+  alice = gateway.clients.alice as TestClient;
 });
-
-afterAll(async () => {
-  await t.close();
-  await upstream.close();
-});
+afterAll(() => gateway.close());
 
 /** Sends `path` as alice and asserts a 400 in MANGOPAY's shape that the upstream never heard of. */
 async function expectRefusedPath(path: string, authorization = alice.basic): Promise<void> {
@@ -148,16 +148,11 @@ describe('request targets other than a path (RFC 9112 §3.2)', () => {
             ? '*'
             : 'http://upstream.internal/v2.01/alice/wallets';
       const before = upstream.received.length;
-      const connection = await RawTlsConnection.open(t.port, t.server.tls.cert);
-      try {
-        const answer = await connection.exchange(
-          `${form === 'asterisk-form' ? 'OPTIONS' : 'GET'} ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\n` +
-            `Authorization: ${alice.basic}\r\n\r\n`,
-        );
-        expectMangopayError(answer, 404, 'not_found');
-      } finally {
-        connection.close();
-      }
+      const answer = await gateway.exchangeRaw(
+        `${form === 'asterisk-form' ? 'OPTIONS' : 'GET'} ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\n` +
+          `Authorization: ${alice.basic}\r\n\r\n`,
+      );
+      expectMangopayError(answer, 404, 'not_found');
       expect(upstream.received.length).toBe(before);
     },
   );

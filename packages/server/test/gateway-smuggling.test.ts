@@ -1,35 +1,25 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, type TestClient, type TestServer } from './helpers/harness.js';
-import { RawTlsConnection } from './helpers/raw-tls.js';
-import { expectMangopayError, RecordingUpstream } from './helpers/recording-upstream.js';
+import type { TestClient } from './helpers/harness.js';
+import {
+  expectMangopayError,
+  type GatewayUnderTest,
+  type RecordingUpstream,
+  startGateway,
+} from './helpers/recording-upstream.js';
 
+let gateway: GatewayUnderTest;
 let upstream: RecordingUpstream;
-let t: TestServer;
 let alice: TestClient;
 
 beforeAll(async () => {
-  upstream = await RecordingUpstream.start();
-  t = await startTestServer({ upstream: upstream.url });
-  alice = await t.createClient('alice');
-  await t.createClient('bob');
+  gateway = await startGateway(['alice', 'bob']);
+  ({ upstream } = gateway);
+  alice = gateway.clients.alice as TestClient;
 });
-
-afterAll(async () => {
-  await t.close();
-  await upstream.close();
-});
+afterAll(() => gateway.close());
 
 /** What a second request hidden in the first one's body would say to the upstream. */
 const SMUGGLED = 'GET /v2.01/bob/wallets HTTP/1.1\r\nHost: upstream\r\nX-Client-Id: bob\r\n\r\n';
-
-async function exchange(request: string) {
-  const connection = await RawTlsConnection.open(t.port, t.server.tls.cert);
-  try {
-    return await connection.exchange(request);
-  } finally {
-    connection.close();
-  }
-}
 
 /** A request to alice's wallets with `framing` (header lines, then the blank line and the body). */
 function aliceRequest(method: string, framing: string): string {
@@ -53,7 +43,7 @@ describe('ambiguous framing is refused before anything is forwarded (RFC 9112 §
     ['chunks ended by bare LF', `Transfer-Encoding: chunked\r\n\r\n2\n{}\n0\n\n`],
   ])('400 invalid_request for %s; the upstream never hears of it', async (_name, framing) => {
     const before = upstream.received.length;
-    const answer = await exchange(aliceRequest('POST', framing));
+    const answer = await gateway.exchangeRaw(aliceRequest('POST', framing));
     expectMangopayError(answer, 400, 'invalid_request');
     expect(upstream.received.length).toBe(before);
   });
@@ -65,7 +55,9 @@ describe('a chunked body on a method that usually has none', () => {
     async (method) => {
       const before = upstream.received.length;
       const body = `${SMUGGLED.length.toString(16)}\r\n${SMUGGLED}\r\n0\r\n\r\n`;
-      const answer = await exchange(aliceRequest(method, `Transfer-Encoding: chunked\r\n\r\n${body}`));
+      const answer = await gateway.exchangeRaw(
+        aliceRequest(method, `Transfer-Encoding: chunked\r\n\r\n${body}`),
+      );
       expect(answer.status).toBe(200);
       // The upstream connection is kept alive: a second request would be parsed at once, but give it time.
       await new Promise((resolve) => setTimeout(resolve, 100));
@@ -77,7 +69,7 @@ describe('a chunked body on a method that usually has none', () => {
 
   it('a sized body keeps its Content-Length', async () => {
     const before = upstream.received.length;
-    const answer = await exchange(aliceRequest('DELETE', `Content-Length: 2\r\n\r\n{}`));
+    const answer = await gateway.exchangeRaw(aliceRequest('DELETE', `Content-Length: 2\r\n\r\n{}`));
     expect(answer.status).toBe(200);
     const received = upstream.received.slice(before);
     expect(received).toHaveLength(1);

@@ -1,6 +1,9 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { expect } from 'vitest';
+import type { ServerOptions } from '../../src/config.js';
+import { startTestServer, type TestClient, type TestServer } from './harness.js';
+import { type RawResponse, RawTlsConnection } from './raw-tls.js';
 
 export interface ReceivedRequest {
   readonly method: string;
@@ -74,4 +77,41 @@ export function expectMangopayError(
   expect(Object.keys(body).sort()).toEqual(['Date', 'Id', 'Message', 'Type', 'errors']);
   expect(body.Type).toBe(type);
   return body;
+}
+
+export interface GatewayUnderTest {
+  readonly upstream: RecordingUpstream;
+  readonly t: TestServer;
+  readonly clients: Readonly<Record<string, TestClient>>;
+  /** Writes `request` byte for byte on a TLS connection of its own and resolves with the answer. */
+  exchangeRaw(request: string): Promise<RawResponse>;
+  close(): Promise<void>;
+}
+
+/** A test server whose gateway forwards to a new recording upstream, with a client per ClientId. */
+export async function startGateway(
+  clientIds: readonly string[],
+  options: Omit<ServerOptions, 'logger' | 'port' | 'host' | 'upstream'> = {},
+): Promise<GatewayUnderTest> {
+  const upstream = await RecordingUpstream.start();
+  const t = await startTestServer({ ...options, upstream: upstream.url });
+  const clients: Record<string, TestClient> = {};
+  for (const clientId of clientIds) clients[clientId] = await t.createClient(clientId);
+  return {
+    upstream,
+    t,
+    clients,
+    async exchangeRaw(request) {
+      const connection = await RawTlsConnection.open(t.port, t.server.tls.cert);
+      try {
+        return await connection.exchange(request);
+      } finally {
+        connection.close();
+      }
+    },
+    async close() {
+      await t.close();
+      await upstream.close();
+    },
+  };
 }
