@@ -67,6 +67,21 @@ describe('a chunked body on a method that usually has none', () => {
     },
   );
 
+  it('a sized body stays sized when the Connection header names Content-Length (RFC 9110 §7.6.1)', async () => {
+    const before = upstream.received.length;
+    const answer = await gateway.exchangeRaw(
+      aliceRequest(
+        'DELETE',
+        `Connection: content-length\r\nContent-Length: ${SMUGGLED.length}\r\n\r\n${SMUGGLED}`,
+      ),
+    );
+    expect(answer.status).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(upstream.received.slice(before).map(({ url, body }) => ({ url, body }))).toEqual([
+      { url: '/v2.01/alice/wallets', body: SMUGGLED },
+    ]);
+  });
+
   it('a sized body keeps its Content-Length', async () => {
     const before = upstream.received.length;
     const answer = await gateway.exchangeRaw(aliceRequest('DELETE', `Content-Length: 2\r\n\r\n{}`));
