@@ -9,8 +9,9 @@ import https from 'node:https';
 import { pipeline } from 'node:stream/promises';
 import { PortcullisError, type ResponseHeaders } from '../errors.js';
 import type { Principal } from './authenticate-request.js';
+import { upstreamRequestHeaders } from './forwarded-headers.js';
 
-/** Hop-by-hop headers (RFC 9110 §7.6.1) are never forwarded, in either direction. */
+/** Hop-by-hop response headers (RFC 9110 §7.6.1), never passed back to the client. */
 const HOP_BY_HOP = new Set([
   'connection',
   'keep-alive',
@@ -23,10 +24,6 @@ const HOP_BY_HOP = new Set([
   'upgrade',
 ]);
 
-/** Set by Portcullis alone: a client's own values are dropped so that the upstream can trust them. */
-const IDENTITY_HEADERS = ['x-client-id', 'x-api-key-id', 'x-auth-method'];
-const DROPPED_REQUEST_HEADERS = new Set(['authorization', 'host', ...IDENTITY_HEADERS]);
-
 export interface GatewayOptions {
   readonly upstream: URL;
   /** How long the upstream may take to start answering. */
@@ -35,17 +32,20 @@ export interface GatewayOptions {
 
 /**
  * Forwards an authenticated request to the upstream API: method, path, query and body streamed as they
- * came, the client's credentials removed, and who the caller is stated in `X-Client-Id`, `X-Api-Key-Id`
- * and `X-Auth-Method`. The answer streams back with its status.
+ * came (the path checked by `checkApiTarget`), the client's headers filtered and who the caller is stated
+ * as `upstreamRequestHeaders` describes. The answer streams back with its status.
  */
 export class Gateway {
   readonly #upstream: URL;
+  /** The upstream URL's path, without a trailing slash, which every forwarded path is put under. */
+  readonly #pathPrefix: string;
   readonly #timeoutMs: number;
   readonly #agent: http.Agent;
   readonly #request: typeof http.request;
 
   constructor(options: GatewayOptions) {
     this.#upstream = options.upstream;
+    this.#pathPrefix = options.upstream.pathname.replace(/\/$/, '');
     this.#timeoutMs = options.timeoutMs;
     const secure = options.upstream.protocol === 'https:';
     this.#agent = secure ? new https.Agent({ keepAlive: true }) : new http.Agent({ keepAlive: true });
@@ -57,17 +57,25 @@ export class Gateway {
     req: IncomingMessage,
     res: ServerResponse,
     pathAndQuery: string,
+    clientAddress: string,
     extraResponseHeaders?: ResponseHeaders,
   ): Promise<void> {
     const requestId = randomUUID();
+    // Before anything is sent: a refused header is answered 400 and the upstream never hears of it.
+    const headers = upstreamRequestHeaders(req, {
+      principal,
+      requestId,
+      clientAddress,
+      upstreamHost: this.#upstream.host,
+    });
     res.setHeader('X-Request-Id', requestId);
     const upstreamRequest = this.#request({
       protocol: this.#upstream.protocol,
       hostname: this.#upstream.hostname,
       port: this.#upstream.port,
       method: req.method,
-      path: this.#upstream.pathname.replace(/\/$/, '') + pathAndQuery,
-      headers: forwardedRequestHeaders(req, principal, requestId),
+      path: this.#pathPrefix + pathAndQuery,
+      headers,
       agent: this.#agent,
       timeout: this.#timeoutMs,
     });
@@ -104,29 +112,6 @@ export class Gateway {
   close(): void {
     this.#agent.destroy();
   }
-}
-
-function forwardedRequestHeaders(
-  req: IncomingMessage,
-  principal: Principal,
-  requestId: string,
-): OutgoingHttpHeaders {
-  const headers: OutgoingHttpHeaders = {};
-  const listedInConnection = connectionTokens(req.headers.connection);
-  for (const [name, value] of Object.entries(req.headers)) {
-    if (value === undefined || HOP_BY_HOP.has(name) || DROPPED_REQUEST_HEADERS.has(name)) continue;
-    if (listedInConnection.has(name)) continue;
-    headers[name] = value;
-  }
-  const forwardedFor = req.headers['x-forwarded-for'];
-  const peer = req.socket.remoteAddress ?? 'unknown';
-  headers['x-forwarded-for'] = forwardedFor === undefined ? peer : `${forwardedFor}, ${peer}`;
-  headers['x-forwarded-proto'] = 'https';
-  headers['x-request-id'] = requestId;
-  headers['x-client-id'] = principal.client.clientId;
-  headers['x-api-key-id'] = principal.key.keyId;
-  headers['x-auth-method'] = principal.method;
-  return headers;
 }
 
 function responseHeaders(upstream: IncomingHttpHeaders): OutgoingHttpHeaders {

@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { authenticateRequest } from '../api/authenticate-request.js';
 import { handleClientResource } from '../api/client-resource.js';
 import type { Gateway } from '../api/gateway.js';
+import { checkApiTarget } from '../api/upstream-path.js';
 import { PortcullisError, toPortcullisError } from '../errors.js';
 import { scopeAllowsMethod } from '../keys/scope.js';
 import { bearerChallenge } from '../oauth/challenges.js';
@@ -12,12 +13,6 @@ import { handleTokenRequest } from '../oauth/token-endpoint.js';
 import type { Services } from '../services.js';
 import { comesFromBrowser } from './request.js';
 import { sendApiError, sendOAuthError } from './respond.js';
-
-const API_PREFIX = '/v2.01/';
-/** `/v2.01/{ClientId}/{rest}`; ClientId syntax is checked by authentication, not here. */
-const API_PATH = /^\/v2\.01\/([^/]+)\/(.*)$/;
-/** Dot segments and encoded slashes could make an upstream resolve a path outside the caller's ClientId. */
-const AMBIGUOUS_PATH = /(^|\/)(\.|%2e){1,2}(\/|$)|%2f|%5c|\\/i;
 
 const INSUFFICIENT_SCOPE_CHALLENGE = `${bearerChallenge({
   code: 'insufficient_scope',
@@ -96,18 +91,18 @@ async function route(
   // before anything else, CORS preflights included, and answered without any Access-Control-* header.
   if (comesFromBrowser(req)) throw new PortcullisError('browser_not_allowed');
   if (oauthEndpoint !== undefined) return oauthEndpoint(services, req, res, query, now);
-  if (!path.startsWith(API_PREFIX)) throw new PortcullisError('not_found');
-  if (mayBeAmbiguous(path) && AMBIGUOUS_PATH.test(path)) {
-    throw new PortcullisError('invalid_request', {
-      message: 'The path has dot segments or encoded slashes.',
-    });
+  // `/v2.01/{ClientId}/{resource}`, where every segment reads the same to any upstream (see
+  // checkApiTarget); ClientId syntax is checked by authentication, not here.
+  const target = checkApiTarget(path, query);
+  if (target.kind === 'not_api') throw new PortcullisError('not_found');
+  if (target.kind === 'refused') {
+    throw new PortcullisError('invalid_request', { message: target.reason, detail: 'path refused' });
   }
-  const match = API_PATH.exec(path);
-  if (match === null || match[1] === 'oauth') throw new PortcullisError('not_found');
-  const pathClientId = match[1] as string;
-  const resource = match[2] as string;
+  const { clientId: pathClientId, resource } = target;
+  if (pathClientId === 'oauth') throw new PortcullisError('not_found');
 
   const principal = await authenticateRequest(services, req, query, now);
+  // The segment has no escapes when it equals a ClientId ([A-Za-z0-9_-]), so decoded it is the same.
   if (principal.client.clientId !== pathClientId) {
     throw new PortcullisError('forbidden', {
       detail: `client ${principal.client.clientId} asked for another path`,
@@ -129,7 +124,8 @@ async function route(
     if (gateway === undefined) {
       throw new PortcullisError('not_found', { detail: 'no upstream is configured' });
     }
-    return await gateway.forward(principal, req, res, path + (query === '' ? '' : `?${query}`), limitHeaders);
+    const pathAndQuery = path + (query === '' ? '' : `?${query}`);
+    return await gateway.forward(principal, req, res, pathAndQuery, services.addressOf(req), limitHeaders);
   } catch (error) {
     // Error answers state the limits too; success paths write them with their own headers, in one go.
     if (limitHeaders !== undefined && !res.headersSent) {
@@ -143,9 +139,4 @@ async function route(
 function requireHostHeader(req: IncomingMessage): void {
   if (req.headers.host !== undefined || req.httpVersionMinor === 0) return;
   throw new PortcullisError('invalid_request', { message: 'An HTTP/1.1 request must carry a Host header.' });
-}
-
-/** A cheap pre-check, so that the regular expression runs only on paths that could match it. */
-function mayBeAmbiguous(path: string): boolean {
-  return path.includes('/.') || path.includes('%') || path.includes('\\');
 }
