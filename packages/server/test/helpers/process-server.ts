@@ -24,6 +24,7 @@ const FLAGS: Readonly<Record<string, string>> = {
   failedAuthLimitPerClient: '--failed-auth-limit-per-client',
   failedAuthLimitPerAddress: '--failed-auth-limit-per-address',
   changePollMs: '--change-poll-ms',
+  trustProxy: '--trust-proxy',
 };
 
 export async function startServerProcess(
@@ -40,7 +41,7 @@ export async function startServerProcess(
     const flag = FLAGS[name];
     if (flag === undefined)
       throw new Error(`option ${name} has no serve flag: this test cannot run with workers`);
-    args.push(flag, String(value));
+    args.push(flag, ...(Array.isArray(value) ? value.map(String) : [String(value)]));
   }
   const child = await spawnServer(args);
   const options: ResolvedServerOptions = resolveServerOptions({ ...input, port: child.port });
