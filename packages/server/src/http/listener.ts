@@ -14,8 +14,6 @@ import type { TrustedProxies } from './trusted-proxies.js';
 const TLS_HANDSHAKE = 0x16;
 /** How often close() looks for connections that have become idle. */
 const DRAIN_POLL_MS = 25;
-/** How long a refused request's answer may take to leave before its connection is cut. */
-const REFUSAL_FLUSH_MS = 2000;
 
 export interface ListenerOptions {
   readonly cert: string;
@@ -248,7 +246,8 @@ export class TlsOnlyListener {
 /**
  * Requests Node refuses before any handler runs (headers too large, too slow, unparseable) get the
  * documented error shape, written before the connection is ended gracefully: destroying it at once, as
- * Node's default does, can drop the answer on a TLS connection.
+ * Node's default does, can drop the answer on a TLS connection. Only HTTP errors come here, on plain or
+ * secured connections: a TLS handshake that fails or times out is destroyed ('tlsClientError' above).
  */
 function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
   // As Node's own handler does: answer only when no response of this connection has begun, or the
@@ -266,9 +265,6 @@ function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
         : 'invalid_request';
   const refusal = new PortcullisError(code);
   const body = JSON.stringify(apiErrorBody(randomUUID(), refusal));
-  // A peer that never reads, or never closes its side, must not keep the connection open.
-  const cut = setTimeout(() => socket.destroy(), REFUSAL_FLUSH_MS);
-  socket.once('close', () => clearTimeout(cut));
   socket.end(
     `HTTP/1.1 ${refusal.status} ${STATUS_CODES[refusal.status]}\r\nContent-Type: application/json\r\n` +
       `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
