@@ -157,9 +157,9 @@ describe('open connections per client address', () => {
 
   const secured = (localAddress: string) =>
     new Promise<import('node:tls').TLSSocket>((resolve, reject) => {
-      const socket = tlsConnect(
-        { host: '127.0.0.1', port: t.port, localAddress, ca: t.server.tls.cert },
-        () => resolve(socket),
+      const tcp = net.connect({ host: '127.0.0.1', port: t.port, localAddress });
+      const socket = tlsConnect({ socket: tcp, host: 'localhost', ca: t.server.tls.cert }, () =>
+        resolve(socket),
       );
       socket.once('error', reject);
       socket.once('close', () => reject(new Error('closed')));
