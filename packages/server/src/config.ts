@@ -153,7 +153,9 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
     throw new OptionError('tlsCert and tlsKey must be given together');
   }
   if (options.proxyProtocol === true && (options.trustProxy ?? []).length === 0) {
-    throw new OptionError('proxyProtocol needs trustProxy: the load balancers that send the header');
+    throw new OptionError(
+      'proxyProtocol (--proxy-protocol) needs trustProxy (--trust-proxy): the load balancers that send the header',
+    );
   }
   if ((options.headersTimeoutMs ?? 10_000) > (options.requestTimeoutMs ?? 30_000)) {
     throw new OptionError('headersTimeoutMs must not exceed requestTimeoutMs');

@@ -188,7 +188,7 @@ describe('connection options', () => {
     [{ maxConnectionsPerAddress: 0 }, /maxConnectionsPerAddress must be an integer from 1/],
     [{ ipv6Prefix: 0 }, /ipv6Prefix must be an integer from 1 to 128/],
     [{ ipv6Prefix: 129 }, /ipv6Prefix must be an integer from 1 to 128/],
-    [{ proxyProtocol: true }, /proxyProtocol needs trustProxy/],
+    [{ proxyProtocol: true }, /proxyProtocol \(--proxy-protocol\) needs trustProxy \(--trust-proxy\)/],
     [{ proxyProtocol: 'yes' as unknown as boolean, trustProxy: ['10.0.0.1'] }, /proxyProtocol must be true/],
   ])('refuses %j, naming the option', (options, message) => {
     expect(() => resolveServerOptions(options)).toThrow(OptionError);

@@ -1,12 +1,16 @@
+import { readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
+import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ServerProcess, spawnServer } from './helpers/cli.js';
 import {
   basicHeader,
   mistyped,
   startTestServer,
   type TestClient,
   type TestServer,
+  tempDataDir,
 } from './helpers/harness.js';
 
 /** HAProxy's proxy-protocol.txt, §2.2: the v2 signature. */
@@ -48,29 +52,43 @@ function v2Tcp6(groups: readonly number[]): Buffer {
   return v2(V2_PROXY, V2_TCP6, payload);
 }
 
+/** The server's port and the certificate to trust. */
+interface Target {
+  readonly port: number;
+  readonly ca: string;
+}
+
+const targetOf = (t: TestServer): Target => ({ port: t.port, ca: t.server.tls.cert });
+
 type Outcome = { kind: 'answered'; status: number } | { kind: 'closed'; data: string };
 
 /**
  * What a TCP load balancer does: connects from `from`, sends `header`, then relays the client's TLS
- * handshake and one HTTPS request. With `coalesce`, the header and the ClientHello leave in one segment.
+ * handshake and one HTTPS request. With `coalesce`, the header and the ClientHello leave in one segment;
+ * with `gapMs`, the ClientHello follows the header that much later.
  */
 function throughBalancer(
-  t: TestServer,
+  target: Target,
   header: Buffer | undefined,
   authorization: string,
-  { from = '127.0.0.1', coalesce = false } = {},
+  { from = '127.0.0.1', coalesce = false, gapMs = 0 } = {},
 ): Promise<Outcome> {
   return new Promise((resolve) => {
-    const socket = net.connect({ host: '127.0.0.1', port: t.port, localAddress: from }, () => {
+    const socket = net.connect({ host: '127.0.0.1', port: target.port, localAddress: from }, () => {
       if (coalesce) socket.cork();
       if (header !== undefined) socket.write(header);
+      if (gapMs > 0) setTimeout(handshake, gapMs);
+      else handshake();
+      if (coalesce) setTimeout(() => socket.uncork(), 50);
+    });
+    socket.on('error', () => undefined);
+    const handshake = () => {
       let text = '';
-      const secure = tlsConnect({ socket, ca: t.server.tls.cert, host: 'localhost' }, () => {
+      const secure = tlsConnect({ socket, ca: target.ca, host: 'localhost' }, () => {
         secure.write(
           `GET /v2.01/acme/clients HTTP/1.1\r\nHost: api\r\nAuthorization: ${authorization}\r\nConnection: close\r\n\r\n`,
         );
       });
-      if (coalesce) setTimeout(() => socket.uncork(), 50);
       secure.on('data', (chunk: Buffer) => {
         text += chunk.toString();
       });
@@ -82,21 +100,20 @@ function throughBalancer(
             : { kind: 'closed', data: text },
         ),
       );
-    });
-    socket.on('error', () => undefined);
+    };
   });
 }
 
 /** Sends `bytes` from `from` and reports whether the server closed the connection, and what it sent. */
 function rawExchange(
-  t: TestServer,
+  target: Target,
   bytes: Buffer,
   from = '127.0.0.1',
 ): Promise<{ data: string; ms: number }> {
   return new Promise((resolve) => {
     const started = Date.now();
     let data = '';
-    const socket = net.connect({ host: '127.0.0.1', port: t.port, localAddress: from }, () =>
+    const socket = net.connect({ host: '127.0.0.1', port: target.port, localAddress: from }, () =>
       socket.write(bytes),
     );
     socket.on('data', (chunk: Buffer) => {
@@ -127,13 +144,13 @@ describe('--proxy-protocol: a TCP load balancer names each client (HAProxy PROXY
   it('v1: 101 tries from PROXY source 6.6.6.6 block 6.6.6.6 only, not 7.7.7.7 behind the same balancer', async () => {
     const wrong = basicHeader('acme', mistyped(acme.apiKey));
     for (let i = 0; i < 100; i++) {
-      expect(await throughBalancer(t, v1('6.6.6.6'), wrong, { coalesce: i % 2 === 0 })).toEqual(
+      expect(await throughBalancer(targetOf(t), v1('6.6.6.6'), wrong, { coalesce: i % 2 === 0 })).toEqual(
         answered(401),
       );
     }
-    expect(await throughBalancer(t, v1('6.6.6.6'), wrong)).toEqual(answered(429));
-    expect(await throughBalancer(t, v1('6.6.6.6'), acme.basic)).toEqual(answered(429));
-    expect(await throughBalancer(t, v1('7.7.7.7'), acme.basic)).toEqual(answered(200));
+    expect(await throughBalancer(targetOf(t), v1('6.6.6.6'), wrong)).toEqual(answered(429));
+    expect(await throughBalancer(targetOf(t), v1('6.6.6.6'), acme.basic)).toEqual(answered(429));
+    expect(await throughBalancer(targetOf(t), v1('7.7.7.7'), acme.basic)).toEqual(answered(200));
   });
 
   it('v1 TCP6 and v2 over IPv4 (with TLVs) and IPv6, each followed by a TLS handshake and a request', async () => {
@@ -144,13 +161,17 @@ describe('--proxy-protocol: a TCP load balancer names each client (HAProxy PROXY
       v2Tcp4('198.51.100.21', awsStyleTlv),
       v2Tcp6([0x2001, 0xdb8, 0x77, 0, 0, 0, 0, 2]),
     ]) {
-      expect(await throughBalancer(t, header, acme.basic)).toEqual(answered(200));
-      expect(await throughBalancer(t, header, acme.basic, { coalesce: true })).toEqual(answered(200));
+      expect(await throughBalancer(targetOf(t), header, acme.basic)).toEqual(answered(200));
+      expect(await throughBalancer(targetOf(t), header, acme.basic, { coalesce: true })).toEqual(
+        answered(200),
+      );
+      // The ClientHello in a later segment than the header, as a balancer relaying the client's bytes sends it.
+      expect(await throughBalancer(targetOf(t), header, acme.basic, { gapMs: 30 })).toEqual(answered(200));
     }
   });
 
   it('v2 LOCAL (the balancer’s own health check) completes the handshake as the balancer itself', async () => {
-    const outcome = await throughBalancer(t, v2(V2_LOCAL, 0x00, Buffer.alloc(0)), acme.basic);
+    const outcome = await throughBalancer(targetOf(t), v2(V2_LOCAL, 0x00, Buffer.alloc(0)), acme.basic);
     // The balancer is a trusted proxy that names no client in X-Forwarded-For: refused, not served as it.
     expect(outcome).toEqual(answered(400));
   });
@@ -180,20 +201,24 @@ describe('--proxy-protocol: a TCP load balancer names each client (HAProxy PROXY
     ],
     ['an HTTP request instead', Buffer.from('GET / HTTP/1.1\r\nHost: api\r\n\r\n')],
   ])('closes the connection on %s, answering nothing', async (_, header) => {
-    const { data, ms } = await rawExchange(t, header);
+    const { data, ms } = await rawExchange(targetOf(t), header);
     expect(data).toBe('');
     expect(ms).toBeLessThan(2000);
   });
 
   it('closes a connection from the trusted balancer that starts with a TLS handshake instead of a header', async () => {
-    expect((await throughBalancer(t, undefined, acme.basic)).kind).toBe('closed');
+    expect((await throughBalancer(targetOf(t), undefined, acme.basic)).kind).toBe('closed');
   });
 
   it('does not honour a header from an address that is not a trusted proxy; direct clients are served', async () => {
-    const spoofed = await rawExchange(t, v1('7.7.7.7'), '127.0.0.2');
+    const spoofed = await rawExchange(targetOf(t), v1('7.7.7.7'), '127.0.0.2');
     expect(spoofed.data).toMatch(/^HTTP\/1\.1 400 /);
-    expect((await throughBalancer(t, v1('7.7.7.7'), acme.basic, { from: '127.0.0.2' })).kind).toBe('closed');
-    expect(await throughBalancer(t, undefined, acme.basic, { from: '127.0.0.2' })).toEqual(answered(200));
+    expect((await throughBalancer(targetOf(t), v1('7.7.7.7'), acme.basic, { from: '127.0.0.2' })).kind).toBe(
+      'closed',
+    );
+    expect(await throughBalancer(targetOf(t), undefined, acme.basic, { from: '127.0.0.2' })).toEqual(
+      answered(200),
+    );
   });
 });
 
@@ -217,10 +242,10 @@ describe('--proxy-protocol with per-address limits: the named client is what is 
     const wrong = basicHeader('acme', mistyped(acme.apiKey));
     for (const last of [1, 2, 1, 0xffff]) {
       const header = v2Tcp6([0x2001, 0xdb8, 5, 6, 0, 0, 0, last]);
-      expect(await throughBalancer(t, header, wrong)).toEqual(answered(401));
+      expect(await throughBalancer(targetOf(t), header, wrong)).toEqual(answered(401));
     }
-    expect(await throughBalancer(t, v1('2001:db8:5:6::9'), acme.basic)).toEqual(answered(429));
-    expect(await throughBalancer(t, v1('2001:db8:5:7::1'), acme.basic)).toEqual(answered(200));
+    expect(await throughBalancer(targetOf(t), v1('2001:db8:5:6::9'), acme.basic)).toEqual(answered(429));
+    expect(await throughBalancer(targetOf(t), v1('2001:db8:5:7::1'), acme.basic)).toEqual(answered(200));
   });
 
   it('caps open connections per named client, not per balancer', async () => {
@@ -236,10 +261,45 @@ describe('--proxy-protocol with per-address limits: the named client is what is 
           }),
       ),
     );
-    const third = await rawExchange(t, Buffer.concat([v1('6.6.6.7'), Buffer.from([0x16])]));
+    const third = await rawExchange(targetOf(t), Buffer.concat([v1('6.6.6.7'), Buffer.from([0x16])]));
     expect(third.data).toBe('');
     expect(third.ms).toBeLessThan(2000);
-    expect(await throughBalancer(t, v1('6.6.6.8'), acme.basic)).toEqual(answered(200));
+    expect(await throughBalancer(targetOf(t), v1('6.6.6.8'), acme.basic)).toEqual(answered(200));
     for (const socket of open) socket.destroy();
+  });
+});
+
+describe('portcullis serve --workers 2 with the connection flags', () => {
+  let dataDir: string;
+  let server: ServerProcess;
+  let target: Target;
+
+  beforeAll(async () => {
+    dataDir = tempDataDir();
+    server = await spawnServer([
+      ...['--workers', '2', '--data-dir', dataDir, '--trust-proxy', '127.0.0.1', '--proxy-protocol'],
+      ...['--handshake-timeout-ms', '500', '--max-connections-per-address', '3', '--ipv6-prefix', '48'],
+    ]);
+    target = { port: server.port, ca: readFileSync(join(dataDir, 'tls-cert.pem'), 'utf8') };
+  });
+  afterAll(async () => {
+    await server.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('every worker reads PROXY headers from the trusted balancer and closes it without one', async () => {
+    for (let i = 0; i < 4; i++) {
+      expect(await throughBalancer(target, v1('2001:db8:9::1'), 'Basic eDp5')).toEqual(answered(401));
+      expect((await throughBalancer(target, undefined, 'Basic eDp5')).kind).toBe('closed');
+    }
+  });
+
+  it('every worker closes a stalled handshake at --handshake-timeout-ms', async () => {
+    for (let i = 0; i < 4; i++) {
+      const { data, ms } = await rawExchange(target, Buffer.from([0x16]), '127.0.0.2');
+      expect(data).toBe('');
+      expect(ms).toBeLessThan(2000);
+      expect(ms).toBeGreaterThanOrEqual(400);
+    }
   });
 });

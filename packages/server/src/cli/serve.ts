@@ -132,7 +132,7 @@ export function serveCommand(): Command {
     .addOption(
       new Option(
         '--trust-proxy <cidr...>',
-        'TLS-terminating load balancers: plain HTTP is served from these addresses only, with X-Forwarded-Proto: https',
+        'load balancers: plain HTTP is served from these addresses only, with X-Forwarded-Proto: https; X-Forwarded-For (or, with --proxy-protocol, the PROXY header) names the client',
       ).env('PORTCULLIS_TRUST_PROXY'),
     )
     .addOption(

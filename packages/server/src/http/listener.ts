@@ -271,17 +271,17 @@ function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
   );
 }
 
-/** Calls `consume` each time `socket` has data to read, until it returns true. */
+/**
+ * Calls `consume` each time `socket` has data to read, until it returns true. A 'readable' listener alone
+ * starts reading (also on a socket paused on connect); `resume()` must not be called, since with a
+ * 'readable' listener just removed it switches the socket to flowing mode and the next bytes are lost.
+ */
 function readUntil(socket: Socket, consume: () => boolean): void {
   const attempt = () => {
     if (!consume()) socket.once('readable', attempt);
   };
-  if (socket.readableLength > 0) {
-    attempt();
-  } else {
-    socket.once('readable', attempt);
-    socket.resume();
-  }
+  if (socket.readableLength > 0) attempt();
+  else socket.once('readable', attempt);
 }
 
 /**
