@@ -119,8 +119,8 @@ export class TlsOnlyListener {
   }
 
   /**
-   * One deadline from accept covers the PROXY header, the first byte and the TLS handshake: Node's own
-   * handshake timeout restarts with each byte received, which a client sending one byte at a time defeats.
+   * One deadline from accept covers the PROXY header, the first byte and the TLS handshake. Node's own
+   * handshake timeout (set too) only starts once the first byte has made a TLS socket of the connection.
    */
   #accept(socket: Socket): void {
     const peer = socket.remoteAddress;
