@@ -77,7 +77,7 @@ describe('--trust-proxy: plain HTTP from a TLS-terminating load balancer', () =>
   });
 });
 
-/** A failed and then a good Basic request through the trusted proxy, as `client` in X-Forwarded-For. */
+/** A Basic request through the trusted proxy, as `client` in X-Forwarded-For. */
 function throughProxy(port: number, client: string, authorization: string) {
   return viaProxy(port, { authorization, 'x-forwarded-proto': 'https', 'x-forwarded-for': client });
 }
