@@ -63,8 +63,32 @@ export interface ServerOptions {
    * accepted from them only, and only with `X-Forwarded-Proto: https`. Default: none (TLS only).
    */
   readonly trustProxy?: readonly string[];
+  /**
+   * `--proxy-protocol`: connections from the `trustProxy` addresses start with a PROXY protocol header (v1
+   * or v2, as TCP load balancers send it) naming the client, whose address is then counted; from those
+   * addresses a connection without one is closed. Needs `trustProxy`. Default false.
+   */
+  readonly proxyProtocol?: boolean;
+  /**
+   * Bits of an IPv6 address that name one client for per-address counting (failed authentications,
+   * connections per address): an IPv6 host usually holds a whole /64. IPv4 (and IPv4-mapped IPv6)
+   * addresses count as themselves. Default 64.
+   */
+  readonly ipv6Prefix?: number;
   /** Open connections at most; more are refused at accept. Default 10 000. */
   readonly maxConnections?: number;
+  /**
+   * Open connections from one client address (per `ipv6Prefix` network for IPv6); more are closed at once.
+   * Trusted proxies are exempt (with `proxyProtocol`, the clients they name are counted). Default 256:
+   * server-to-server clients keep pools of a few connections per process, so a NAT with dozens of
+   * processes behind it stays below it, while one host cannot fill `maxConnections` alone.
+   */
+  readonly maxConnectionsPerAddress?: number;
+  /**
+   * Time from accept to a completed TLS handshake (or to the first byte of a plain-HTTP request); slower
+   * connections are closed. Default 10 000 ms (Node's own default is 120 s, and restarts with each byte).
+   */
+  readonly handshakeTimeoutMs?: number;
   /** Request line and headers, in bytes; larger gets 431. Default 16 384 (Node's). */
   readonly maxHeaderBytes?: number;
   /** Time to receive a request's headers; slower gets 408. Default 10 000 ms (slowloris). */
@@ -108,6 +132,8 @@ export interface ResolvedServerOptions {
   readonly failedAuthLimitPerAddress: readonly LimitWindow[];
   readonly revokeExposedKeys: boolean;
   readonly trustProxy: readonly string[];
+  readonly proxyProtocol: boolean;
+  readonly ipv6Prefix: number;
   readonly connectionLimits: ConnectionLimits;
   readonly changePollMs: number;
   readonly storeTimeoutMs: number;
@@ -125,6 +151,11 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
   if (!isEnvironment(environment)) throw new OptionError('environment must be "sandbox" or "production"');
   if ((options.tlsCert === undefined) !== (options.tlsKey === undefined)) {
     throw new OptionError('tlsCert and tlsKey must be given together');
+  }
+  if (options.proxyProtocol === true && (options.trustProxy ?? []).length === 0) {
+    throw new OptionError(
+      'proxyProtocol (--proxy-protocol) needs trustProxy (--trust-proxy): the load balancers that send the header',
+    );
   }
   if ((options.headersTimeoutMs ?? 10_000) > (options.requestTimeoutMs ?? 30_000)) {
     throw new OptionError('headersTimeoutMs must not exceed requestTimeoutMs');
@@ -154,8 +185,17 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
     ),
     revokeExposedKeys: boolean('revokeExposedKeys', options.revokeExposedKeys ?? false),
     trustProxy: cidrs('trustProxy', options.trustProxy ?? []),
+    proxyProtocol: boolean('proxyProtocol', options.proxyProtocol ?? false),
+    ipv6Prefix: integer('ipv6Prefix', options.ipv6Prefix ?? 64, 1, 128),
     connectionLimits: Object.freeze({
       maxConnections: integer('maxConnections', options.maxConnections ?? 10_000, 1, 1_000_000),
+      maxConnectionsPerAddress: integer(
+        'maxConnectionsPerAddress',
+        options.maxConnectionsPerAddress ?? 256,
+        1,
+        1_000_000,
+      ),
+      handshakeTimeoutMs: integer('handshakeTimeoutMs', options.handshakeTimeoutMs ?? 10_000, 100, 120_000),
       maxHeaderBytes: integer('maxHeaderBytes', options.maxHeaderBytes ?? 16_384, 1024, 1_048_576),
       headersTimeoutMs: integer('headersTimeoutMs', options.headersTimeoutMs ?? 10_000, 100, 600_000),
       requestTimeoutMs: integer('requestTimeoutMs', options.requestTimeoutMs ?? 30_000, 100, 3_600_000),

@@ -4,6 +4,7 @@ import { AuditCounter } from './audit/audit-counter.js';
 import type { ChangeSignal } from './cluster/change-signal.js';
 import { type ResolvedServerOptions, resolveServerOptions, type ServerOptions } from './config.js';
 import { createRequestHandler } from './http/app.js';
+import { addressKey, ConnectionPeers } from './http/client-address.js';
 import { TlsOnlyListener } from './http/listener.js';
 import { TrustedProxies } from './http/trusted-proxies.js';
 import { CredentialDirectory } from './keys/credential-directory.js';
@@ -91,7 +92,8 @@ export async function createPortcullisServer(
   const revocationBoundMs = Math.max(1000, options.changePollMs * 4);
   const directory = new CredentialDirectory(store, revocationBoundMs);
   const audit = new AuditCounter();
-  const trustedProxies = new TrustedProxies(options.trustProxy);
+  const peers = new ConnectionPeers();
+  const trustedProxies = new TrustedProxies(options.trustProxy, peers);
   const services: Services = {
     options,
     store,
@@ -105,6 +107,7 @@ export async function createPortcullisServer(
       options.failedAuthLimitPerAddress,
       audit,
       counters,
+      options.ipv6Prefix,
     ),
     announceChange: () => changeSignal?.announce(),
     addressOf: (req) => trustedProxies.clientAddress(req),
@@ -121,6 +124,9 @@ export async function createPortcullisServer(
     handler: createRequestHandler(services, gateway),
     limits: options.connectionLimits,
     trustedProxies,
+    peers,
+    proxyProtocol: options.proxyProtocol,
+    addressKey: (address) => addressKey(address, options.ipv6Prefix),
     onPlainHttp: (req) => {
       options.logger.warn('request.plain_http', {
         path: (req.url ?? '').split('?', 1)[0],

@@ -49,6 +49,10 @@ interface ServeOptions {
   readonly revokeExposedKeys: boolean;
   readonly changePollMs: number;
   readonly trustProxy?: string[] | string;
+  readonly proxyProtocol: boolean;
+  readonly ipv6Prefix: number;
+  readonly maxConnectionsPerAddress: number;
+  readonly handshakeTimeoutMs: number;
   readonly demoClient: boolean;
 }
 
@@ -128,8 +132,34 @@ export function serveCommand(): Command {
     .addOption(
       new Option(
         '--trust-proxy <cidr...>',
-        'TLS-terminating load balancers: plain HTTP is served from these addresses only, with X-Forwarded-Proto: https',
+        'load balancers: plain HTTP is served from these addresses only, with X-Forwarded-Proto: https; X-Forwarded-For (or, with --proxy-protocol, the PROXY header) names the client',
       ).env('PORTCULLIS_TRUST_PROXY'),
+    )
+    .addOption(
+      new Option(
+        '--proxy-protocol',
+        'connections from --trust-proxy addresses start with a PROXY protocol v1/v2 header naming the client',
+      )
+        .env('PORTCULLIS_PROXY_PROTOCOL')
+        .default(false),
+    )
+    .addOption(
+      new Option('--ipv6-prefix <bits>', 'IPv6 clients are counted per network of this many bits')
+        .env('PORTCULLIS_IPV6_PREFIX')
+        .default(64)
+        .argParser(integerArgument(1, 128)),
+    )
+    .addOption(
+      new Option('--max-connections-per-address <count>', 'open connections per client address')
+        .env('PORTCULLIS_MAX_CONNECTIONS_PER_ADDRESS')
+        .default(256)
+        .argParser(integerArgument(1, 1_000_000)),
+    )
+    .addOption(
+      new Option('--handshake-timeout-ms <ms>', 'time from accept to a completed TLS handshake')
+        .env('PORTCULLIS_HANDSHAKE_TIMEOUT_MS')
+        .default(10_000)
+        .argParser(integerArgument(100, 120_000)),
     )
     .addOption(
       new Option('--change-poll-ms <ms>', "how often to read the store's change feed")
@@ -258,6 +288,10 @@ function serverOptions(options: ServeOptions) {
       .flat()
       .flatMap((value) => value.split(','))
       .filter(Boolean),
+    proxyProtocol: options.proxyProtocol,
+    ipv6Prefix: options.ipv6Prefix,
+    maxConnectionsPerAddress: options.maxConnectionsPerAddress,
+    handshakeTimeoutMs: options.handshakeTimeoutMs,
     cachePrefix: options.cachePrefix,
     ...(options.store !== undefined && { store: options.store }),
     ...(options.cache !== undefined && { cache: options.cache }),

@@ -1,13 +1,15 @@
 import type { AuditCounter } from '../audit/audit-counter.js';
 import { setBounded } from '../bounded-map.js';
 import { PortcullisError } from '../errors.js';
+import { addressKey } from '../http/client-address.js';
 import { loggableClientId } from '../keys/client-id.js';
 import { type CounterFactory, inProcessCounters, type WindowCounter } from './window-counter.js';
 import type { LimitWindow } from './window-spec.js';
 
 /**
  * Brute-force protection (RFC 6749 §2.3.1: the server MUST protect against it). Failed authentications
- * are counted per source address and ClientId, and per source address alone. Past either limit, further
+ * are counted per source address and ClientId, and per source address alone; an IPv6 address is counted
+ * as its network (`--ipv6-prefix`, /64 by default), since one host usually holds all of it. Past either limit, further
  * attempts from that address (for that ClientId, or for any) are refused with 429 before any credential
  * is checked, so guessing stops paying. Only the offending address is held back: the same client from
  * another address, and other clients, are unaffected, so an attacker cannot lock a client out.
@@ -24,17 +26,20 @@ export class FailedAuthentications {
    */
   readonly #failedHere = new Map<string, number>();
   readonly #countersShared: boolean;
+  readonly #ipv6Prefix: number;
 
   constructor(
     perAddressAndClient: readonly LimitWindow[],
     perAddress: readonly LimitWindow[],
     audit: AuditCounter,
     counters: CounterFactory,
+    ipv6Prefix: number,
   ) {
     this.#perAddressAndClient = counters('failed-pair', perAddressAndClient);
     this.#perAddress = counters('failed-address', perAddress);
     this.#audit = audit;
     this.#countersShared = counters !== inProcessCounters;
+    this.#ipv6Prefix = ipv6Prefix;
   }
 
   /**
@@ -46,11 +51,12 @@ export class FailedAuthentications {
     claimedClientId: () => string | undefined,
     now: number,
   ): Promise<void> {
-    if (!this.#countersShared && !this.#failedHere.has(address)) return;
-    let wait = this.#perAddress.enabled ? await this.#perAddress.blockedFor(address, now) : 0;
+    const key = addressKey(address, this.#ipv6Prefix);
+    if (!this.#countersShared && !this.#failedHere.has(key)) return;
+    let wait = this.#perAddress.enabled ? await this.#perAddress.blockedFor(key, now) : 0;
     const clientId = claimedClientId();
     if (wait === 0 && clientId !== undefined && this.#perAddressAndClient.enabled)
-      wait = await this.#perAddressAndClient.blockedFor(pairKey(address, clientId), now);
+      wait = await this.#perAddressAndClient.blockedFor(pairKey(key, clientId), now);
     if (wait === 0) return;
     // Per address only: the ClientIds a blocked address claims are its to choose, one row each otherwise.
     this.#audit.count('limit.failed_authentication', { source: address }, now);
@@ -64,11 +70,12 @@ export class FailedAuthentications {
   /** Counts a failure. Awaited by the caller, so that a failed count fails the request (closed). */
   async record(address: string, clientId: string | undefined, now: number): Promise<void> {
     this.#audit.count('authentication.failed', auditSubject(address, clientId), now);
+    const key = addressKey(address, this.#ipv6Prefix);
     // With shared counters every check asks them, so the addresses failed here would go unread.
-    if (!this.#countersShared) this.#rememberFailed(address, now);
-    if (this.#perAddress.enabled) await this.#perAddress.hit(address, now);
+    if (!this.#countersShared) this.#rememberFailed(key, now);
+    if (this.#perAddress.enabled) await this.#perAddress.hit(key, now);
     if (clientId !== undefined && this.#perAddressAndClient.enabled) {
-      await this.#perAddressAndClient.hit(pairKey(address, clientId), now);
+      await this.#perAddressAndClient.hit(pairKey(key, clientId), now);
     }
   }
 
