@@ -167,6 +167,20 @@ describe('AuditCounter budgets', () => {
     expect(total(failed)).toBe(30_000);
   });
 
+  it('bounds an IPv6 host by its /64: rotating addresses does not buy more rows', () => {
+    const counter = new AuditCounter();
+    const network = '2001:db8:0:0:0:0:0:0/64';
+    for (let i = 1; i <= 100; i++) {
+      const source = `2001:db8::${i.toString(16)}`;
+      counter.count('authentication.failed', { source, sourceNetwork: network, clientId: `c${i}` }, at);
+    }
+    const taken = counter.take();
+    expect(taken.filter((e) => e.clientId !== MANY)).toHaveLength(20);
+    expect(taken.filter((e) => e.clientId === MANY)).toEqual([
+      expect.objectContaining({ source: network, count: 80 }),
+    ]);
+  });
+
   it('starts each budget afresh after a flush', () => {
     const counter = new AuditCounter();
     for (let i = 0; i < 25; i++)

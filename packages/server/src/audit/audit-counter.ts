@@ -5,6 +5,11 @@ export interface AuditSubject {
   readonly clientId?: string | undefined;
   readonly keyId?: string | undefined;
   readonly source?: string | undefined;
+  /**
+   * What the per-source bound counts by, when not `source` itself: the network an IPv6 address is
+   * counted in (its /64), whose addresses one host can all use. Not written.
+   */
+  readonly sourceNetwork?: string | undefined;
 }
 
 const MINUTE_MS = 60_000;
@@ -21,9 +26,9 @@ const AUTHENTICATED_EVENTS: ReadonlySet<AuditEventType> = new Set([
 const AUTHENTICATED_BUDGET = 100_000;
 const ANONYMOUS_BUDGET = 10_000;
 /**
- * Distinct subjects one source address may have per kind and minute. Past it, that source's further
- * claimed ClientIds are counted under `(many)`: one address guessing ClientIds writes a bounded number
- * of rows, not one per guess.
+ * Distinct subjects one source (an address, or the /64 of an IPv6 one) may have per kind and minute. Past
+ * it, further ones are counted under ClientId `(many)` and the source's network: one host guessing
+ * ClientIds, or rotating through its IPv6 addresses, writes a bounded number of rows, not one per guess.
  */
 const SUBJECTS_PER_SOURCE = 20;
 /** Stands for the subjects that did not fit a bound; no ClientId or address can be spelled so. */
@@ -50,14 +55,15 @@ export class AuditCounter {
   count(type: AuditEventType, subject: AuditSubject, now: number): void {
     const at = now - (now % MINUTE_MS);
     const budget = AUTHENTICATED_EVENTS.has(type) ? this.#authenticated : this.#anonymous;
-    budget.count({
+    const event = {
       at,
       type,
       clientId: subject.clientId ?? null,
       keyId: subject.keyId ?? null,
       source: subject.source ?? null,
       detail: null,
-    });
+    };
+    budget.count(event, subject.sourceNetwork ?? event.source);
   }
 
   /** Counts taken but not written (the store failed): added back, to be written with the next batch. */
@@ -83,13 +89,14 @@ class Budget {
     this.#capacity = capacity;
   }
 
-  count(event: Omit<AuditEvent, 'count'>): void {
+  /** @param sourceNetwork what the per-source bound counts by, usually the event's source. */
+  count(event: Omit<AuditEvent, 'count'>, sourceNetwork: string | null): void {
     const pending = this.#pending.get(bucketId(event));
     if (pending !== undefined) {
       pending.count++;
       return;
     }
-    const bounded = this.#bounded(event);
+    const bounded = this.#bounded(event, sourceNetwork);
     const id = bucketId(bounded);
     const existing = this.#pending.get(id);
     if (existing !== undefined) existing.count++;
@@ -111,14 +118,15 @@ class Budget {
   }
 
   /** The event as it is counted when it would be a new subject: itself, or an overflow entry. */
-  #bounded(event: Omit<AuditEvent, 'count'>): Omit<AuditEvent, 'count'> {
+  #bounded(event: Omit<AuditEvent, 'count'>, sourceNetwork: string | null): Omit<AuditEvent, 'count'> {
     if (this.#pending.size >= this.#capacity) {
       return { ...event, clientId: null, keyId: null, source: MANY };
     }
-    if (event.source === null) return event;
-    const sourceId = `${event.type} ${event.at} ${event.source}`;
+    if (sourceNetwork === null) return event;
+    const sourceId = `${event.type} ${event.at} ${sourceNetwork}`;
     const subjects = this.#subjectsPerSource.get(sourceId) ?? 0;
-    if (subjects >= SUBJECTS_PER_SOURCE) return { ...event, clientId: MANY, keyId: null };
+    if (subjects >= SUBJECTS_PER_SOURCE)
+      return { ...event, clientId: MANY, keyId: null, source: sourceNetwork };
     this.#subjectsPerSource.set(sourceId, subjects + 1);
     return event;
   }

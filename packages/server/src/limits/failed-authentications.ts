@@ -58,8 +58,9 @@ export class FailedAuthentications {
     if (wait === 0 && clientId !== undefined && this.#perAddressAndClient.enabled)
       wait = await this.#perAddressAndClient.blockedFor(pairKey(key, clientId), now);
     if (wait === 0) return;
-    // Per address only: the ClientIds a blocked address claims are its to choose, one row each otherwise.
-    this.#audit.count('limit.failed_authentication', { source: address }, now);
+    // Per counted address only (an IPv6 /64): the ClientIds, and the addresses within its network, that
+    // a blocked source claims are its to choose, one row each otherwise.
+    this.#audit.count('limit.failed_authentication', { source: key }, now);
     throw new PortcullisError('rate_limit', {
       message: 'Too many failed authentications from this address: wait until the time in Retry-After.',
       detail: `failed-authentication limit reached for ${address}`,
@@ -69,8 +70,8 @@ export class FailedAuthentications {
 
   /** Counts a failure. Awaited by the caller, so that a failed count fails the request (closed). */
   async record(address: string, clientId: string | undefined, now: number): Promise<void> {
-    this.#audit.count('authentication.failed', auditSubject(address, clientId), now);
     const key = addressKey(address, this.#ipv6Prefix);
+    this.#audit.count('authentication.failed', auditSubject(address, key, clientId), now);
     // With shared counters every check asks them, so the addresses failed here would go unread.
     if (!this.#countersShared) this.#rememberFailed(key, now);
     if (this.#perAddress.enabled) await this.#perAddress.hit(key, now);
@@ -92,6 +93,10 @@ function pairKey(address: string, clientId: string): string {
   return `${address} ${clientId}`;
 }
 
-function auditSubject(address: string, clientId: string | undefined) {
-  return { source: address, clientId: clientId === undefined ? undefined : loggableClientId(clientId) };
+function auditSubject(address: string, network: string, clientId: string | undefined) {
+  return {
+    source: address,
+    sourceNetwork: network,
+    clientId: clientId === undefined ? undefined : loggableClientId(clientId),
+  };
 }
