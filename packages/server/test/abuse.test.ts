@@ -16,7 +16,7 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-describe('server to server only (the seed: never from a user’s browser)', () => {
+describe('server to server only (MANGOPAY: never from a user’s browser)', () => {
   it.each([
     ['Origin', 'https://shop.example'],
     ['Sec-Fetch-Site', 'cross-site'],
@@ -125,7 +125,7 @@ describe('API rate limits, the way MANGOPAY sets them', () => {
   });
 });
 
-describe('token minting limit (the seed: "You must not create a token for every API call")', () => {
+describe('token minting limit (MANGOPAY: "You must not create a token for every API call")', () => {
   it('answers 429 with Retry-After and tells the client to reuse its token; other clients are unaffected', async () => {
     const limited = await startTestServer({ tokenLimit: '2/10m' });
     try {

@@ -34,7 +34,7 @@ describe('ClientId syntax', () => {
 describe('RFC 7617 Basic credentials with RFC 6749 Appendix B decoding', () => {
   const encode = (text: string) => `Basic ${Buffer.from(text, 'utf8').toString('base64')}`;
 
-  it('decodes the seed example', () => {
+  it("decodes the example of MANGOPAY's documentation", () => {
     expect(parseBasicAuthorization('Basic QWxhZGRpbjpnaHNpdTZoanFRamo=')).toEqual({
       ok: true,
       credentials: { clientId: 'Aladdin', secret: 'ghsiu6hjqQjj' },

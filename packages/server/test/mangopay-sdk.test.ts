@@ -49,7 +49,7 @@ describe("MANGOPAY's official Node SDK (mangopay4-nodejs-sdk), unchanged", () =>
       updatedDescription: 'Updated through the official SDK',
       authorization: 'Bearer',
     });
-    // The SDK reuses its token across calls, as the seed asks: one token for three calls.
+    // The SDK reuses its token across calls, as MANGOPAY's documentation asks: one token for three calls.
     expect(t.server.tokensIssued() - tokensBefore).toBe(1);
   });
 });

@@ -35,7 +35,7 @@ function expectApiError(response: Awaited<ReturnType<TestServer['request']>>, st
   return body;
 }
 
-describe('Basic authentication on every call (the seed, first method)', () => {
+describe("Basic authentication on every call (MANGOPAY's first method)", () => {
   it('GET /v2.01/{ClientId}/clients returns the client record with MANGOPAY field names', async () => {
     const response = await t.request({ path: clientsPath('acme'), headers: { authorization: acme.basic } });
     expect(response.status).toBe(200);
@@ -44,7 +44,7 @@ describe('Basic authentication on every call (the seed, first method)', () => {
     expect(typeof body.CreationDate).toBe('number');
   });
 
-  it('answers the seed example header shape: "Basic " + base64("ClientId:API KEY")', () => {
+  it('answers the header shape of MANGOPAY\'s example: "Basic " + base64("ClientId:API KEY")', () => {
     expect(basicHeader('Aladdin', 'ghsiu6hjqQjj')).toBe('Basic QWxhZGRpbjpnaHNpdTZoanFRamo=');
   });
 

@@ -19,7 +19,7 @@ export interface Principal {
   readonly scope: KeyScope;
 }
 
-/** Both methods the seed describes, offered when no usable credentials were sent (RFC 7235 §4.1). */
+/** Both methods MANGOPAY's API accepts, offered when no usable credentials were sent (RFC 7235 §4.1). */
 const CHALLENGES = [bearerChallenge(), basicChallenge];
 
 const INVALID_TOKEN_CHALLENGE = bearerChallenge({

@@ -8,11 +8,7 @@ import type { Principal } from './authenticate-request.js';
 
 const CLIENT_BODY_LIMIT = 64 * 1024;
 
-/**
- * The fields of MANGOPAY's Client object that Portcullis keeps and a client may edit with PUT, each with
- * its validation. Read-only fields (ClientId, Name, CreationDate, ...) and fields we do not keep are
- * ignored in a PUT body, as official SDKs send their whole model back; null leaves a field unchanged.
- */
+/** A field's validation: undefined when the value is acceptable, else what is wrong with it. */
 type FieldCheck = (value: unknown) => string | undefined;
 
 const EMAIL_PATTERN = /^[^\s@]{1,64}@[^\s@]{1,189}\.[^\s@]{1,63}$/;
@@ -54,6 +50,11 @@ const record =
       : message;
   };
 
+/**
+ * The fields of MANGOPAY's Client object that Portcullis keeps and a client may edit with PUT, each with
+ * its validation. Read-only fields (ClientId, Name, CreationDate, ...) and fields we do not keep are
+ * ignored in a PUT body, as official SDKs send their whole model back; null leaves a field unchanged.
+ */
 const EDITABLE_FIELDS: Readonly<Record<string, FieldCheck>> = {
   TechEmails: emailList,
   AdminEmails: emailList,

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { type FetchFunction, PortcullisClient } from '@portcullis/sdk';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { Agent, fetch as undiciFetch } from 'undici';
+import { SELF_SIGNED_CERT } from '../tls/certificate.js';
 import { dataDirOption, jsonOption, printJson, printLines } from './common.js';
 
 /** Options of the commands that call an API as a client would, through the SDK. */
@@ -91,7 +92,7 @@ function sdkClient(options: ClientCommandOptions, auth: 'oauth' | 'basic'): Port
 function defaultCaFile(dataDir: string, baseUrl: string): string | undefined {
   const host = URL.canParse(baseUrl) ? new URL(baseUrl).hostname : '';
   if (!['127.0.0.1', 'localhost', '[::1]'].includes(host)) return undefined;
-  const path = join(dataDir, 'tls-cert.pem');
+  const path = join(dataDir, SELF_SIGNED_CERT);
   return existsSync(path) ? path : undefined;
 }
 

@@ -80,28 +80,30 @@ export function integerArgument(min: number, max: number): (value: string) => nu
  * Runs `action` with the store (`--store`, or the data directory's SQLite file) and the server secret,
  * closes the store afterwards, and, with `--cache`, tells every server to read the change now.
  */
-export async function withStore<T>(
+export function withStore<T>(
   options: Pick<CommonOptions, 'dataDir' | 'store' | 'cache' | 'cachePrefix'>,
   environment: Environment,
   action: (context: KeyManagementContext) => Promise<T>,
 ): Promise<T> {
+  return withStoreOnly(options, (store) =>
+    action({ store, serverSecret: loadOrCreateServerSecret(options.dataDir), environment }),
+  );
+}
+
+/** Runs `action` with the store only, for commands that need no secret; otherwise as `withStore`. */
+export async function withStoreOnly<T>(
+  options: Pick<CommonOptions, 'dataDir' | 'store' | 'cache' | 'cachePrefix'>,
+  action: (store: Store) => Promise<T>,
+): Promise<T> {
   const store = await openStore(options.store, options.dataDir, STORE_TIMEOUT_MS);
   let result: T;
   try {
-    result = await action({ store, serverSecret: loadOrCreateServerSecret(options.dataDir), environment });
+    result = await action(store);
   } finally {
     await store.close();
   }
   if (options.cache !== undefined) await announceChange(options.cache, options.cachePrefix);
   return result;
-}
-
-/** Runs `action` with the store only, for commands that need no secret. */
-export function withStoreOnly<T>(
-  options: Pick<CommonOptions, 'dataDir' | 'store' | 'cache' | 'cachePrefix'>,
-  action: (store: Store) => Promise<T>,
-): Promise<T> {
-  return withStore(options, 'sandbox', ({ store }) => action(store));
 }
 
 async function announceChange(cacheUrl: string, keyPrefix: string): Promise<void> {

@@ -87,7 +87,8 @@ async function route(
 ): Promise<void> {
   const now = Date.now();
   requireHostHeader(req);
-  // The seed: "All API communication should be done from your server directly to our server." Refused
+  // MANGOPAY's documentation: "All API communication should be done from your server directly to our
+  // server." Refused
   // before anything else, CORS preflights included, and answered without any Access-Control-* header.
   if (comesFromBrowser(req)) throw new PortcullisError('browser_not_allowed');
   if (oauthEndpoint !== undefined) return oauthEndpoint(services, req, res, query, now);

@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { setBounded } from '../bounded-map.js';
 import { parseBasicAuthorization } from '../oauth/basic-credentials.js';
 import { authorizationScheme, parseBearerAuthorization } from '../oauth/bearer-token.js';
 import { revokeAccessToken } from '../oauth/token-revocation.js';
@@ -23,7 +24,8 @@ const MAX_PENDING_CHECKS = 1_000;
  */
 export class CredentialExposure {
   readonly #services: Services;
-  readonly #reportedTokens = new Set<string>();
+  /** Token ids reported, to when they expire. */
+  readonly #reportedTokens = new Map<string, number>();
   #pendingChecks = 0;
   #lastSkipLogged = 0;
 
@@ -92,8 +94,7 @@ export class CredentialExposure {
     const token = parseBearerAuthorization(authorization);
     const claims = token === undefined ? undefined : tokens.open(token);
     if (claims === undefined || claims.expiresAt <= now || this.#reportedTokens.has(claims.tokenId)) return;
-    if (this.#reportedTokens.size >= MAX_REMEMBERED_TOKENS) this.#reportedTokens.clear();
-    this.#reportedTokens.add(claims.tokenId);
+    setBounded(this.#reportedTokens, claims.tokenId, claims.expiresAt, MAX_REMEMBERED_TOKENS);
     const fingerprint = tokenFingerprint(claims.tokenId);
     if (options.revokeExposedKeys) {
       await revokeAccessToken(this.#services, claims, now, 'exposed');

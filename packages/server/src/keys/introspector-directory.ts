@@ -1,6 +1,10 @@
+import { setBounded } from '../bounded-map.js';
 import { unavailable } from '../errors.js';
 import type { IntrospectorRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
+
+/** Keys presented to the introspection endpoint, valid or not: bounded, oldest dropped first. */
+const MAX_CACHED_INTROSPECTORS = 1000;
 
 interface Cached {
   readonly introspector: IntrospectorRecord | undefined;
@@ -33,8 +37,7 @@ export class IntrospectorDirectory {
         throw unavailable('store_unavailable', error);
       }
       cached = { introspector, loadedAt: now };
-      if (this.#cache.size >= 1000) this.#cache.clear();
-      this.#cache.set(keyHash, cached);
+      setBounded(this.#cache, keyHash, cached, MAX_CACHED_INTROSPECTORS);
     }
     const found = cached.introspector;
     return found !== undefined && found.name === name && found.revokedAt === null ? found : undefined;

@@ -51,7 +51,7 @@ export class ClientLimits {
 
   /**
    * Counts a token issued to `clientId`. Past the limit: 429 telling the client to reuse its token, as
-   * the seed asks ("You must not create a token for every API call").
+   * MANGOPAY's documentation asks ("You must not create a token for every API call").
    */
   async countTokenIssued(clientId: string, now: number): Promise<void> {
     if (!this.#tokenIssuance.enabled) return;

@@ -100,7 +100,12 @@ export class SyncedWindows implements WindowCounter {
       const counts = known.map(
         (count, i) => count + (local.sending[i] as number) + (local.unsent[i] as number),
       );
-      return windowState(this.#windows, counts, asked.allowed, now);
+      // The shared counter judged this call against its own total, which lacks the calls admitted here
+      // and not yet acknowledged: it is allowed only if it fits with those too. Refused here, it stays
+      // counted there: one too many, on the side of refusing.
+      const allowed =
+        asked.allowed && counts.every((count, i) => count <= (this.#windows[i] as LimitWindow).limit);
+      return windowState(this.#windows, counts, allowed, now);
     }
     if (this.#counts.size >= MAX_LOCAL_KEYS) {
       const oldest = this.#counts.keys().next();

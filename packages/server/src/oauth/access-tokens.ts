@@ -140,11 +140,6 @@ export class AccessTokens {
     return { accessToken: sealed.toString('base64url'), expiresIn: lifetimeSeconds };
   }
 
-  async verify(accessToken: string, now: number): Promise<TokenVerification> {
-    const claims = this.open(accessToken);
-    return claims === undefined ? { ok: false, reason: 'malformed' } : this.check(claims, now);
-  }
-
   /** What a token says, or undefined when it was not sealed by this server (or was altered). */
   open(accessToken: string): AccessTokenClaims | undefined {
     return this.#opened.get(accessToken) ?? this.#open(accessToken);

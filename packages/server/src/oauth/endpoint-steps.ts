@@ -1,3 +1,4 @@
+// Steps shared by the token, revocation and introspection endpoints (all POST, Basic-authenticated).
 import type { IncomingMessage } from 'node:http';
 import { PortcullisError } from '../errors.js';
 import { singleHeader } from '../http/request.js';
@@ -8,8 +9,7 @@ import { authorizationScheme } from './bearer-token.js';
 import { basicChallenge } from './challenges.js';
 import { readTokenParameters, type TokenParameters } from './token-request.js';
 
-/** Steps shared by the token, revocation and introspection endpoints (all POST, Basic-authenticated). */
-
+/** RFC 6749 §5.1 and §5.2: OAuth answers, tokens or errors, are never cached. */
 export const NO_STORE = Object.freeze({ 'Cache-Control': 'no-store', Pragma: 'no-cache' });
 
 /** The first steps of every OAuth endpoint: POST, nothing in the URL, form parameters, Basic credentials. */

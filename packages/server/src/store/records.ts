@@ -1,7 +1,7 @@
 import type { Environment } from '../keys/environment.js';
 import type { KeyScope } from '../keys/scope.js';
 
-/** All times are Unix epoch milliseconds. */
+// Every time in these records is in Unix epoch milliseconds.
 
 export type ClientStatus = 'active' | 'disabled';
 

@@ -426,7 +426,6 @@ function prepareStatements(db: Database.Database) {
       `INSERT INTO audit_events (at, type, client_id, key_id, source, count, detail)
        VALUES (@at, @type, @client_id, @key_id, @source, @count, @detail)`,
     ),
-    // Counted events are written in slices of a minute, possibly by several processes: sum them here.
     // The latest entries, oldest first. Counted events are written in slices of a minute, possibly by
     // several processes: they are summed here.
     selectAudit: db.prepare(

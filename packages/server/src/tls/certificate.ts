@@ -23,7 +23,8 @@ export interface TlsOptions {
   readonly keyFile?: string | undefined;
 }
 
-const SELF_SIGNED_CERT = 'tls-cert.pem';
+/** The self-signed certificate's file in the data directory, which local clients are told to trust. */
+export const SELF_SIGNED_CERT = 'tls-cert.pem';
 const SELF_SIGNED_KEY = 'tls-key.pem';
 const SELF_SIGNED_DAYS = 825;
 const WILDCARD_HOSTS = new Set(['0.0.0.0', '::', '']);

@@ -46,7 +46,7 @@ export interface TestClient {
   readonly clientId: string;
   readonly keyId: string;
   readonly apiKey: string;
-  /** `Basic base64(ClientId:ApiKey)`, as the seed builds it. */
+  /** `Basic base64(ClientId:ApiKey)`, as MANGOPAY's documentation builds it. */
   readonly basic: string;
 }
 
