@@ -79,11 +79,15 @@ describe('the data directory and its files', () => {
     await createClientWithUmask(dataDir, '077');
     const secret = join(dataDir, 'server-secret');
     chmodSync(secret, 0o644);
-    expectOneLineRefusal(await runCli(['keys', 'list', 'acme', '--data-dir', dataDir]), secret, 'chmod 600');
+    expectOneLineRefusal(
+      await runCli(['keys', 'create', 'acme', '--data-dir', dataDir]),
+      secret,
+      'chmod 600',
+    );
     chmodSync(secret, 0o600);
     chownSync(secret, NOBODY, NOBODY);
     expectOneLineRefusal(
-      await runCli(['keys', 'list', 'acme', '--data-dir', dataDir]),
+      await runCli(['keys', 'create', 'acme', '--data-dir', dataDir]),
       secret,
       `uid ${NOBODY}`,
     );
