@@ -1,10 +1,23 @@
-import type { ConnectionLimits } from './http/listener.js';
 import { isCidr } from './http/trusted-proxies.js';
 import { type Environment, isEnvironment } from './keys/environment.js';
 import { type LimitWindow, parseLimitWindows } from './limits/window-spec.js';
 import { type Logger, silentLogger } from './log.js';
+import { isPostgresUrl } from './store/store-location.js';
 
 /** Options of `createPortcullisServer`. Every default is given here, where it is defined. */
+/** Against slow, oversized and piled-up connections; Node answers 408 and 431 itself when they are passed. */
+export interface ConnectionLimits {
+  readonly maxConnections: number;
+  /** Open connections per client address (trusted proxies exempt); more are closed at once. */
+  readonly maxConnectionsPerAddress: number;
+  /** From accept to a completed TLS handshake (or to the first byte of plain HTTP); slower is closed. */
+  readonly handshakeTimeoutMs: number;
+  readonly maxHeaderBytes: number;
+  readonly headersTimeoutMs: number;
+  readonly requestTimeoutMs: number;
+  readonly keepAliveTimeoutMs: number;
+}
+
 export interface ServerOptions {
   /** Data directory: SQLite file, server secret, self-signed certificate. Default `./.portcullis`. */
   readonly dataDir?: string;
@@ -238,10 +251,6 @@ function limitWindows(name: string, value: string): LimitWindow[] {
   } catch (error) {
     throw new OptionError((error as Error).message);
   }
-}
-
-export function isPostgresUrl(location: string): boolean {
-  return /^postgres(ql)?:\/\//.test(location);
 }
 
 function storeUrl(value: string): string {

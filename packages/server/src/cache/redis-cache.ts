@@ -2,10 +2,10 @@ import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { ChangeSignal } from '../cluster/change-signal.js';
 import { unavailable } from '../errors.js';
-import type { WindowState } from '../limits/fixed-windows.js';
 import { type SharedWindowCounter, SyncedWindows } from '../limits/synced-windows.js';
 import type { CounterFactory } from '../limits/window-counter.js';
 import type { LimitWindow } from '../limits/window-spec.js';
+import type { WindowState } from '../limits/window-state.js';
 import { blockedForFromCounts, windowState } from '../limits/window-state.js';
 
 /**

@@ -1,5 +1,5 @@
-import type { WindowState } from '../limits/fixed-windows.js';
 import type { LimitWindow } from '../limits/window-spec.js';
+import type { WindowState } from '../limits/window-state.js';
 
 /** What workers and their primary say to each other over the cluster's IPC channel. */
 

@@ -1,6 +1,7 @@
 import type { Worker } from 'node:cluster';
-import { FixedWindows, type WindowState } from '../limits/fixed-windows.js';
+import { FixedWindows } from '../limits/fixed-windows.js';
 import type { LimitWindow } from '../limits/window-spec.js';
+import type { WindowState } from '../limits/window-state.js';
 import { type ClusterMessage, type CounterRequest, isClusterMessage } from './messages.js';
 
 /**

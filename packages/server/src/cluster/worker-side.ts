@@ -1,8 +1,8 @@
 import { unavailable } from '../errors.js';
-import type { WindowState } from '../limits/fixed-windows.js';
 import { type SharedWindowCounter, SyncedWindows } from '../limits/synced-windows.js';
 import type { CounterFactory } from '../limits/window-counter.js';
 import type { LimitWindow } from '../limits/window-spec.js';
+import type { WindowState } from '../limits/window-state.js';
 import type { ChangeSignal } from './change-signal.js';
 import { type ClusterMessage, type CounterRequest, isClusterMessage } from './messages.js';
 

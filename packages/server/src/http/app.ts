@@ -11,6 +11,7 @@ import { handleIntrospectionRequest } from '../oauth/introspection-endpoint.js';
 import { handleRevocationRequest } from '../oauth/revocation-endpoint.js';
 import { handleTokenRequest } from '../oauth/token-endpoint.js';
 import type { Services } from '../services.js';
+import type { RequestHandler } from './listener.js';
 import { comesFromBrowser } from './request.js';
 import { sendApiError, sendOAuthError } from './respond.js';
 
@@ -18,8 +19,6 @@ const INSUFFICIENT_SCOPE_CHALLENGE = `${bearerChallenge({
   code: 'insufficient_scope',
   description: 'This call needs the write scope',
 })}, scope="write"`;
-
-export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
 type OAuthHandler = typeof handleTokenRequest;
 

@@ -3,8 +3,8 @@ import http, { STATUS_CODES } from 'node:http';
 import https from 'node:https';
 import net, { type AddressInfo, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import type { ConnectionLimits } from '../config.js';
 import { PortcullisError } from '../errors.js';
-import type { RequestHandler } from './app.js';
 import type { ConnectionPeers } from './client-address.js';
 import { PROXY_HEADER_MAX_BYTES, parseProxyHeader } from './proxy-protocol.js';
 import { apiErrorBody, sendApiError } from './respond.js';
@@ -14,6 +14,9 @@ import type { TrustedProxies } from './trusted-proxies.js';
 const TLS_HANDSHAKE = 0x16;
 /** How often close() looks for connections that have become idle. */
 const DRAIN_POLL_MS = 25;
+
+/** What answers each HTTPS request (and plain-HTTP ones from trusted TLS-terminating proxies). */
+export type RequestHandler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
 
 export interface ListenerOptions {
   readonly cert: string;
@@ -30,19 +33,6 @@ export interface ListenerOptions {
   readonly proxyProtocol: boolean;
   /** The key connections are counted under per address (IPv6 per network prefix). */
   readonly addressKey: (address: string) => string;
-}
-
-/** Against slow, oversized and piled-up connections; Node answers 408 and 431 itself when they are passed. */
-export interface ConnectionLimits {
-  readonly maxConnections: number;
-  /** Open connections per client address (trusted proxies exempt); more are closed at once. */
-  readonly maxConnectionsPerAddress: number;
-  /** From accept to a completed TLS handshake (or to the first byte of plain HTTP); slower is closed. */
-  readonly handshakeTimeoutMs: number;
-  readonly maxHeaderBytes: number;
-  readonly headersTimeoutMs: number;
-  readonly requestTimeoutMs: number;
-  readonly keepAliveTimeoutMs: number;
 }
 
 /** A TLS connection whose handshake has not completed. */

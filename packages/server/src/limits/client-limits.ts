@@ -1,9 +1,9 @@
 import type { AuditCounter } from '../audit/audit-counter.js';
 import { PortcullisError, type ResponseHeaders } from '../errors.js';
 import type { ClientRecord } from '../store/records.js';
-import type { WindowState } from './fixed-windows.js';
 import type { CounterFactory, WindowCounter } from './window-counter.js';
 import { type LimitWindow, parseLimitWindows } from './window-spec.js';
+import type { WindowState } from './window-state.js';
 
 /**
  * The limits counted per client: API calls in MANGOPAY's windows (the server's, or the client's own when

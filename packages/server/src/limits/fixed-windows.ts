@@ -1,21 +1,6 @@
 import { setBounded } from '../bounded-map.js';
 import type { LimitWindow } from './window-spec.js';
-import { blockedForFromCounts, windowState } from './window-state.js';
-
-/**
- * Where one key stands in each window after a hit, as MANGOPAY's rate-limit headers state it: one
- * comma-separated value per window. Built as strings directly, since every API response carries them.
- */
-export interface WindowState {
-  readonly allowed: boolean;
-  /** Events counted so far in each window. */
-  readonly made: string;
-  readonly remaining: string;
-  /** When each window resets, Unix seconds. */
-  readonly resetAt: string;
-  /** When refused: milliseconds until the earliest exhausted window resets. */
-  readonly retryAfterMs: number;
-}
+import { blockedForFromCounts, type WindowState, windowState } from './window-state.js';
 
 interface Counters {
   readonly starts: number[];

@@ -1,6 +1,6 @@
-import type { WindowState } from './fixed-windows.js';
 import type { WindowCounter } from './window-counter.js';
 import type { LimitWindow } from './window-spec.js';
+import type { WindowState } from './window-state.js';
 import { windowState } from './window-state.js';
 
 /** A counter kept outside this process that counts exactly, and can also take counts made elsewhere. */

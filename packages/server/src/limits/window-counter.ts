@@ -1,5 +1,6 @@
-import { FixedWindows, type WindowState } from './fixed-windows.js';
+import { FixedWindows } from './fixed-windows.js';
 import type { LimitWindow } from './window-spec.js';
+import type { WindowState } from './window-state.js';
 
 /**
  * Counts events per key in fixed windows. In this process (`FixedWindows`), or shared by every worker

@@ -1,5 +1,19 @@
-import type { WindowState } from './fixed-windows.js';
 import type { LimitWindow } from './window-spec.js';
+
+/**
+ * Where one key stands in each window after a hit, as MANGOPAY's rate-limit headers state it: one
+ * comma-separated value per window. Built as strings directly, since every API response carries them.
+ */
+export interface WindowState {
+  readonly allowed: boolean;
+  /** Events counted so far in each window. */
+  readonly made: string;
+  readonly remaining: string;
+  /** When each window resets, Unix seconds. */
+  readonly resetAt: string;
+  /** When refused: milliseconds until the earliest exhausted window resets. */
+  readonly retryAfterMs: number;
+}
 
 /**
  * The state of `windows` from their starts and counts, for counters kept elsewhere (FixedWindows builds

@@ -1,6 +1,6 @@
-import { isPostgresUrl } from '../config.js';
 import { SqliteStore } from './sqlite-store.js';
 import type { Store } from './store.js';
+import { isPostgresUrl } from './store-location.js';
 
 /**
  * The store named by `--store`: none for the SQLite file in the data directory (the zero-setup default),

@@ -1,0 +1,37 @@
+/**
+ * `npm run deps` (part of `npm test`): the import rules of the packages' sources (docs/architecture.md).
+ * @type {import('dependency-cruiser').IConfiguration}
+ */
+module.exports = {
+  forbidden: [
+    {
+      name: 'no-circular',
+      comment: 'An import cycle makes layers meaningless: every module in it depends on every other.',
+      severity: 'error',
+      from: {},
+      to: { circular: true },
+    },
+    {
+      name: 'store-below-the-wire',
+      comment:
+        'The store keeps records; it knows nothing of HTTP, endpoints, the CLI, options or the server.',
+      severity: 'error',
+      from: { path: '^packages/server/src/store/' },
+      to: {
+        path: '^packages/server/src/(http|api|oauth|cli|cluster)/|^packages/server/src/(config|server|services)\\.ts$',
+      },
+    },
+    {
+      name: 'sdk-stands-alone',
+      comment: 'The SDK ships on its own, with no runtime dependency: it imports nothing of the server.',
+      severity: 'error',
+      from: { path: '^packages/sdk/src/' },
+      to: { path: '^packages/server/' },
+    },
+  ],
+  options: {
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    doNotFollow: { path: 'node_modules' },
+  },
+};
