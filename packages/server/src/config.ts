@@ -4,7 +4,6 @@ import { type LimitWindow, parseLimitWindows } from './limits/window-spec.js';
 import { type Logger, silentLogger } from './log.js';
 import { isPostgresUrl } from './store/store-location.js';
 
-/** Options of `createPortcullisServer`. Every default is given here, where it is defined. */
 /** Against slow, oversized and piled-up connections; Node answers 408 and 431 itself when they are passed. */
 export interface ConnectionLimits {
   readonly maxConnections: number;
@@ -18,6 +17,7 @@ export interface ConnectionLimits {
   readonly keepAliveTimeoutMs: number;
 }
 
+/** Options of `createPortcullisServer`. Every default is given here, where it is defined. */
 export interface ServerOptions {
   /** Data directory: SQLite file, server secret, self-signed certificate. Default `./.portcullis`. */
   readonly dataDir?: string;
