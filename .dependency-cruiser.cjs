@@ -12,6 +12,20 @@ module.exports = {
       to: { circular: true },
     },
     {
+      name: 'wire-is-a-leaf',
+      comment: 'Reading requests and writing answers (wire/) builds on the error catalogue alone.',
+      severity: 'error',
+      from: { path: '^packages/server/src/wire/' },
+      to: { path: '^packages/server/src/', pathNot: '^packages/server/src/(wire/|errors\\.ts$)' },
+    },
+    {
+      name: 'router-on-top',
+      comment: 'The router and the listener use the endpoints; nothing below them imports them.',
+      severity: 'error',
+      from: { path: '^packages/server/src/(api|oauth|keys|limits|store|audit|cache|cluster|tls|wire)/' },
+      to: { path: '^packages/server/src/http/(app|listener)\\.ts$' },
+    },
+    {
       name: 'store-below-the-wire',
       comment:
         'The store keeps records; it knows nothing of HTTP, endpoints, the CLI, options or the server.',

@@ -1,6 +1,5 @@
 import type { IncomingMessage } from 'node:http';
 import { PortcullisError } from '../errors.js';
-import { singleHeader } from '../http/request.js';
 import type { KeyScope } from '../keys/scope.js';
 import type { AccessTokenClaims } from '../oauth/access-tokens.js';
 import { authenticateBasic, basicRejection } from '../oauth/basic-authentication.js';
@@ -9,6 +8,7 @@ import { basicChallenge, bearerChallenge } from '../oauth/challenges.js';
 import { ConnectionMemo } from '../oauth/connection-memo.js';
 import type { Services } from '../services.js';
 import type { ApiKeyRecord, ClientRecord } from '../store/records.js';
+import { singleHeader } from '../wire/request.js';
 
 /** Who made an API request: handed to every protected handler, and the only way they learn it. */
 export interface Principal {

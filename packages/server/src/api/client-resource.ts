@@ -1,9 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { PortcullisError, type ResponseHeaders } from '../errors.js';
-import { mediaType, readBody } from '../http/request.js';
-import { sendJsonText } from '../http/respond.js';
 import type { Services } from '../services.js';
 import type { ClientProfile, ClientRecord } from '../store/records.js';
+import { mediaType, readBody } from '../wire/request.js';
+import { sendJsonText } from '../wire/respond.js';
 import type { Principal } from './authenticate-request.js';
 
 const CLIENT_BODY_LIMIT = 64 * 1024;

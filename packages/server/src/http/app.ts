@@ -11,9 +11,9 @@ import { handleIntrospectionRequest } from '../oauth/introspection-endpoint.js';
 import { handleRevocationRequest } from '../oauth/revocation-endpoint.js';
 import { handleTokenRequest } from '../oauth/token-endpoint.js';
 import type { Services } from '../services.js';
+import { comesFromBrowser } from '../wire/request.js';
+import { sendApiError, sendOAuthError } from '../wire/respond.js';
 import type { RequestHandler } from './listener.js';
-import { comesFromBrowser } from './request.js';
-import { sendApiError, sendOAuthError } from './respond.js';
 
 const INSUFFICIENT_SCOPE_CHALLENGE = `${bearerChallenge({
   code: 'insufficient_scope',

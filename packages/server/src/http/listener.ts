@@ -5,9 +5,9 @@ import net, { type AddressInfo, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { ConnectionLimits } from '../config.js';
 import { PortcullisError } from '../errors.js';
+import { apiErrorBody, sendApiError } from '../wire/respond.js';
 import type { ConnectionPeers } from './client-address.js';
 import { PROXY_HEADER_MAX_BYTES, parseProxyHeader } from './proxy-protocol.js';
-import { apiErrorBody, sendApiError } from './respond.js';
 import type { TrustedProxies } from './trusted-proxies.js';
 
 /** The first byte of every TLS connection: a handshake record (RFC 8446 §5.1, content type 22). */

@@ -1,9 +1,9 @@
 // Steps shared by the token, revocation and introspection endpoints (all POST, Basic-authenticated).
 import type { IncomingMessage } from 'node:http';
 import { PortcullisError } from '../errors.js';
-import { singleHeader } from '../http/request.js';
 import type { Services } from '../services.js';
 import type { ApiKeyRecord, ClientRecord } from '../store/records.js';
+import { singleHeader } from '../wire/request.js';
 import { authenticateBasic, basicRejection } from './basic-authentication.js';
 import { authorizationScheme } from './bearer-token.js';
 import { basicChallenge } from './challenges.js';

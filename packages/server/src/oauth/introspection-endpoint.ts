@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { PortcullisError } from '../errors.js';
-import { sendJsonText } from '../http/respond.js';
 import { scopeString } from '../keys/scope.js';
 import type { Services } from '../services.js';
+import { sendJsonText } from '../wire/respond.js';
 import { claimedClientId, parseBasicAuthorization } from './basic-credentials.js';
 import { basicChallenge } from './challenges.js';
 import { NO_STORE, readOAuthRequest, requiredTokenParameter } from './endpoint-steps.js';

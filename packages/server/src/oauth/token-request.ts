@@ -1,8 +1,8 @@
 import type { IncomingMessage } from 'node:http';
 import { PortcullisError } from '../errors.js';
-import { parseMediaType } from '../http/media-type.js';
-import { multipartBoundary, parseMultipartFields } from '../http/multipart-form.js';
-import { readBody, singleHeader } from '../http/request.js';
+import { parseMediaType } from '../wire/media-type.js';
+import { multipartBoundary, parseMultipartFields } from '../wire/multipart-form.js';
+import { readBody, singleHeader } from '../wire/request.js';
 
 /** A token request carries a few short parameters; anything larger is refused (413). */
 const TOKEN_REQUEST_BODY_LIMIT = 4096;
