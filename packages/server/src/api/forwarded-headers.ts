@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { isIP } from 'node:net';
 import { PortcullisError } from '../errors.js';
+import { withoutIpv4Mapping } from '../http/client-address.js';
 import { scopeString } from '../keys/scope.js';
 import type { Principal } from './authenticate-request.js';
 
@@ -140,7 +141,7 @@ export function upstreamRequestHeaders(req: IncomingMessage, context: Forwarding
  * and upstreams that take its first entry would read a forged address.
  */
 function clientAddressHeaders(address: string): string[] {
-  const plain = address.startsWith('::ffff:') && isIP(address.slice(7)) === 4 ? address.slice(7) : address;
+  const plain = withoutIpv4Mapping(address);
   const family = isIP(plain);
   if (family === 0) return ['Forwarded', 'for=unknown;proto=https'];
   const node = family === 6 ? `"[${plain}]"` : plain;

@@ -20,6 +20,13 @@ export class ConnectionPeers {
   }
 }
 
+/** The IPv4 address an IPv4-mapped IPv6 address (`::ffff:192.0.2.1`) stands for; any other address as it is. */
+export function withoutIpv4Mapping(address: string): string {
+  if (!address.startsWith(IPV4_MAPPED)) return address;
+  const ipv4 = address.slice(IPV4_MAPPED.length);
+  return isIP(ipv4) === 4 ? ipv4 : address;
+}
+
 /**
  * The key under which an address is counted (failed authentications, connections per address): an IPv4
  * address as it is, an IPv4-mapped IPv6 address as the IPv4 address it maps, and an IPv6 address as its
@@ -28,9 +35,8 @@ export class ConnectionPeers {
  */
 export function addressKey(address: string, prefixBits: number): string {
   if (!address.includes(':')) return address;
-  if (address.startsWith(IPV4_MAPPED) && isIP(address.slice(IPV4_MAPPED.length)) === 4) {
-    return address.slice(IPV4_MAPPED.length);
-  }
+  const unmapped = withoutIpv4Mapping(address);
+  if (unmapped !== address) return unmapped;
   if (prefixBits === 128 || isIP(address) !== 6) return address;
   const groups = ipv6Groups(address);
   if (groups.slice(0, 5).every((group) => group === 0) && groups[5] === 0xffff) {

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { BlockList, isIP } from 'node:net';
 import { PortcullisError } from '../errors.js';
-import { ConnectionPeers, parseForwardedHop } from './client-address.js';
+import { ConnectionPeers, parseForwardedHop, withoutIpv4Mapping } from './client-address.js';
 
 /**
  * `--trust-proxy CIDR…`: load balancers in front of the server. From those addresses, and only with
@@ -35,7 +35,7 @@ export class TrustedProxies {
 
   has(address: string | undefined): boolean {
     if (this.#empty || address === undefined) return false;
-    const plain = address.startsWith('::ffff:') ? address.slice(7) : address;
+    const plain = withoutIpv4Mapping(address);
     return this.#list.check(plain, isIP(plain) === 6 ? 'ipv6' : 'ipv4');
   }
 
