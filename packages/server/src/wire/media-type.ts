@@ -10,16 +10,16 @@ export interface HeaderWithParameters {
   readonly parameters: ReadonlyMap<string, string>;
 }
 
-/** RFC 9110 §5.6.2 tchar. */
-const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-const MEDIA_TYPE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+\/[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** RFC 9110 §5.6.2 token: one or more tchar. As regular-expression source, for the patterns here. */
+export const TOKEN_SOURCE = "[!#$%&'*+.^_`|~0-9A-Za-z-]+";
+const TOKEN = new RegExp(`^${TOKEN_SOURCE}$`);
+const MEDIA_TYPE = new RegExp(`^${TOKEN_SOURCE}/${TOKEN_SOURCE}$`);
 /**
  * One parameter after its `;`: OWS name "=" (token / quoted-string) OWS. A quoted-string here holds
  * qdtext only: a quoted-pair (`\x`) is refused, since no parameter read here needs one and readers
  * disagree on them (RFC 9110 §5.6.4 unescapes, the HTML form encoding used by RFC 7578 does not).
  */
-const PARAMETER =
-  /^[ \t]*([!#$%&'*+.^_`|~0-9A-Za-z-]+)=(?:([!#$%&'*+.^_`|~0-9A-Za-z-]+)|"([\t !#-[\]-~]*)")[ \t]*$/;
+const PARAMETER = new RegExp(`^[ \\t]*(${TOKEN_SOURCE})=(?:(${TOKEN_SOURCE})|"([\\t !#-[\\]-~]*)")[ \\t]*$`);
 
 /**
  * A `Content-Type` value: its media type and parameters, or undefined when it does not follow

@@ -1,10 +1,10 @@
 import { PortcullisError } from '../errors.js';
-import { parseDisposition, parseMediaType } from './media-type.js';
+import { parseDisposition, parseMediaType, TOKEN_SOURCE } from './media-type.js';
 
 /** RFC 2046 §5.1.1: 1 to 70 characters from bchars, the last one not a space. */
 const BOUNDARY = /^[0-9A-Za-z'()+_,\-./:=? ]{0,69}[0-9A-Za-z'()+_,\-./:=?]$/;
 /** A part's header line: a field name, a colon, a value of visible characters, spaces and tabs. */
-const PART_HEADER = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+):[ \t]*([\t\x20-\x7e]*?)[ \t]*$/;
+const PART_HEADER = new RegExp(`^(${TOKEN_SOURCE}):[ \\t]*([\\t\\x20-\\x7e]*?)[ \\t]*$`);
 /** RFC 7578 §4.4: a field's content type defaults to text/plain; a file (any other type) is no field. */
 const TEXT_CHARSETS = new Set(['utf-8', 'us-ascii']);
 
