@@ -19,10 +19,27 @@ module.exports = {
       to: { path: '^packages/server/src/', pathNot: '^packages/server/src/(wire/|errors\\.ts$)' },
     },
     {
+      name: 'domain-is-a-leaf',
+      comment:
+        'The domain records (client, key, scope, environment) are what store/ and keys/ share: they import nothing.',
+      severity: 'error',
+      from: { path: '^packages/server/src/domain/' },
+      to: { path: '^packages/server/src/', pathNot: '^packages/server/src/domain/' },
+    },
+    {
+      name: 'store-below-keys',
+      comment: 'keys/ builds on the store; the store keeps records and does not call back into keys/.',
+      severity: 'error',
+      from: { path: '^packages/server/src/store/' },
+      to: { path: '^packages/server/src/keys/' },
+    },
+    {
       name: 'router-on-top',
       comment: 'The router and the listener use the endpoints; nothing below them imports them.',
       severity: 'error',
-      from: { path: '^packages/server/src/(api|oauth|keys|limits|store|audit|cache|cluster|tls|wire)/' },
+      from: {
+        path: '^packages/server/src/(api|oauth|keys|limits|store|audit|cache|cluster|tls|wire|domain)/',
+      },
       to: { path: '^packages/server/src/http/(app|listener)\\.ts$' },
     },
     {

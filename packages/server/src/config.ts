@@ -1,5 +1,5 @@
+import { type Environment, isEnvironment } from './domain/environment.js';
 import { isCidr } from './http/trusted-proxies.js';
-import { type Environment, isEnvironment } from './keys/environment.js';
 import { type LimitWindow, parseLimitWindows } from './limits/window-spec.js';
 import { type Logger, silentLogger } from './log.js';
 import { isPostgresUrl } from './store/store-location.js';

@@ -1,8 +1,8 @@
 export type { ResolvedServerOptions, ServerOptions } from './config.js';
 export { OptionError, resolveServerOptions } from './config.js';
+export type { Environment } from './domain/environment.js';
 export type { ErrorCode, PortcullisErrorOptions, ResponseHeaders } from './errors.js';
 export { errorCatalogue, PortcullisError } from './errors.js';
-export type { Environment } from './keys/environment.js';
 export type { LogFields, Logger, LogLevel } from './log.js';
 export { createJsonLogger, silentLogger } from './log.js';
 export type { PortcullisServer } from './server.js';

@@ -3,6 +3,7 @@ import { Gateway } from './api/gateway.js';
 import { AuditCounter } from './audit/audit-counter.js';
 import type { ChangeSignal } from './cluster/change-signal.js';
 import { type ResolvedServerOptions, resolveServerOptions, type ServerOptions } from './config.js';
+import type { ChangeBatch } from './domain/records.js';
 import { createRequestHandler } from './http/app.js';
 import { addressKey, ConnectionPeers } from './http/client-address.js';
 import { TlsOnlyListener } from './http/listener.js';
@@ -19,7 +20,6 @@ import { type CounterFactory, inProcessCounters } from './limits/window-counter.
 import { AccessTokens } from './oauth/access-tokens.js';
 import type { Services } from './services.js';
 import { openStore } from './store/open-store.js';
-import type { ChangeBatch } from './store/records.js';
 import type { Store } from './store/store.js';
 import { loadOrCreateTlsMaterial, type TlsMaterial } from './tls/certificate.js';
 

@@ -1,8 +1,8 @@
 import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditCounter, MANY } from '../src/audit/audit-counter.js';
+import type { AuditEvent } from '../src/domain/records.js';
 import { generateApiKey } from '../src/keys/api-key.js';
-import type { AuditEvent } from '../src/store/records.js';
 import {
   basicHeader,
   dropTestBackend,

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AuditEvent } from '../src/store/records.js';
+import type { AuditEvent } from '../src/domain/records.js';
 import type { Store } from '../src/store/store.js';
 import { runCli } from './helpers/cli.js';
 import { runSql, startTestServer, type TestServer } from './helpers/harness.js';

@@ -1,7 +1,7 @@
 import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AuditEvent } from '../src/domain/records.js';
 import { createKey, revokeKey, rotateKey, setClientStatus } from '../src/keys/management.js';
-import type { AuditEvent } from '../src/store/records.js';
 import {
   basicHeader,
   dropTestBackend,

@@ -1,13 +1,13 @@
 import type { IncomingMessage } from 'node:http';
+import type { ApiKeyRecord, ClientRecord } from '../domain/records.js';
+import type { KeyScope } from '../domain/scope.js';
 import { PortcullisError } from '../errors.js';
-import type { KeyScope } from '../keys/scope.js';
 import type { AccessTokenClaims } from '../oauth/access-tokens.js';
 import { authenticateBasic, basicRejection } from '../oauth/basic-authentication.js';
 import { authorizationScheme, parseBearerAuthorization } from '../oauth/bearer-token.js';
 import { basicChallenge, bearerChallenge } from '../oauth/challenges.js';
 import { ConnectionMemo } from '../oauth/connection-memo.js';
 import type { Services } from '../services.js';
-import type { ApiKeyRecord, ClientRecord } from '../store/records.js';
 import { singleHeader } from '../wire/request.js';
 
 /** Who made an API request: handed to every protected handler, and the only way they learn it. */

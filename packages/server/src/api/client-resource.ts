@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ClientProfile, ClientRecord } from '../domain/records.js';
 import { PortcullisError, type ResponseHeaders } from '../errors.js';
 import type { Services } from '../services.js';
-import type { ClientProfile, ClientRecord } from '../store/records.js';
 import { mediaType, readBody } from '../wire/request.js';
 import { sendJsonText } from '../wire/respond.js';
 import type { Principal } from './authenticate-request.js';

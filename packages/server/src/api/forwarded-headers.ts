@@ -1,8 +1,8 @@
 import type { IncomingMessage } from 'node:http';
 import { isIP } from 'node:net';
+import { scopeString } from '../domain/scope.js';
 import { PortcullisError } from '../errors.js';
 import { withoutIpv4Mapping } from '../http/client-address.js';
-import { scopeString } from '../keys/scope.js';
 import type { Principal } from './authenticate-request.js';
 
 /**

@@ -1,4 +1,4 @@
-import type { AuditEvent, AuditEventType } from '../store/records.js';
+import type { AuditEvent, AuditEventType } from '../domain/records.js';
 
 /** Who a counted event is about; any part may be unknown. */
 export interface AuditSubject {

@@ -1,7 +1,7 @@
 import { Command } from 'commander';
-import type { Environment } from '../keys/environment.js';
+import type { Environment } from '../domain/environment.js';
+import type { ClientStatus } from '../domain/records.js';
 import { createClient, requireClient, setClientStatus, updateClientSettings } from '../keys/management.js';
-import type { ClientStatus } from '../store/records.js';
 import {
   addStoreOptions,
   type CommonOptions,

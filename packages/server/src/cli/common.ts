@@ -1,5 +1,5 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { type Environment, environments } from '../keys/environment.js';
+import { type Environment, environments } from '../domain/environment.js';
 import type { KeyManagementContext } from '../keys/management.js';
 import { loadOrCreateServerSecret } from '../keys/server-secret.js';
 import { openStore } from '../store/open-store.js';

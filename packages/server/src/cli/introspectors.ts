@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import type { Environment } from '../keys/environment.js';
+import type { Environment } from '../domain/environment.js';
 import { createIntrospector, revokeIntrospector } from '../keys/management.js';
 import {
   addStoreOptions,

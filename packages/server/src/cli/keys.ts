@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
-import type { Environment } from '../keys/environment.js';
+import type { Environment } from '../domain/environment.js';
+import { type KeyScope, keyScopes } from '../domain/scope.js';
 import { createKey, requireClient, revokeKey, rotateKey } from '../keys/management.js';
-import { type KeyScope, keyScopes } from '../keys/scope.js';
 import {
   addStoreOptions,
   type CommonOptions,

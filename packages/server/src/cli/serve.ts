@@ -11,7 +11,7 @@ import {
   DEFAULT_TOKEN_LIMIT,
   resolveServerOptions,
 } from '../config.js';
-import type { Environment } from '../keys/environment.js';
+import type { Environment } from '../domain/environment.js';
 import { createClient } from '../keys/management.js';
 import { loadOrCreateServerSecret } from '../keys/server-secret.js';
 import { createJsonLogger } from '../log.js';

@@ -1,4 +1,4 @@
-import type { ApiKeyRecord, AuditEvent, ClientRecord, IntrospectorRecord } from '../store/records.js';
+import type { ApiKeyRecord, AuditEvent, ClientRecord, IntrospectorRecord } from '../domain/records.js';
 
 /** What the CLI shows of a client and a key: never a key or its hash. */
 export function clientSummary(client: ClientRecord) {

@@ -1,7 +1,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { crc32 } from 'node:zlib';
+import { type Environment, isEnvironment } from '../domain/environment.js';
 import { randomBase62, uint32ToBase62 } from './encoding.js';
-import { type Environment, isEnvironment } from './environment.js';
 
 /**
  * API key format: `pcl_<environment>_<32 random base62><6 base62 CRC-32 of everything before it>`.

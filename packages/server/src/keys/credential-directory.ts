@@ -1,6 +1,6 @@
 import { setBounded } from '../bounded-map.js';
+import type { ApiKeyRecord, ClientCredentials, ClientRecord } from '../domain/records.js';
 import { unavailable } from '../errors.js';
-import type { ApiKeyRecord, ClientCredentials, ClientRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
 
 export interface DirectoryEntry {

@@ -1,6 +1,6 @@
 import { setBounded } from '../bounded-map.js';
+import type { IntrospectorRecord } from '../domain/records.js';
 import { unavailable } from '../errors.js';
-import type { IntrospectorRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
 
 /** Keys presented to the introspection endpoint, valid or not: bounded, oldest dropped first. */

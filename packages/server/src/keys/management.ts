@@ -1,10 +1,10 @@
+import type { Environment } from '../domain/environment.js';
+import type { ApiKeyRecord, ClientRecord, ClientStatus, IntrospectorRecord } from '../domain/records.js';
+import type { KeyScope } from '../domain/scope.js';
 import { parseLimitWindows } from '../limits/window-spec.js';
-import type { ApiKeyRecord, ClientRecord, ClientStatus, IntrospectorRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
 import { API_KEY_PREFIX, generateApiKey, generateKeyId, hashApiKey } from './api-key.js';
 import { isValidClientId } from './client-id.js';
-import type { Environment } from './environment.js';
-import type { KeyScope } from './scope.js';
 
 /**
  * What operators do to clients and keys (the CLI and `serve --demo-client` call these). Each returns the

@@ -1,9 +1,9 @@
-import type { ApiKeyRecord, ClientRecord } from '../store/records.js';
-import { isKeyUsable } from '../store/records.js';
+import type { Environment } from '../domain/environment.js';
+import type { ApiKeyRecord, ClientRecord } from '../domain/records.js';
+import { isKeyUsable } from '../domain/records.js';
 import { hashApiKey, parseApiKey } from './api-key.js';
 import { isValidClientId } from './client-id.js';
 import type { CredentialDirectory } from './credential-directory.js';
-import type { Environment } from './environment.js';
 
 export type ApiKeyRejection =
   | 'malformed_key'

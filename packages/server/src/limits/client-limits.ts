@@ -1,6 +1,6 @@
 import type { AuditCounter } from '../audit/audit-counter.js';
+import type { ClientRecord } from '../domain/records.js';
 import { PortcullisError, type ResponseHeaders } from '../errors.js';
-import type { ClientRecord } from '../store/records.js';
 import type { CounterFactory, WindowCounter } from './window-counter.js';
 import { type LimitWindow, parseLimitWindows } from './window-spec.js';
 import type { WindowState } from './window-state.js';

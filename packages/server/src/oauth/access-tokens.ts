@@ -1,11 +1,11 @@
 import { createCipheriv, createDecipheriv, createSecretKey, hkdfSync, type KeyObject } from 'node:crypto';
 import { setBounded } from '../bounded-map.js';
+import type { Environment } from '../domain/environment.js';
+import type { ApiKeyRecord, ClientRecord } from '../domain/records.js';
+import { isKeyUsable } from '../domain/records.js';
+import type { KeyScope } from '../domain/scope.js';
 import type { CredentialDirectory } from '../keys/credential-directory.js';
-import type { Environment } from '../keys/environment.js';
 import { pooledRandomBytes } from '../keys/random-pool.js';
-import type { KeyScope } from '../keys/scope.js';
-import type { ApiKeyRecord, ClientRecord } from '../store/records.js';
-import { isKeyUsable } from '../store/records.js';
 
 /**
  * Access tokens are sealed, not stored: AES-256-GCM under a key derived from the server secret, over

@@ -1,8 +1,8 @@
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
+import { type Environment, wrongEnvironmentMessage } from '../domain/environment.js';
 import { type ErrorCode, PortcullisError } from '../errors.js';
 import { loggableClientId } from '../keys/client-id.js';
-import { type Environment, wrongEnvironmentMessage } from '../keys/environment.js';
 import type { ApiKeyRejection, ApiKeyVerification, ApiKeyVerifier } from '../keys/verify-api-key.js';
 import type { FailedAuthentications } from '../limits/failed-authentications.js';
 import type { Services } from '../services.js';

@@ -1,8 +1,8 @@
 // Steps shared by the token, revocation and introspection endpoints (all POST, Basic-authenticated).
 import type { IncomingMessage } from 'node:http';
+import type { ApiKeyRecord, ClientRecord } from '../domain/records.js';
 import { PortcullisError } from '../errors.js';
 import type { Services } from '../services.js';
-import type { ApiKeyRecord, ClientRecord } from '../store/records.js';
 import { singleHeader } from '../wire/request.js';
 import { authenticateBasic, basicRejection } from './basic-authentication.js';
 import { authorizationScheme } from './bearer-token.js';

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { scopeString } from '../domain/scope.js';
 import { PortcullisError } from '../errors.js';
-import { scopeString } from '../keys/scope.js';
 import type { Services } from '../services.js';
 import { sendJsonText } from '../wire/respond.js';
 import { claimedClientId, parseBasicAuthorization } from './basic-credentials.js';

@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ApiKeyRecord, ClientRecord } from '../domain/records.js';
+import { grantedScope, type KeyScope } from '../domain/scope.js';
 import { PortcullisError } from '../errors.js';
-import { grantedScope, type KeyScope } from '../keys/scope.js';
 import type { Services } from '../services.js';
-import type { ApiKeyRecord, ClientRecord } from '../store/records.js';
 import { sendJsonText } from '../wire/respond.js';
 import { authenticateClient, NO_STORE, readOAuthRequest } from './endpoint-steps.js';
 import type { TokenParameters } from './token-request.js';

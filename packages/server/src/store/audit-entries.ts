@@ -5,7 +5,7 @@ import {
   type ClientStatus,
   type RevokedToken,
   tokenFingerprint,
-} from './records.js';
+} from '../domain/records.js';
 
 /**
  * The audit entry of each change a store makes, defined once for every store implementation. Entries

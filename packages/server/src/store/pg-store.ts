@@ -1,6 +1,4 @@
 import pg from 'pg';
-import * as audit from './audit-entries.js';
-import { pgMigrations } from './pg-migrations.js';
 import type {
   ApiKeyRecord,
   AuditEvent,
@@ -12,8 +10,10 @@ import type {
   IntrospectorRecord,
   NewClient,
   RevokedToken,
-} from './records.js';
-import { isKeyUsable } from './records.js';
+} from '../domain/records.js';
+import { isKeyUsable } from '../domain/records.js';
+import * as audit from './audit-entries.js';
+import { pgMigrations } from './pg-migrations.js';
 import {
   type ApiKeyRow,
   type AuditRow,

@@ -1,5 +1,4 @@
-import type { Environment } from '../keys/environment.js';
-import type { KeyScope } from '../keys/scope.js';
+import type { Environment } from '../domain/environment.js';
 import type {
   ApiKeyRecord,
   AuditEvent,
@@ -7,7 +6,8 @@ import type {
   ClientRecord,
   ClientStatus,
   IntrospectorRecord,
-} from './records.js';
+} from '../domain/records.js';
+import type { KeyScope } from '../domain/scope.js';
 
 /**
  * Rows as both SQL stores return them (same column names), and their records. SQLite hands JSON

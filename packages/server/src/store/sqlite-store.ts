@@ -1,8 +1,5 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import * as audit from './audit-entries.js';
-import { preparePrivateDirectory, tightenFile } from './data-directory.js';
-import { sqliteMigrations } from './migrations.js';
 import type {
   ApiKeyRecord,
   AuditEvent,
@@ -14,8 +11,11 @@ import type {
   IntrospectorRecord,
   NewClient,
   RevokedToken,
-} from './records.js';
-import { isKeyUsable } from './records.js';
+} from '../domain/records.js';
+import { isKeyUsable } from '../domain/records.js';
+import * as audit from './audit-entries.js';
+import { preparePrivateDirectory, tightenFile } from './data-directory.js';
+import { sqliteMigrations } from './migrations.js';
 import {
   type ApiKeyRow,
   type AuditRow,

@@ -9,7 +9,7 @@ import type {
   IntrospectorRecord,
   NewClient,
   RevokedToken,
-} from './records.js';
+} from '../domain/records.js';
 
 /**
  * Durable state behind one interface, so that the embedded SQLite store and a networked one can serve

@@ -1,5 +1,5 @@
-import type { Environment } from '../keys/environment.js';
-import type { KeyScope } from '../keys/scope.js';
+import type { Environment } from './environment.js';
+import type { KeyScope } from './scope.js';
 
 // Every time in these records is in Unix epoch milliseconds.
 
