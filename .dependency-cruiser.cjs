@@ -40,7 +40,7 @@ module.exports = {
       from: {
         path: '^packages/server/src/(api|oauth|keys|limits|store|audit|cache|cluster|tls|wire|domain)/',
       },
-      to: { path: '^packages/server/src/http/(app|listener)\\.ts$' },
+      to: { path: '^packages/server/src/http/(app|listener|routes)\\.ts$' },
     },
     {
       name: 'store-below-the-wire',

@@ -7,6 +7,7 @@ import type { ChangeBatch } from './domain/records.js';
 import { createRequestHandler } from './http/app.js';
 import { addressKey, ConnectionPeers } from './http/client-address.js';
 import { TlsOnlyListener } from './http/listener.js';
+import { RouteTable, routes } from './http/routes.js';
 import { TrustedProxies } from './http/trusted-proxies.js';
 import { CredentialDirectory } from './keys/credential-directory.js';
 import { CredentialExposure } from './keys/credential-exposure.js';
@@ -121,7 +122,7 @@ export async function createPortcullisServer(
   const listener = new TlsOnlyListener({
     cert: tls.cert,
     key: tls.key,
-    handler: createRequestHandler(services, gateway),
+    handler: createRequestHandler(services, new RouteTable(routes(gateway), 'public')),
     limits: options.connectionLimits,
     trustedProxies,
     peers,

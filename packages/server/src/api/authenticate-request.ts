@@ -1,13 +1,15 @@
-import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import type { ApiKeyRecord, ClientRecord } from '../domain/records.js';
 import type { KeyScope } from '../domain/scope.js';
 import { PortcullisError } from '../errors.js';
-import type { AccessTokenClaims } from '../oauth/access-tokens.js';
+import type { AccessTokenClaims, AccessTokens, TokenVerification } from '../oauth/access-tokens.js';
 import { authenticateBasic, basicRejection } from '../oauth/basic-authentication.js';
 import { authorizationScheme, parseBearerAuthorization } from '../oauth/bearer-token.js';
 import { basicChallenge, bearerChallenge } from '../oauth/challenges.js';
 import { ConnectionMemo } from '../oauth/connection-memo.js';
+import { checkUnderFailureLimits } from '../oauth/failure-limits.js';
 import type { Services } from '../services.js';
+import type { Exchange } from '../wire/exchange.js';
 import { singleHeader } from '../wire/request.js';
 
 /** Who made an API request: handed to every protected handler, and the only way they learn it. */
@@ -27,24 +29,28 @@ const INVALID_TOKEN_CHALLENGE = bearerChallenge({
   description: 'The access token is invalid or has expired',
 });
 
+/** What authenticating an API request uses. */
+export type AuthenticationServices = Pick<
+  Services,
+  'apiKeys' | 'tokens' | 'failedAuthentications' | 'options'
+>;
+
 /**
  * Authenticates an API request by `Authorization: Basic` (ClientId and API key on every call) or
  * `Authorization: Bearer` (a token from the token endpoint, RFC 6750 §2.1).
  */
 export async function authenticateRequest(
-  services: Services,
-  req: IncomingMessage,
-  query: string,
-  now: number,
+  services: AuthenticationServices,
+  exchange: Exchange,
 ): Promise<Principal> {
-  rejectTokenInUrl(query);
-  const authorization = singleHeader(req, 'authorization');
+  rejectTokenInUrl(exchange.query);
+  const authorization = singleHeader(exchange.req, 'authorization');
   if (authorization === undefined) {
     throw new PortcullisError('authentication_required', { headers: { 'WWW-Authenticate': CHALLENGES } });
   }
   const scheme = authorizationScheme(authorization);
-  if (scheme === 'bearer') return authenticateBearer(services, authorization, req, now);
-  if (scheme === 'basic') return authenticateWithApiKey(services, authorization, req, now);
+  if (scheme === 'bearer') return authenticateBearer(services, authorization, exchange);
+  if (scheme === 'basic') return authenticateWithApiKey(services, authorization, exchange);
   throw new PortcullisError('authentication_required', {
     message: 'Use Basic or Bearer authentication.',
     detail: 'unsupported authorization scheme',
@@ -64,38 +70,47 @@ function rejectTokenInUrl(query: string): void {
 const openedOnConnection = new ConnectionMemo<AccessTokenClaims>();
 
 async function authenticateBearer(
-  services: Services,
+  { tokens, failedAuthentications }: AuthenticationServices,
   authorization: string,
-  req: IncomingMessage,
-  now: number,
+  { req, clientAddress, now }: Exchange,
 ): Promise<Principal> {
   const connection = req.socket;
-  const address = services.addressOf(req);
-  let claims = openedOnConnection.get(connection, authorization);
-  if (claims === undefined) {
-    await services.failedAuthentications.refuseIfBlocked(address, () => undefined, now);
-    const token = parseBearerAuthorization(authorization);
-    claims = token === undefined ? undefined : services.tokens.open(token);
-    if (claims !== undefined) openedOnConnection.set(connection, authorization, claims);
-  }
-  const result = claims === undefined ? undefined : await services.tokens.check(claims, now);
-  if (result?.ok) {
+  const opened = openedOnConnection.get(connection, authorization);
+  const result = await checkUnderFailureLimits<Extract<TokenVerification, { ok: true }>>(
+    failedAuthentications,
+    clientAddress,
+    now,
+    // A token is refused before it is opened: its ClientId is sealed inside.
+    opened === undefined ? () => undefined : undefined,
+    async () => {
+      const claims = opened ?? openToken(tokens, authorization, connection);
+      if (claims === undefined) return { ok: false, reason: 'malformed' };
+      const checked = await tokens.check(claims, now);
+      return checked.ok ? checked : { ok: false, reason: checked.reason, clientId: claims.clientId };
+    },
+  );
+  if (result.ok) {
     return { client: result.client, key: result.key, method: 'bearer', scope: result.claims.scope };
   }
-  await services.failedAuthentications.record(address, claims?.clientId, now);
   throw new PortcullisError('invalid_token', {
-    detail: `bearer token rejected: ${result?.reason ?? 'malformed'}`,
+    detail: `bearer token rejected: ${result.reason}`,
     headers: { 'WWW-Authenticate': INVALID_TOKEN_CHALLENGE },
   });
 }
 
+function openToken(tokens: AccessTokens, authorization: string, connection: Socket) {
+  const token = parseBearerAuthorization(authorization);
+  const claims = token === undefined ? undefined : tokens.open(token);
+  if (claims !== undefined) openedOnConnection.set(connection, authorization, claims);
+  return claims;
+}
+
 async function authenticateWithApiKey(
-  services: Services,
+  services: AuthenticationServices,
   authorization: string,
-  req: IncomingMessage,
-  now: number,
+  { req, clientAddress, now }: Exchange,
 ): Promise<Principal> {
-  const result = await authenticateBasic(services, authorization, req, now);
+  const result = await authenticateBasic(services, authorization, req.socket, clientAddress, now);
   if (result.ok) return { client: result.client, key: result.key, method: 'basic', scope: result.key.scope };
   const code = result.reason === 'wrong_environment' ? 'wrong_environment' : 'invalid_credentials';
   throw basicRejection(code, result, services.options.environment);

@@ -1,10 +1,11 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { ClientProfile, ClientRecord } from '../domain/records.js';
-import { PortcullisError, type ResponseHeaders } from '../errors.js';
+import { PortcullisError } from '../errors.js';
 import type { Services } from '../services.js';
+import type { Exchange } from '../wire/exchange.js';
 import { mediaType, readBody } from '../wire/request.js';
 import { sendJsonText } from '../wire/respond.js';
-import type { Principal } from './authenticate-request.js';
+import type { Admission } from './admission.js';
 
 const CLIENT_BODY_LIMIT = 64 * 1024;
 
@@ -74,12 +75,9 @@ const EMPTY_LISTS = ['TechEmails', 'AdminEmails', 'BillingEmails', 'FraudEmails'
 
 /** `GET|PUT /v2.01/{ClientId}/clients`: the authenticated client's own record. */
 export async function handleClientResource(
-  services: Services,
-  principal: Principal,
-  req: IncomingMessage,
-  res: ServerResponse,
-  now: number,
-  responseHeaders?: ResponseHeaders,
+  services: Pick<Services, 'store' | 'directory' | 'announceChange'>,
+  { req, res, now }: Exchange,
+  { principal, limitHeaders: responseHeaders }: Admission,
 ): Promise<void> {
   if (req.method === 'GET' || req.method === 'HEAD') {
     sendJsonText(res, 200, serializedClientView(principal.client), responseHeaders);

@@ -1,8 +1,8 @@
 import type { IncomingMessage } from 'node:http';
 import { isIP } from 'node:net';
-import { scopeString } from '../domain/scope.js';
 import { PortcullisError } from '../errors.js';
 import { withoutIpv4Mapping } from '../http/client-address.js';
+import { identityHeaders } from './admission.js';
 import type { Principal } from './authenticate-request.js';
 
 /**
@@ -14,7 +14,7 @@ import type { Principal } from './authenticate-request.js';
  * read as `-`), and these are never forwarded from the client:
  */
 const NOT_FORWARDED = new Set([
-  // Who called: set by Portcullis alone, so that the upstream can trust them.
+  // Who called (`identityHeaders`): set by Portcullis alone, so that the upstream can trust them.
   'x-client-id',
   'x-api-key-id',
   'x-auth-method',
@@ -114,7 +114,6 @@ export function upstreamRequestHeaders(req: IncomingMessage, context: Forwarding
   else if (req.headers['content-length'] !== undefined) {
     headers.push('Content-Length', req.headers['content-length']);
   }
-  const { principal } = context;
   headers.push(
     'Host',
     context.upstreamHost,
@@ -123,14 +122,7 @@ export function upstreamRequestHeaders(req: IncomingMessage, context: Forwarding
     'https',
     'X-Request-Id',
     context.requestId,
-    'X-Client-Id',
-    principal.client.clientId,
-    'X-Api-Key-Id',
-    principal.key.keyId,
-    'X-Auth-Method',
-    principal.method,
-    'X-Auth-Scope',
-    scopeString(principal.scope),
+    ...identityHeaders(context.principal),
   );
   return headers;
 }

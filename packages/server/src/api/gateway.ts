@@ -1,14 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import http, {
-  type IncomingHttpHeaders,
-  type IncomingMessage,
-  type OutgoingHttpHeaders,
-  type ServerResponse,
-} from 'node:http';
+import http, { type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import https from 'node:https';
 import { pipeline } from 'node:stream/promises';
-import { PortcullisError, type ResponseHeaders } from '../errors.js';
-import type { Principal } from './authenticate-request.js';
+import { PortcullisError } from '../errors.js';
+import type { Exchange } from '../wire/exchange.js';
+import type { Admission } from './admission.js';
 import { upstreamRequestHeaders } from './forwarded-headers.js';
 
 /** Hop-by-hop response headers (RFC 9110 §7.6.1), never passed back to the client. */
@@ -53,12 +49,8 @@ export class Gateway {
   }
 
   async forward(
-    principal: Principal,
-    req: IncomingMessage,
-    res: ServerResponse,
-    pathAndQuery: string,
-    clientAddress: string,
-    extraResponseHeaders?: ResponseHeaders,
+    { req, res, path, query, clientAddress }: Exchange,
+    { principal, limitHeaders }: Admission,
   ): Promise<void> {
     const requestId = randomUUID();
     // Before anything is sent: a refused header is answered 400 and the upstream never hears of it.
@@ -74,7 +66,7 @@ export class Gateway {
       hostname: this.#upstream.hostname,
       port: this.#upstream.port,
       method: req.method,
-      path: this.#pathPrefix + pathAndQuery,
+      path: this.#pathPrefix + path + (query === '' ? '' : `?${query}`),
       headers,
       agent: this.#agent,
       timeout: this.#timeoutMs,
@@ -103,7 +95,7 @@ export class Gateway {
     }
     res.writeHead(upstreamResponse.statusCode ?? 502, {
       ...responseHeaders(upstreamResponse.headers),
-      ...(extraResponseHeaders as OutgoingHttpHeaders | undefined),
+      ...(limitHeaders as OutgoingHttpHeaders | undefined),
     });
     // Once the status is sent, a failure can only cut the response short; pipeline destroys both sides.
     await pipeline(upstreamResponse, res).catch(() => undefined);

@@ -1,135 +1,77 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { authenticateRequest } from '../api/authenticate-request.js';
-import { handleClientResource } from '../api/client-resource.js';
-import type { Gateway } from '../api/gateway.js';
-import { checkApiTarget } from '../api/upstream-path.js';
-import { scopeAllowsMethod } from '../domain/scope.js';
 import { PortcullisError, toPortcullisError } from '../errors.js';
-import { bearerChallenge } from '../oauth/challenges.js';
-import { handleIntrospectionRequest } from '../oauth/introspection-endpoint.js';
-import { handleRevocationRequest } from '../oauth/revocation-endpoint.js';
-import { handleTokenRequest } from '../oauth/token-endpoint.js';
 import type { Services } from '../services.js';
+import type { Exchange } from '../wire/exchange.js';
 import { comesFromBrowser } from '../wire/request.js';
 import { sendApiError, sendOAuthError } from '../wire/respond.js';
 import type { RequestHandler } from './listener.js';
-
-const INSUFFICIENT_SCOPE_CHALLENGE = `${bearerChallenge({
-  code: 'insufficient_scope',
-  description: 'This call needs the write scope',
-})}, scope="write"`;
-
-type OAuthHandler = typeof handleTokenRequest;
+import type { ErrorShape, RouteTable } from './routes.js';
 
 /**
- * The OAuth endpoints, each also under a trailing slash; they answer errors in RFC 6749 §5.2's shape.
- *
- * The token endpoint is also at `/V2_01/oauth/token`: MANGOPAY's Java SDK (2.57.0 and later) builds that
- * URL from its version enum's name instead of its value, and MANGOPAY answers it. No other spelling is
- * accepted (`/V2.01/`, `/v2_01/`, …): no official SDK sends one, and every alias is one more path that a
- * proxy in front may route differently from us. The Java SDK's other calls use `/v2.01/` as usual.
+ * Serves every HTTPS request of one listener from its route table. Errors end here, in the shape of the
+ * route (MANGOPAY's when no route matched), each with a request id in the body, in `X-Request-Id` and in
+ * the log line. Successful built-in answers carry no request id: minting one costs time on the hot path
+ * and nothing refers to it.
  */
-const OAUTH_ENDPOINTS: ReadonlyMap<string, OAuthHandler> = new Map(
-  (
-    [
-      ['/v2.01/oauth/token', handleTokenRequest],
-      ['/V2_01/oauth/token', handleTokenRequest],
-      ['/v2.01/oauth/revoke', handleRevocationRequest],
-      ['/v2.01/oauth/introspect', handleIntrospectionRequest],
-    ] as const
-  ).flatMap(([path, handler]) => [
-    [path, handler],
-    [`${path}/`, handler],
-  ]),
-);
-
-/**
- * Routes every HTTPS request. Errors end here: OAuth shape on the token endpoint, MANGOPAY's elsewhere,
- * each with a request id in the body, in `X-Request-Id` and in the log line. Successful built-in answers
- * carry no request id: minting one costs time on the hot path and nothing refers to it.
- */
-export function createRequestHandler(services: Services, gateway: Gateway | undefined): RequestHandler {
+export function createRequestHandler(services: Services, table: RouteTable): RequestHandler {
   return (req, res) => {
     const url = req.url ?? '';
     const queryStart = url.indexOf('?');
     const path = queryStart === -1 ? url : url.slice(0, queryStart);
     const query = queryStart === -1 ? '' : url.slice(queryStart + 1);
-    const oauthEndpoint = OAUTH_ENDPOINTS.get(path);
-
-    route(services, gateway, req, res, path, query, oauthEndpoint).catch((thrown: unknown) => {
-      const error = toPortcullisError(thrown);
-      const requestId = randomUUID();
-      const fields = { requestId, code: error.code, status: error.status, detail: error.detail };
-      if (error.status >= 500) services.logger.error('request.failed', fields);
-      else if (error.status === 401) services.logger.warn('request.unauthenticated', fields);
-      else if (error.status === 429) services.logger.warn('request.limited', fields);
-      if (res.headersSent) {
-        res.destroy();
-        return;
-      }
-      res.setHeader('X-Request-Id', requestId);
-      if (oauthEndpoint !== undefined) sendOAuthError(res, error);
-      else sendApiError(res, requestId, error);
-    });
+    const exchange = new RequestExchange(req, res, path, query, Date.now(), services.addressOf);
+    const fixed = table.fixed(path);
+    serve(services, table, exchange, fixed).catch((thrown: unknown) =>
+      answerError(services, res, toPortcullisError(thrown), fixed?.errors ?? 'mangopay'),
+    );
   };
 }
 
-async function route(
-  services: Services,
-  gateway: Gateway | undefined,
-  req: IncomingMessage,
-  res: ServerResponse,
-  path: string,
-  query: string,
-  oauthEndpoint: OAuthHandler | undefined,
-): Promise<void> {
-  const now = Date.now();
-  requireHostHeader(req);
-  // MANGOPAY's documentation: "All API communication should be done from your server directly to our
-  // server." Refused
-  // before anything else, CORS preflights included, and answered without any Access-Control-* header.
-  if (comesFromBrowser(req)) throw new PortcullisError('browser_not_allowed');
-  if (oauthEndpoint !== undefined) return oauthEndpoint(services, req, res, query, now);
-  // `/v2.01/{ClientId}/{resource}`, where every segment reads the same to any upstream (see
-  // checkApiTarget); ClientId syntax is checked by authentication, not here.
-  const target = checkApiTarget(path, query);
-  if (target.kind === 'not_api') throw new PortcullisError('not_found');
-  if (target.kind === 'refused') {
-    throw new PortcullisError('invalid_request', { message: target.reason, detail: 'path refused' });
-  }
-  const { clientId: pathClientId, resource } = target;
-  if (pathClientId === 'oauth') throw new PortcullisError('not_found');
+class RequestExchange implements Exchange {
+  readonly #addressOf: Services['addressOf'];
+  #clientAddress: string | undefined;
 
-  const principal = await authenticateRequest(services, req, query, now);
-  // The segment has no escapes when it equals a ClientId ([A-Za-z0-9_-]), so decoded it is the same.
-  if (principal.client.clientId !== pathClientId) {
-    throw new PortcullisError('forbidden', {
-      detail: `client ${principal.client.clientId} asked for another path`,
-    });
+  constructor(
+    readonly req: IncomingMessage,
+    readonly res: ServerResponse,
+    readonly path: string,
+    readonly query: string,
+    readonly now: number,
+    addressOf: Services['addressOf'],
+  ) {
+    this.#addressOf = addressOf;
   }
-  if (!scopeAllowsMethod(principal.scope, req.method)) {
-    throw new PortcullisError('insufficient_scope', {
-      detail: `${principal.scope} scope, ${req.method} request`,
-      // RFC 6750 §3.1: a Bearer caller learns which scope it lacks.
-      ...(principal.method === 'bearer' && { headers: { 'WWW-Authenticate': INSUFFICIENT_SCOPE_CHALLENGE } }),
-    });
+
+  /**
+   * Worked out when a step first asks, not before: a trusted proxy's unusable X-Forwarded-For is refused
+   * (400) only where the address is needed, after the path and the request's own checks.
+   */
+  get clientAddress(): string {
+    this.#clientAddress ??= this.#addressOf(this.req);
+    return this.#clientAddress;
   }
-  services.keyUsage.touch(principal.key.keyId, now);
-  const limitHeaders = await services.limits.countApiCall(principal.client, now);
+}
+
+async function serve(
+  services: Services,
+  table: RouteTable,
+  exchange: Exchange,
+  fixed: ReturnType<RouteTable['fixed']>,
+): Promise<void> {
+  requireHostHeader(exchange.req);
+  refuseBrowsers(exchange.req);
+  if (fixed !== undefined) return fixed.handle(services, exchange);
+  const { route, pathClientId } = table.api(exchange.path, exchange.query);
+  const admission = await route.admit(services, exchange, pathClientId);
   try {
-    if (resource === 'clients' || resource === 'clients/') {
-      return await handleClientResource(services, principal, req, res, now, limitHeaders);
-    }
-    if (gateway === undefined) {
-      throw new PortcullisError('not_found', { detail: 'no upstream is configured' });
-    }
-    const pathAndQuery = path + (query === '' ? '' : `?${query}`);
-    return await gateway.forward(principal, req, res, pathAndQuery, services.addressOf(req), limitHeaders);
+    return await route.handle(services, exchange, admission);
   } catch (error) {
     // Error answers state the limits too; success paths write them with their own headers, in one go.
-    if (limitHeaders !== undefined && !res.headersSent) {
-      for (const [name, value] of Object.entries(limitHeaders)) res.setHeader(name, value as string);
+    const { res } = exchange;
+    if (admission.limitHeaders !== undefined && !res.headersSent) {
+      for (const [name, value] of Object.entries(admission.limitHeaders))
+        res.setHeader(name, value as string);
     }
     throw error;
   }
@@ -139,4 +81,33 @@ async function route(
 function requireHostHeader(req: IncomingMessage): void {
   if (req.headers.host !== undefined || req.httpVersionMinor === 0) return;
   throw new PortcullisError('invalid_request', { message: 'An HTTP/1.1 request must carry a Host header.' });
+}
+
+/**
+ * MANGOPAY's documentation: "All API communication should be done from your server directly to our
+ * server." Refused before anything else, CORS preflights included, and answered without any
+ * Access-Control-* header.
+ */
+function refuseBrowsers(req: IncomingMessage): void {
+  if (comesFromBrowser(req)) throw new PortcullisError('browser_not_allowed');
+}
+
+function answerError(
+  services: Services,
+  res: ServerResponse,
+  error: PortcullisError,
+  shape: ErrorShape,
+): void {
+  const requestId = randomUUID();
+  const fields = { requestId, code: error.code, status: error.status, detail: error.detail };
+  if (error.status >= 500) services.logger.error('request.failed', fields);
+  else if (error.status === 401) services.logger.warn('request.unauthenticated', fields);
+  else if (error.status === 429) services.logger.warn('request.limited', fields);
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  res.setHeader('X-Request-Id', requestId);
+  if (shape === 'oauth') sendOAuthError(res, error);
+  else sendApiError(res, requestId, error);
 }

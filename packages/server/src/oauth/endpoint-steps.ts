@@ -3,6 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import type { ApiKeyRecord, ClientRecord } from '../domain/records.js';
 import { PortcullisError } from '../errors.js';
 import type { Services } from '../services.js';
+import type { Exchange } from '../wire/exchange.js';
 import { singleHeader } from '../wire/request.js';
 import { authenticateBasic, basicRejection } from './basic-authentication.js';
 import { authorizationScheme } from './bearer-token.js';
@@ -13,10 +14,10 @@ import { readTokenParameters, type TokenParameters } from './token-request.js';
 export const NO_STORE = Object.freeze({ 'Cache-Control': 'no-store', Pragma: 'no-cache' });
 
 /** The first steps of every OAuth endpoint: POST, nothing in the URL, form parameters, Basic credentials. */
-export async function readOAuthRequest(
-  req: IncomingMessage,
-  query: string,
-): Promise<{ readonly parameters: TokenParameters; readonly authorization: string }> {
+export async function readOAuthRequest({
+  req,
+  query,
+}: Exchange): Promise<{ readonly parameters: TokenParameters; readonly authorization: string }> {
   requirePost(req);
   rejectUrlParameters(query);
   const parameters = await readTokenParameters(req);
@@ -65,13 +66,13 @@ function basicAuthorization(req: IncomingMessage, parameters: TokenParameters): 
   return authorization;
 }
 
+/** The client, authenticated by its ClientId and API key; RFC 6749 §5.2 `invalid_client` otherwise. */
 export async function authenticateClient(
-  services: Services,
+  services: Pick<Services, 'apiKeys' | 'failedAuthentications' | 'options'>,
   authorization: string,
-  req: IncomingMessage,
-  now: number,
+  { req, clientAddress, now }: Exchange,
 ): Promise<{ client: ClientRecord; key: ApiKeyRecord }> {
-  const result = await authenticateBasic(services, authorization, req, now);
+  const result = await authenticateBasic(services, authorization, req.socket, clientAddress, now);
   if (result.ok) return result;
   throw basicRejection('invalid_client', result, services.options.environment);
 }

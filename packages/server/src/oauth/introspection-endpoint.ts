@@ -1,11 +1,12 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { scopeString } from '../domain/scope.js';
 import { PortcullisError } from '../errors.js';
 import type { Services } from '../services.js';
+import type { Exchange } from '../wire/exchange.js';
 import { sendJsonText } from '../wire/respond.js';
 import { claimedClientId, parseBasicAuthorization } from './basic-credentials.js';
 import { basicChallenge } from './challenges.js';
 import { NO_STORE, readOAuthRequest, requiredTokenParameter } from './endpoint-steps.js';
+import { checkUnderFailureLimits } from './failure-limits.js';
 
 const INACTIVE = '{"active":false}';
 
@@ -15,15 +16,13 @@ const INACTIVE = '{"active":false}';
  * probe tokens); anyone else gets 401. An inactive token gets `{"active":false}` and nothing more (§2.2).
  */
 export async function handleIntrospectionRequest(
-  services: Services,
-  req: IncomingMessage,
-  res: ServerResponse,
-  query: string,
-  now: number,
+  services: Pick<Services, 'apiKeys' | 'failedAuthentications' | 'introspectors' | 'tokens'>,
+  exchange: Exchange,
 ): Promise<void> {
-  const { parameters, authorization } = await readOAuthRequest(req, query);
+  const { res, now } = exchange;
+  const { parameters, authorization } = await readOAuthRequest(exchange);
   const token = requiredTokenParameter(parameters);
-  await authenticateIntrospector(services, authorization, req, now);
+  await authenticateIntrospector(services, authorization, exchange);
   const claims = services.tokens.open(token);
   const result = claims === undefined ? undefined : await services.tokens.check(claims, now);
   if (!result?.ok) {
@@ -42,22 +41,31 @@ export async function handleIntrospectionRequest(
 }
 
 async function authenticateIntrospector(
-  services: Services,
+  {
+    apiKeys,
+    failedAuthentications,
+    introspectors,
+  }: Pick<Services, 'apiKeys' | 'failedAuthentications' | 'introspectors'>,
   authorization: string,
-  req: IncomingMessage,
-  now: number,
+  { clientAddress, now }: Exchange,
 ): Promise<void> {
-  const address = services.addressOf(req);
-  await services.failedAuthentications.refuseIfBlocked(address, () => claimedClientId(authorization), now);
-  const parsed = parseBasicAuthorization(authorization);
-  const hashed = parsed.ok ? services.apiKeys.hash(parsed.credentials.secret) : undefined;
-  const introspector =
-    parsed.ok && hashed?.ok
-      ? await services.introspectors.find(parsed.credentials.clientId, hashed.keyHash, now)
-      : undefined;
-  if (introspector !== undefined) return;
-  const name = parsed.ok ? parsed.credentials.clientId : undefined;
-  await services.failedAuthentications.record(address, name, now);
+  const result = await checkUnderFailureLimits(
+    failedAuthentications,
+    clientAddress,
+    now,
+    () => claimedClientId(authorization),
+    async () => {
+      const parsed = parseBasicAuthorization(authorization);
+      if (!parsed.ok) return parsed;
+      const { clientId: name, secret } = parsed.credentials;
+      const hashed = apiKeys.hash(secret);
+      const introspector = hashed.ok ? await introspectors.find(name, hashed.keyHash, now) : undefined;
+      return introspector === undefined
+        ? { ok: false, reason: 'not an introspector', clientId: name }
+        : { ok: true, introspector };
+    },
+  );
+  if (result.ok) return;
   throw new PortcullisError('invalid_client', {
     message: 'Only introspection credentials may use this endpoint.',
     detail: 'introspection refused: not an introspector',

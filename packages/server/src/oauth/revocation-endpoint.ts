@@ -1,5 +1,5 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Services } from '../services.js';
+import type { Exchange } from '../wire/exchange.js';
 import { authenticateClient, NO_STORE, readOAuthRequest, requiredTokenParameter } from './endpoint-steps.js';
 import { revokeAccessToken } from './token-revocation.js';
 
@@ -10,15 +10,14 @@ import { revokeAccessToken } from './token-revocation.js';
  * access tokens exist here.
  */
 export async function handleRevocationRequest(
-  services: Services,
-  req: IncomingMessage,
-  res: ServerResponse,
-  query: string,
-  now: number,
+  services: Pick<Services, 'apiKeys' | 'failedAuthentications' | 'options' | 'tokens'> &
+    Parameters<typeof revokeAccessToken>[0],
+  exchange: Exchange,
 ): Promise<void> {
-  const { parameters, authorization } = await readOAuthRequest(req, query);
+  const { res, now } = exchange;
+  const { parameters, authorization } = await readOAuthRequest(exchange);
   const token = requiredTokenParameter(parameters);
-  const { client } = await authenticateClient(services, authorization, req, now);
+  const { client } = await authenticateClient(services, authorization, exchange);
   const claims = services.tokens.open(token);
   // §2.1: a client may revoke only its own tokens; another's is left alone and answered the same way.
   if (claims !== undefined && claims.clientId === client.clientId) {

@@ -1,8 +1,8 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ApiKeyRecord, ClientRecord } from '../domain/records.js';
 import { grantedScope, type KeyScope } from '../domain/scope.js';
 import { PortcullisError } from '../errors.js';
 import type { Services } from '../services.js';
+import type { Exchange } from '../wire/exchange.js';
 import { sendJsonText } from '../wire/respond.js';
 import { authenticateClient, NO_STORE, readOAuthRequest } from './endpoint-steps.js';
 import type { TokenParameters } from './token-request.js';
@@ -12,15 +12,16 @@ import type { TokenParameters } from './token-request.js';
  * authentication (§2.3.1), answered as §5.1 on success and §5.2 on error.
  */
 export async function handleTokenRequest(
-  services: Services,
-  req: IncomingMessage,
-  res: ServerResponse,
-  query: string,
-  now: number,
+  services: Pick<
+    Services,
+    'apiKeys' | 'failedAuthentications' | 'options' | 'limits' | 'tokens' | 'keyUsage' | 'audit'
+  >,
+  exchange: Exchange,
 ): Promise<void> {
-  const { parameters, authorization } = await readOAuthRequest(req, query);
+  const { res, now } = exchange;
+  const { parameters, authorization } = await readOAuthRequest(exchange);
   const grantType = requiredGrantType(parameters);
-  const { client, key } = await authenticateClient(services, authorization, req, now);
+  const { client, key } = await authenticateClient(services, authorization, exchange);
   requireMatchingClientId(parameters, client);
   requireClientCredentialsGrant(grantType);
   const scope = requestedScope(parameters, key);

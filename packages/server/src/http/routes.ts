@@ -1,0 +1,137 @@
+import { type Admission, type AdmissionServices, admitApiCall } from '../api/admission.js';
+import { handleClientResource } from '../api/client-resource.js';
+import type { Gateway } from '../api/gateway.js';
+import { checkApiTarget } from '../api/upstream-path.js';
+import { PortcullisError } from '../errors.js';
+import { handleIntrospectionRequest } from '../oauth/introspection-endpoint.js';
+import { handleRevocationRequest } from '../oauth/revocation-endpoint.js';
+import { handleTokenRequest } from '../oauth/token-endpoint.js';
+import type { Services } from '../services.js';
+import type { Exchange } from '../wire/exchange.js';
+
+/** How a route answers errors: RFC 6749 §5.2 (`error`, `error_description`) or MANGOPAY's API shape. */
+export type ErrorShape = 'oauth' | 'mangopay';
+
+/** Where a route is served: the public API listener (the admin listener joins it with issue 13). */
+export type ListenerName = 'public';
+
+interface RouteRow {
+  /** Names the route in logs and docs. */
+  readonly name: string;
+  readonly listener: ListenerName;
+  readonly errors: ErrorShape;
+}
+
+/** A route at fixed paths (each also under a trailing slash) whose handler does all its own steps. */
+export interface FixedRoute extends RouteRow {
+  readonly paths: readonly string[];
+  readonly handle: (services: Services, exchange: Exchange) => Promise<void>;
+}
+
+/**
+ * A route under `/v2.01/{ClientId}/`, for the resources `resource` matches (the part after the ClientId):
+ * admitted by `admit` (authentication, ClientId, scope, key use, limits), then handled.
+ */
+export interface ApiRoute extends RouteRow {
+  readonly resource: RegExp;
+  readonly admit: (
+    services: AdmissionServices,
+    exchange: Exchange,
+    pathClientId: string,
+  ) => Promise<Admission>;
+  readonly handle: (services: Services, exchange: Exchange, admission: Admission) => Promise<void>;
+}
+
+export type Route = FixedRoute | ApiRoute;
+
+/**
+ * Every route of the server, one row each; a request goes to the first row that matches it. Fixed paths
+ * first: `/v2.01/oauth/…` also has the shape of an API path.
+ *
+ * The token endpoint is also at `/V2_01/oauth/token`: MANGOPAY's Java SDK (2.57.0 and later) builds that
+ * URL from its version enum's name instead of its value, and MANGOPAY answers it. No other spelling is
+ * accepted (`/V2.01/`, `/v2_01/`, …): no official SDK sends one, and every alias is one more path that a
+ * proxy in front may route differently from us. The Java SDK's other calls use `/v2.01/` as usual.
+ */
+export function routes(gateway: Gateway | undefined): readonly Route[] {
+  return [
+    {
+      name: 'token',
+      listener: 'public',
+      errors: 'oauth',
+      paths: ['/v2.01/oauth/token', '/V2_01/oauth/token'],
+      handle: handleTokenRequest,
+    },
+    {
+      name: 'revocation',
+      listener: 'public',
+      errors: 'oauth',
+      paths: ['/v2.01/oauth/revoke'],
+      handle: handleRevocationRequest,
+    },
+    {
+      name: 'introspection',
+      listener: 'public',
+      errors: 'oauth',
+      paths: ['/v2.01/oauth/introspect'],
+      handle: handleIntrospectionRequest,
+    },
+    {
+      name: 'clients',
+      listener: 'public',
+      errors: 'mangopay',
+      resource: /^clients\/?$/,
+      admit: admitApiCall,
+      handle: handleClientResource,
+    },
+    {
+      name: 'gateway',
+      listener: 'public',
+      errors: 'mangopay',
+      resource: /(?:)/,
+      admit: admitApiCall,
+      handle: (_services, exchange, admission) => {
+        if (gateway === undefined) {
+          throw new PortcullisError('not_found', { detail: 'no upstream is configured' });
+        }
+        return gateway.forward(exchange, admission);
+      },
+    },
+  ];
+}
+
+/** The routes of one listener, indexed for lookup. */
+export class RouteTable {
+  readonly #fixed = new Map<string, FixedRoute>();
+  readonly #api: readonly ApiRoute[];
+
+  constructor(rows: readonly Route[], listener: ListenerName) {
+    const served = rows.filter((row) => row.listener === listener);
+    for (const row of served) {
+      if (!('paths' in row)) continue;
+      for (const path of row.paths) this.#fixed.set(path, row).set(`${path}/`, row);
+    }
+    this.#api = served.filter((row): row is ApiRoute => 'resource' in row);
+  }
+
+  /** The fixed route at `path`: looked up first, as it decides the shape of every error, early ones too. */
+  fixed(path: string): FixedRoute | undefined {
+    return this.#fixed.get(path);
+  }
+
+  /**
+   * The API route for `/v2.01/{ClientId}/{resource}`, where every segment reads the same to any upstream
+   * (see `checkApiTarget`); the ClientId's syntax is checked by authentication, not here.
+   */
+  api(path: string, query: string): { readonly route: ApiRoute; readonly pathClientId: string } {
+    const target = checkApiTarget(path, query);
+    if (target.kind === 'not_api') throw new PortcullisError('not_found');
+    if (target.kind === 'refused') {
+      throw new PortcullisError('invalid_request', { message: target.reason, detail: 'path refused' });
+    }
+    if (target.clientId === 'oauth') throw new PortcullisError('not_found');
+    const route = this.#api.find((row) => row.resource.test(target.resource));
+    if (route === undefined) throw new PortcullisError('not_found');
+    return { route, pathClientId: target.clientId };
+  }
+}
