@@ -1,0 +1,75 @@
+import { describe, expect, it } from 'vitest';
+import { PortcullisError } from '../src/errors.js';
+import { RouteTable, routes } from '../src/http/routes.js';
+
+// The route table needs no TLS port: which row a request target reaches, and in which error shape it is
+// answered, is decided before any I/O. What each row then does is the behaviour suite's business.
+const table = new RouteTable(routes(undefined), 'public');
+
+function apiRouteOf(target: string): string {
+  const [path = '', query = ''] = target.split('?');
+  return table.api(path, query).route.name;
+}
+
+function refusalOf(target: string): string | undefined {
+  try {
+    apiRouteOf(target);
+    return undefined;
+  } catch (error) {
+    return error instanceof PortcullisError ? error.code : String(error);
+  }
+}
+
+describe('route table', () => {
+  it.each([
+    ['/v2.01/oauth/token', 'token'],
+    ['/v2.01/oauth/token/', 'token'],
+    ['/V2_01/oauth/token', 'token'],
+    ['/V2_01/oauth/token/', 'token'],
+    ['/v2.01/oauth/revoke', 'revocation'],
+    ['/v2.01/oauth/introspect/', 'introspection'],
+  ])('serves %s by the %s endpoint, answering errors as RFC 6749 §5.2', (path, name) => {
+    const route = table.fixed(path);
+    expect(route?.name).toBe(name);
+    expect(route?.errors).toBe('oauth');
+  });
+
+  it.each(['/V2.01/oauth/token', '/v2_01/oauth/token', '/V2_01/oauth/revoke', '/v2.01/oauth/token//'])(
+    'has no fixed route at %s (only the spellings official SDKs send)',
+    (path) => {
+      expect(table.fixed(path)).toBeUndefined();
+    },
+  );
+
+  it.each([
+    ['/v2.01/acme/clients', 'clients'],
+    ['/v2.01/acme/clients/', 'clients'],
+    ['/v2.01/acme/clients?x=1', 'clients'],
+    ['/v2.01/acme/clients/logo', 'gateway'],
+    ['/v2.01/acme/users/42', 'gateway'],
+    ['/v2.01/acme/clientsx', 'gateway'],
+  ])('sends %s to the %s route, after admission, answering errors in MANGOPAY’s shape', (target, name) => {
+    expect(apiRouteOf(target)).toBe(name);
+    const [path = '', query = ''] = target.split('?');
+    const { route, pathClientId } = table.api(path, query);
+    expect(route.errors).toBe('mangopay');
+    expect(pathClientId).toBe('acme');
+  });
+
+  it.each([
+    ['/v2.01/oauth/anything', 'not_found'],
+    ['/v2.01/oauth/token/extra', 'not_found'],
+    ['/v2.02/acme/clients', 'not_found'],
+    ['/', 'not_found'],
+    ['/v2.01/acme/../other/clients', 'invalid_request'],
+    ['/v2.01/acme/%2e%2e/clients', 'invalid_request'],
+  ])('refuses %s with %s before authentication', (target, code) => {
+    expect(refusalOf(target)).toBe(code);
+  });
+
+  it('gives each path to one row only: a path claimed twice would be served by whichever came first', () => {
+    const paths = routes(undefined).flatMap((row) => ('paths' in row ? row.paths : []));
+    expect(new Set(paths.map((path) => path.toLowerCase())).size).toBe(paths.length);
+    expect(routes(undefined).every((row) => row.listener === 'public')).toBe(true);
+  });
+});
