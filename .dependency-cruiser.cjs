@@ -35,12 +35,31 @@ module.exports = {
     },
     {
       name: 'router-on-top',
-      comment: 'The router and the listener use the endpoints; nothing below them imports them.',
+      comment: 'The router (http/) serves the route table; only the server, the CLI and the entry import it.',
       severity: 'error',
       from: {
-        path: '^packages/server/src/(api|oauth|keys|limits|store|audit|cache|cluster|tls|wire|domain)/',
+        path: '^packages/server/src/',
+        pathNot: '^packages/server/src/(http/|cli/|server\\.ts$|index\\.ts$)',
       },
-      to: { path: '^packages/server/src/http/(app|listener|routes)\\.ts$' },
+      to: { path: '^packages/server/src/http/' },
+    },
+    {
+      name: 'net-is-connections-only',
+      comment:
+        'Connections, addresses and proxies (net/) build on the wire helpers and the error catalogue alone.',
+      severity: 'error',
+      from: { path: '^packages/server/src/net/' },
+      to: { path: '^packages/server/src/', pathNot: '^packages/server/src/(net/|wire/|errors\\.ts$)' },
+    },
+    {
+      name: 'endpoints-above-services',
+      comment:
+        'Endpoints (api/, oauth/) take services; the services, their parts and the options never import an endpoint.',
+      severity: 'error',
+      from: {
+        path: '^packages/server/src/(keys|limits|store|audit|cache|cluster|tls|net|wire|domain)/|^packages/server/src/(services|config)\\.ts$',
+      },
+      to: { path: '^packages/server/src/(api|oauth)/' },
     },
     {
       name: 'store-below-the-wire',
@@ -49,7 +68,7 @@ module.exports = {
       severity: 'error',
       from: { path: '^packages/server/src/store/' },
       to: {
-        path: '^packages/server/src/(http|api|oauth|cli|cluster)/|^packages/server/src/(config|server|services)\\.ts$',
+        path: '^packages/server/src/(http|net|api|oauth|cli|cluster)/|^packages/server/src/(config|server|services)\\.ts$',
       },
     },
     {

@@ -1,21 +1,9 @@
 import { type Environment, isEnvironment } from './domain/environment.js';
-import { isCidr } from './http/trusted-proxies.js';
 import { type LimitWindow, parseLimitWindows } from './limits/window-spec.js';
 import { type Logger, silentLogger } from './log.js';
+import type { ConnectionLimits } from './net/listener.js';
+import { isCidr } from './net/trusted-proxies.js';
 import { isPostgresUrl } from './store/store-location.js';
-
-/** Against slow, oversized and piled-up connections; Node answers 408 and 431 itself when they are passed. */
-export interface ConnectionLimits {
-  readonly maxConnections: number;
-  /** Open connections per client address (trusted proxies exempt); more are closed at once. */
-  readonly maxConnectionsPerAddress: number;
-  /** From accept to a completed TLS handshake (or to the first byte of plain HTTP); slower is closed. */
-  readonly handshakeTimeoutMs: number;
-  readonly maxHeaderBytes: number;
-  readonly headersTimeoutMs: number;
-  readonly requestTimeoutMs: number;
-  readonly keepAliveTimeoutMs: number;
-}
 
 /** Options of `createPortcullisServer`. Every default is given here, where it is defined. */
 export interface ServerOptions {

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { AuditCounter } from './audit/audit-counter.js';
 import type { ResolvedServerOptions } from './config.js';
+import type { AccessTokens } from './keys/access-tokens.js';
 import type { CredentialDirectory } from './keys/credential-directory.js';
 import type { IntrospectorDirectory } from './keys/introspector-directory.js';
 import type { KeyUsage } from './keys/key-usage.js';
@@ -8,7 +9,6 @@ import type { ApiKeyVerifier } from './keys/verify-api-key.js';
 import type { ClientLimits } from './limits/client-limits.js';
 import type { FailedAuthentications } from './limits/failed-authentications.js';
 import type { Logger } from './log.js';
-import type { AccessTokens } from './oauth/access-tokens.js';
 import type { Store } from './store/store.js';
 
 /** What request handlers share: built once per server in server.ts, read-only afterwards. */

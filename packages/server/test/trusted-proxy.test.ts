@@ -1,7 +1,7 @@
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addressKey, parseForwardedHop } from '../src/http/client-address.js';
-import { isCidr, TrustedProxies } from '../src/http/trusted-proxies.js';
+import { addressKey, parseForwardedHop } from '../src/net/client-address.js';
+import { isCidr, TrustedProxies } from '../src/net/trusted-proxies.js';
 import {
   basicHeader,
   mistyped,

@@ -2,7 +2,7 @@ import type { Socket } from 'node:net';
 import type { ApiKeyRecord, ClientRecord } from '../domain/records.js';
 import type { KeyScope } from '../domain/scope.js';
 import { PortcullisError } from '../errors.js';
-import type { AccessTokenClaims, AccessTokens, TokenVerification } from '../oauth/access-tokens.js';
+import type { AccessTokenClaims, AccessTokens, TokenVerification } from '../keys/access-tokens.js';
 import { authenticateBasic, basicRejection } from '../oauth/basic-authentication.js';
 import { authorizationScheme, parseBearerAuthorization } from '../oauth/bearer-token.js';
 import { basicChallenge, bearerChallenge } from '../oauth/challenges.js';

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { isIP } from 'node:net';
 import { PortcullisError } from '../errors.js';
-import { withoutIpv4Mapping } from '../http/client-address.js';
+import { withoutIpv4Mapping } from '../net/client-address.js';
 import { identityHeaders } from './admission.js';
 import type { Principal } from './authenticate-request.js';
 

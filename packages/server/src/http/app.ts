@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { PortcullisError, toPortcullisError } from '../errors.js';
+import type { RequestHandler } from '../net/listener.js';
 import type { Services } from '../services.js';
 import type { Exchange } from '../wire/exchange.js';
 import { comesFromBrowser } from '../wire/request.js';
 import { sendApiError, sendOAuthError } from '../wire/respond.js';
-import type { RequestHandler } from './listener.js';
 import type { ErrorShape, RouteTable } from './routes.js';
 
 /**

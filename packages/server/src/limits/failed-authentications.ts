@@ -1,8 +1,8 @@
 import type { AuditCounter } from '../audit/audit-counter.js';
 import { setBounded } from '../bounded-map.js';
 import { PortcullisError } from '../errors.js';
-import { addressKey } from '../http/client-address.js';
 import { loggableClientId } from '../keys/client-id.js';
+import { addressKey } from '../net/client-address.js';
 import { type CounterFactory, inProcessCounters, type WindowCounter } from './window-counter.js';
 import type { LimitWindow } from './window-spec.js';
 

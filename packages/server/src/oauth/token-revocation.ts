@@ -1,6 +1,6 @@
 import { unavailable } from '../errors.js';
+import type { AccessTokenClaims } from '../keys/access-tokens.js';
 import type { Services } from '../services.js';
-import type { AccessTokenClaims } from './access-tokens.js';
 
 /**
  * Ends one token before it expires: its id joins its client's revoked tokens in the store (so that every

@@ -4,8 +4,8 @@ import type { Environment } from '../domain/environment.js';
 import type { ApiKeyRecord, ClientRecord } from '../domain/records.js';
 import { isKeyUsable } from '../domain/records.js';
 import type { KeyScope } from '../domain/scope.js';
-import type { CredentialDirectory } from '../keys/credential-directory.js';
-import { pooledRandomBytes } from '../keys/random-pool.js';
+import type { CredentialDirectory } from './credential-directory.js';
+import { pooledRandomBytes } from './random-pool.js';
 
 /**
  * Access tokens are sealed, not stored: AES-256-GCM under a key derived from the server secret, over

@@ -1,11 +1,11 @@
 import type { IncomingMessage } from 'node:http';
 import { setBounded } from '../bounded-map.js';
 import { tokenFingerprint } from '../domain/records.js';
-import { parseBasicAuthorization } from '../oauth/basic-credentials.js';
-import { authorizationScheme, parseBearerAuthorization } from '../oauth/bearer-token.js';
-import { revokeAccessToken } from '../oauth/token-revocation.js';
 import type { Services } from '../services.js';
 import { tokenExposed } from '../store/audit-entries.js';
+import { parseBasicAuthorization } from './basic-credentials.js';
+import { authorizationScheme, parseBearerAuthorization } from './bearer-token.js';
+import { revokeAccessToken } from './token-revocation.js';
 
 /** Exposed tokens already reported, so that a client repeating a plain-HTTP call is reported once. */
 const MAX_REMEMBERED_TOKENS = 10_000;

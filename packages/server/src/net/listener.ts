@@ -3,7 +3,6 @@ import http, { STATUS_CODES } from 'node:http';
 import https from 'node:https';
 import net, { type AddressInfo, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { ConnectionLimits } from '../config.js';
 import { PortcullisError } from '../errors.js';
 import { apiErrorBody, sendApiError } from '../wire/respond.js';
 import type { ConnectionPeers } from './client-address.js';
@@ -16,6 +15,19 @@ const TLS_HANDSHAKE = 0x16;
 const DRAIN_POLL_MS = 25;
 
 /** What answers each HTTPS request (and plain-HTTP ones from trusted TLS-terminating proxies). */
+/** Against slow, oversized and piled-up connections; Node answers 408 and 431 itself when they are passed. */
+export interface ConnectionLimits {
+  readonly maxConnections: number;
+  /** Open connections per client address (trusted proxies exempt); more are closed at once. */
+  readonly maxConnectionsPerAddress: number;
+  /** From accept to a completed TLS handshake (or to the first byte of plain HTTP); slower is closed. */
+  readonly handshakeTimeoutMs: number;
+  readonly maxHeaderBytes: number;
+  readonly headersTimeoutMs: number;
+  readonly requestTimeoutMs: number;
+  readonly keepAliveTimeoutMs: number;
+}
+
 export type RequestHandler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
 
 export interface ListenerOptions {
