@@ -38,41 +38,37 @@ export interface ResolvedServerOptions extends Omit<ResolvedFields, keyof Connec
   readonly logger: Logger;
 }
 
+/** The fields the listener takes together, as `connectionLimits`; the type makes the list complete. */
+const CONNECTION_LIMITS: Readonly<Record<keyof ConnectionLimits, true>> = {
+  maxConnections: true,
+  maxConnectionsPerAddress: true,
+  handshakeTimeoutMs: true,
+  maxHeaderBytes: true,
+  headersTimeoutMs: true,
+  requestTimeoutMs: true,
+  keepAliveTimeoutMs: true,
+};
+
 /** Validates options on entry, naming the option at fault; the caller's object is never changed. */
 export function resolveServerOptions(options: ServerOptions = {}): ResolvedServerOptions {
   const given: Readonly<Record<string, unknown>> = options;
-  // Each row checks its own field; the rows' types make the result a ResolvedFields.
-  const fields = Object.fromEntries(
-    Object.entries(SERVER_OPTIONS).map(([field, row]) => [field, row.resolve(given[field], field)]),
-  ) as unknown as ResolvedFields;
-  checkTogether(fields);
-  const {
-    maxConnections,
-    maxConnectionsPerAddress,
-    handshakeTimeoutMs,
-    maxHeaderBytes,
-    headersTimeoutMs,
-    requestTimeoutMs,
-    keepAliveTimeoutMs,
-    ...rest
-  } = fields;
-  return Object.freeze({
-    ...rest,
-    connectionLimits: Object.freeze({
-      maxConnections,
-      maxConnectionsPerAddress,
-      handshakeTimeoutMs,
-      maxHeaderBytes,
-      headersTimeoutMs,
-      requestTimeoutMs,
-      keepAliveTimeoutMs,
-    }),
-    logger: options.logger ?? silentLogger,
-  });
+  const fields: Record<string, unknown> = {};
+  const limits: Record<string, unknown> = {};
+  for (const [field, row] of Object.entries(SERVER_OPTIONS)) {
+    (Object.hasOwn(CONNECTION_LIMITS, field) ? limits : fields)[field] = row.resolve(given[field], field);
+  }
+  // Each row checked its own field: the rows' types are what these hold.
+  const resolved = fields as Omit<ResolvedFields, keyof ConnectionLimits>;
+  const connectionLimits = Object.freeze(limits) as unknown as ConnectionLimits;
+  checkTogether(resolved, connectionLimits);
+  return Object.freeze({ ...resolved, connectionLimits, logger: options.logger ?? silentLogger });
 }
 
 /** The rules between options, named both ways (see `OptionRow.resolve`). */
-function checkTogether(fields: ResolvedFields): void {
+function checkTogether(
+  fields: Omit<ResolvedFields, keyof ConnectionLimits>,
+  { headersTimeoutMs, requestTimeoutMs }: ConnectionLimits,
+): void {
   if ((fields.tlsCert === undefined) !== (fields.tlsKey === undefined)) {
     throw new OptionError('tlsCert and tlsKey must be given together (--tls-cert and --tls-key)');
   }
@@ -81,7 +77,7 @@ function checkTogether(fields: ResolvedFields): void {
       'proxyProtocol (--proxy-protocol) needs trustProxy (--trust-proxy): the load balancers that send the header',
     );
   }
-  if (fields.headersTimeoutMs > fields.requestTimeoutMs) {
+  if (headersTimeoutMs > requestTimeoutMs) {
     throw new OptionError(
       'headersTimeoutMs must not exceed requestTimeoutMs (--headers-timeout-ms, --request-timeout-ms)',
     );

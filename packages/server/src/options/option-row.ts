@@ -55,7 +55,7 @@ function where(declared: Declared<unknown>): string {
 const asText = (text: string) => text;
 
 export function integerOption(
-  declared: Declared<number> & { readonly min: number; readonly max: number },
+  declared: Declared<number> & { readonly default: number; readonly min: number; readonly max: number },
 ): OptionRow<number, number> {
   const { min, max } = declared;
   return row(declared, {
@@ -178,9 +178,20 @@ export function addressesOption(
   });
 }
 
+/** The row of `declared` (without what only its builder uses, such as bounds), doing `behaviour`. */
 function row<Input, Output>(
-  declared: Declared<Input>,
+  declared: Declared<Input> & { readonly choices?: readonly string[] },
   behaviour: Pick<OptionRow<Input, Output>, 'parse' | 'resolve'>,
 ): OptionRow<Input, Output> {
-  return Object.freeze({ ...declared, default: declared.default, ...behaviour });
+  const { flag, placeholder, env, help, defaultText, choices } = declared;
+  return Object.freeze({
+    flag,
+    placeholder,
+    env,
+    help,
+    default: declared.default,
+    defaultText,
+    choices,
+    ...behaviour,
+  });
 }
