@@ -12,15 +12,15 @@ export interface OptionRow<Input, Output> {
   /** The long flag, such as `--token-ttl`. */
   readonly flag: `--${string}`;
   /** What the flag takes, such as `<seconds>`; none for a switch, which is on when given. */
-  readonly placeholder?: string;
+  readonly placeholder: string | undefined;
   /** The environment variable read when the flag is not given. */
   readonly env: `PORTCULLIS_${string}`;
   readonly help: string;
   readonly default: Input | undefined;
   /** How help and the README show the default, when not as the value itself. */
-  readonly defaultText?: string;
+  readonly defaultText: string | undefined;
   /** The only values the flag takes, for options that have a short fixed list. */
-  readonly choices?: readonly string[];
+  readonly choices: readonly string[] | undefined;
   /** Text from the command line or the environment to a value; `previous` is the value so far of a list. */
   parse(text: string, previous: Input | undefined): Input;
   /**
