@@ -57,7 +57,7 @@ module.exports = {
         'Endpoints (api/, oauth/) take services; the services, their parts and the options never import an endpoint.',
       severity: 'error',
       from: {
-        path: '^packages/server/src/(keys|limits|store|audit|cache|cluster|tls|net|wire|domain)/|^packages/server/src/(services|config)\\.ts$',
+        path: '^packages/server/src/(keys|limits|store|audit|cache|cluster|tls|net|wire|domain|options)/|^packages/server/src/(services|config)\\.ts$',
       },
       to: { path: '^packages/server/src/(api|oauth)/' },
     },

@@ -1,9 +1,12 @@
 import { X509Certificate } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { Command } from 'commander';
 import { afterAll, describe, expect, it } from 'vitest';
-import { OptionError, resolveServerOptions } from '../src/config.js';
+import { flagOf, valuesOf } from '../src/cli/option-flags.js';
+import { OptionError, resolveServerOptions, type ServerOptions } from '../src/config.js';
 import { generateApiKey } from '../src/keys/api-key.js';
+import { SERVER_OPTIONS } from '../src/options/server-option-table.js';
 import { SqliteStore } from '../src/store/sqlite-store.js';
 import { basicHeader, startTestServer, tempDataDir } from './helpers/harness.js';
 
@@ -33,6 +36,78 @@ describe('server options', () => {
     expect(options).toEqual({ port: 0 });
     expect(resolved.tokenTtlSeconds).toBe(3600);
     expect(Object.isFrozen(resolved)).toBe(true);
+  });
+});
+
+/** What `serve` would pass to the server for `args`, with `env` as its environment. */
+function fromCommandLine(args: readonly string[], env: Readonly<Record<string, string>> = {}): ServerOptions {
+  const command = new Command().exitOverride();
+  for (const row of Object.values(SERVER_OPTIONS)) command.addOption(flagOf(row));
+  const saved = { ...process.env };
+  Object.assign(process.env, env);
+  try {
+    command.parse(args, { from: 'user' });
+  } finally {
+    for (const name of Object.keys(env)) {
+      if (saved[name] === undefined) delete process.env[name];
+      else process.env[name] = saved[name];
+    }
+  }
+  return valuesOf(SERVER_OPTIONS, command.opts());
+}
+
+describe('server options as flags and PORTCULLIS_* variables (one option table)', () => {
+  it('gives the same options as a program that passes none, when nothing is given', () => {
+    const { logger: _cli, ...fromFlags } = resolveServerOptions(fromCommandLine([]));
+    const { logger: _program, ...fromProgram } = resolveServerOptions({});
+    expect(fromFlags).toEqual(fromProgram);
+  });
+
+  it('takes a variable when its flag is not given, and the flag when both are', () => {
+    const env = { PORTCULLIS_TOKEN_TTL: '60', PORTCULLIS_REVOKE_EXPOSED_KEYS: '1' };
+    expect(fromCommandLine([], env)).toMatchObject({ tokenTtlSeconds: 60, revokeExposedKeys: true });
+    expect(fromCommandLine(['--token-ttl', '30'], env)).toMatchObject({ tokenTtlSeconds: 30 });
+  });
+
+  it('takes a list of addresses from a repeated flag, several values, or one comma-separated variable', () => {
+    const expected = ['10.0.0.1', '10.1.0.0/16'];
+    expect(fromCommandLine(['--trust-proxy', '10.0.0.1', '--trust-proxy', '10.1.0.0/16']).trustProxy).toEqual(
+      expected,
+    );
+    expect(fromCommandLine(['--trust-proxy', '10.0.0.1', '10.1.0.0/16']).trustProxy).toEqual(expected);
+    expect(fromCommandLine([], { PORTCULLIS_TRUST_PROXY: '10.0.0.1,10.1.0.0/16' }).trustProxy).toEqual(
+      expected,
+    );
+  });
+
+  it('has a flag for every connection limit and timeout', () => {
+    const resolved = resolveServerOptions(
+      fromCommandLine([
+        ...['--max-connections', '500', '--max-header-bytes', '2048', '--headers-timeout-ms', '2000'],
+        ...['--request-timeout-ms', '4000', '--keep-alive-timeout-ms', '1000', '--store-timeout-ms', '100'],
+        ...['--shutdown-grace-ms', '0', '--upstream-timeout-ms', '1500'],
+      ]),
+    );
+    expect(resolved.connectionLimits).toMatchObject({
+      maxConnections: 500,
+      maxHeaderBytes: 2048,
+      headersTimeoutMs: 2000,
+      requestTimeoutMs: 4000,
+      keepAliveTimeoutMs: 1000,
+    });
+    expect(resolved).toMatchObject({ storeTimeoutMs: 100, shutdownGraceMs: 0, upstreamTimeoutMs: 1500 });
+  });
+
+  it.each([
+    [['--port', 'many'], /^port must be an integer from 0 to 65535 \(--port, PORTCULLIS_PORT\)$/],
+    [
+      ['--token-limit', 'lots'],
+      /^tokenLimit must be COUNT\/WINDOW.* \(--token-limit, PORTCULLIS_TOKEN_LIMIT\)$/,
+    ],
+    [['--tls-key', 'key.pem'], /^tlsCert and tlsKey must be given together \(--tls-cert and --tls-key\)$/],
+    [['--headers-timeout-ms', '40000'], /\(--headers-timeout-ms, --request-timeout-ms\)$/],
+  ])('refuses %j naming the option and its flag', (args, message) => {
+    expect(() => resolveServerOptions(fromCommandLine(args))).toThrow(message);
   });
 });
 

@@ -1,9 +1,11 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { type Environment, environments } from '../domain/environment.js';
+import type { Environment } from '../domain/environment.js';
 import type { KeyManagementContext } from '../keys/management.js';
 import { loadOrCreateServerSecret } from '../keys/server-secret.js';
+import { SERVER_OPTIONS } from '../options/server-option-table.js';
 import { openStore } from '../store/open-store.js';
 import type { Store } from '../store/store.js';
+import { flagOf } from './option-flags.js';
 
 /** Options every command takes; each flag can also come from `PORTCULLIS_<FLAG>`. */
 export interface CommonOptions {
@@ -17,31 +19,10 @@ export interface CommonOptions {
 /** How long a CLI command waits for the store before it gives up. */
 const STORE_TIMEOUT_MS = 5000;
 
-export function dataDirOption(): Option {
-  return new Option('--data-dir <dir>', 'data directory (SQLite store, server secret, TLS certificate)')
-    .env('PORTCULLIS_DATA_DIR')
-    .default('./.portcullis');
-}
-
-export function storeOption(): Option {
-  return new Option(
-    '--store <url>',
-    'a postgres:// URL shared by many nodes (default: the SQLite file in the data directory)',
-  ).env('PORTCULLIS_STORE');
-}
-
-export function cacheOption(): Option {
-  return new Option(
-    '--cache <url>',
-    'a redis:// URL: shared limit counters, and changes announced to every node at once',
-  ).env('PORTCULLIS_CACHE');
-}
-
-export function cachePrefixOption(): Option {
-  return new Option('--cache-prefix <prefix>', 'prefix of every Redis key and channel')
-    .env('PORTCULLIS_CACHE_PREFIX')
-    .default('portcullis:');
-}
+export const dataDirOption = (): Option => flagOf(SERVER_OPTIONS.dataDir);
+export const storeOption = (): Option => flagOf(SERVER_OPTIONS.store);
+export const cacheOption = (): Option => flagOf(SERVER_OPTIONS.cache);
+export const cachePrefixOption = (): Option => flagOf(SERVER_OPTIONS.cachePrefix);
 
 /**
  * The options of every command that manages clients, keys or the audit trail: where the store is, the
@@ -60,12 +41,7 @@ export function jsonOption(): Option {
   return new Option('--json', 'print JSON instead of text').env('PORTCULLIS_JSON').default(false);
 }
 
-export function environmentOption(): Option {
-  return new Option('--env <environment>', 'environment of the server and its API keys')
-    .env('PORTCULLIS_ENV')
-    .choices(environments)
-    .default('sandbox');
-}
+export const environmentOption = (): Option => flagOf(SERVER_OPTIONS.environment);
 
 export function integerArgument(min: number, max: number): (value: string) => number {
   return (value) => {

@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { type ResolvedServerOptions, resolveServerOptions, type ServerOptions } from '../../src/config.js';
+import { SERVER_OPTIONS } from '../../src/options/server-option-table.js';
 import type { PortcullisServer } from '../../src/server.js';
 import { openStore } from '../../src/store/open-store.js';
 import { loadOrCreateTlsMaterial } from '../../src/tls/certificate.js';
@@ -7,25 +8,10 @@ import { spawnServer } from './cli.js';
 
 /**
  * With PORTCULLIS_TEST_WORKERS=N, the behaviour suite's servers are `portcullis serve --workers N`
- * processes instead of in-process servers: the options become flags, the log is the processes' output,
- * and the store is opened beside them as the CLI opens it.
+ * processes instead of in-process servers: the options become their flags (from the option table), the log
+ * is the processes' output, and the store is opened beside them as the CLI opens it.
  */
 export const TEST_WORKERS = Number(process.env.PORTCULLIS_TEST_WORKERS ?? 1);
-
-const FLAGS: Readonly<Record<string, string>> = {
-  environment: '--env',
-  store: '--store',
-  cache: '--cache',
-  cachePrefix: '--cache-prefix',
-  upstream: '--upstream',
-  tokenTtlSeconds: '--token-ttl',
-  rateLimits: '--rate-limits',
-  tokenLimit: '--token-limit',
-  failedAuthLimitPerClient: '--failed-auth-limit-per-client',
-  failedAuthLimitPerAddress: '--failed-auth-limit-per-address',
-  changePollMs: '--change-poll-ms',
-  trustProxy: '--trust-proxy',
-};
 
 export async function startServerProcess(
   input: ServerOptions & { readonly dataDir: string },
@@ -34,14 +20,14 @@ export async function startServerProcess(
   const args = ['--workers', String(TEST_WORKERS), '--data-dir', input.dataDir];
   for (const [name, value] of Object.entries(input)) {
     if (name === 'dataDir' || name === 'logger' || value === undefined) continue;
-    if (name === 'revokeExposedKeys') {
-      if (value === true) args.push('--revoke-exposed-keys');
+    const row = SERVER_OPTIONS[name as keyof typeof SERVER_OPTIONS];
+    if (row === undefined) throw new Error(`${name} is not a server option`);
+    // A switch takes no value: given when on.
+    if (row.placeholder === undefined) {
+      if (value === true) args.push(row.flag);
       continue;
     }
-    const flag = FLAGS[name];
-    if (flag === undefined)
-      throw new Error(`option ${name} has no serve flag: this test cannot run with workers`);
-    args.push(flag, ...(Array.isArray(value) ? value.map(String) : [String(value)]));
+    args.push(row.flag, ...(Array.isArray(value) ? value.map(String) : [String(value)]));
   }
   const child = await spawnServer(args);
   const options: ResolvedServerOptions = resolveServerOptions({ ...input, port: child.port });

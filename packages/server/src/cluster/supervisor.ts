@@ -1,0 +1,77 @@
+import cluster from 'node:cluster';
+import type { Listening } from './messages.js';
+import { WorkerHub } from './primary-side.js';
+
+export interface Supervision {
+  /** Worker processes to keep running. */
+  readonly workers: number;
+  /** Whether the primary keeps the workers' limit counters (no shared cache such as Redis does). */
+  readonly countInPrimary: boolean;
+  /** Called once, when every worker has reported that it listens. */
+  readonly onListening: (port: number) => void;
+}
+
+/**
+ * The primary process of `serve --workers N`: forks the workers (they run the same command line), keeps
+ * their counters and relays their change announcements (WorkerHub), replaces a worker that dies, and on
+ * SIGTERM or SIGINT tells each worker to drain, exiting once all have; a second signal exits at once.
+ */
+export function superviseWorkers({ workers, countInPrimary, onListening }: Supervision): void {
+  const hub = new WorkerHub(countInPrimary);
+  let stopping = false;
+  let announced = false;
+  const listening = new Set<number>();
+  const running = () => Object.values(cluster.workers ?? {});
+  const fork = () => {
+    const worker = cluster.fork();
+    hub.add(worker, (message) => {
+      if (message.kind !== 'portcullis.listening') return;
+      listening.add(worker.id);
+      if (announced || listening.size < workers) return;
+      announced = true;
+      onListening(message.port);
+    });
+  };
+  cluster.on('exit', (worker, code, signal) => {
+    listening.delete(worker.id);
+    if (stopping) {
+      if (running().length === 0) process.exit(process.exitCode ?? 0);
+      return;
+    }
+    if (!announced) {
+      // A worker that cannot start would fail again: stop rather than loop.
+      process.stderr.write(`portcullis: a worker failed to start (${signal ?? code})\n`);
+      stopping = true;
+      for (const other of running()) other?.process.kill('SIGTERM');
+      process.exitCode = 1;
+      if (running().length === 0) process.exit(1);
+      return;
+    }
+    process.stderr.write(
+      `portcullis: worker ${worker.process.pid} ended (${signal ?? code}); starting another\n`,
+    );
+    fork();
+  });
+  for (let i = 0; i < workers; i++) fork();
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    process.stdout.write(`portcullis: ${signal} received, draining\n`);
+    for (const worker of running()) worker?.process.kill('SIGTERM');
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
+/**
+ * In a worker that listens on `port`: tells the primary, leaves SIGINT to it, and stops (SIGTERM to
+ * itself) when the primary is gone, since without it the worker could not count limits.
+ */
+export function reportListening(port: number): void {
+  const message: Listening = { kind: 'portcullis.listening', port };
+  process.send?.(message);
+  // A terminal's Ctrl-C reaches every process of the group: the primary turns it into one SIGTERM each,
+  // which a worker must not take as a second signal (that would cut its drain short).
+  process.on('SIGINT', () => undefined);
+  process.once('disconnect', () => process.kill(process.pid, 'SIGTERM'));
+}
