@@ -242,9 +242,10 @@ export function httpsRequest(port: number, agent: https.Agent, req: TestRequest)
 
 /**
  * Moves the test process's `Date` `ms` ahead and holds it there until the test finishes. Only `Date` is
- * faked: timers, sockets and TLS keep running on real time.
+ * faked: timers, sockets and TLS keep running on real time. Times a server records meanwhile stay ahead
+ * afterwards, so tests jump a second or two, on clients of their own.
  */
-export function advanceTestClock(ms: number): void {
+function advanceTestClock(ms: number): void {
   if (!vi.isFakeTimers()) {
     vi.useFakeTimers({ toFake: ['Date'], now: Date.now() });
     onTestFinished(() => {
