@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { revokeKey } from '../../server/src/keys/management.js';
-import type { TestClient, TestServer } from '../../server/test/helpers/harness.js';
+import { type TestClient, type TestServer, waitUntil } from '../../server/test/helpers/harness.js';
 import {
   ApiError,
   AuthenticationError,
@@ -115,7 +115,7 @@ describe('OAuth 2.0 client credentials, handled automatically', () => {
     const before = t.server.tokensIssued();
     const burst = () => Promise.all(Array.from({ length: 30 }, () => sdk.request('GET', 'clients')));
     await burst();
-    await new Promise((resolve) => setTimeout(resolve, 2100));
+    await t.advanceClock(2100);
     await burst();
     expect(t.server.tokensIssued() - before).toBe(2);
     expect(fetched).toHaveLength(2);
@@ -128,9 +128,15 @@ describe('OAuth 2.0 client credentials, handled automatically', () => {
     const retries: string[] = [];
     sdk.on('retry', (event) => retries.push(event.reason));
     await sdk.request('GET', 'clients');
+    const bearer = `Bearer ${await sdk.getAccessToken()}`;
     await revokeKey(t.server.store, 'doomed', doomed.keyId);
-    // The server applies the change feed within its poll interval.
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // The server applies the change feed within its poll interval: wait until it refuses the token.
+    await waitUntil(
+      async () =>
+        (await t.request({ path: '/v2.01/doomed/clients', headers: { authorization: bearer } })).status ===
+        401,
+      2000,
+    );
     counter.calls.length = 0;
     const error = await sdk.request('GET', 'clients').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(AuthenticationError);

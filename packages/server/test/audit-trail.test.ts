@@ -5,6 +5,7 @@ import { createKey, revokeKey, rotateKey, setClientStatus } from '../src/keys/ma
 import {
   basicHeader,
   dropTestBackend,
+  logLineWith,
   mistyped,
   plainHttpRequest,
   runSql,
@@ -70,8 +71,8 @@ beforeAll(async () => {
   await revokeKey(t.server.store, 'acme', spare.key.keyId);
   await setClientStatus(t.server.store, 'acme', 'disabled');
   await setClientStatus(t.server.store, 'acme', 'active');
-  // Exposure is acted on after the plain-HTTP answer: wait for its entry before stopping.
-  await new Promise((resolve) => setTimeout(resolve, 200));
+  // Exposure is acted on after the plain-HTTP answer: wait until it is logged, after its entry is written.
+  await logLineWith(t, 'credentials.exposed');
   await t.server.close();
   const store = await t.openStore();
   events = await store.readAudit({ limit: 1000 });
@@ -158,9 +159,10 @@ describe('the audit trail', () => {
     try {
       const context = { store, serverSecret: t.context.serverSecret, environment: 'sandbox' as const };
       const shortLived = await createKey(context, 'acme', { expiresInDays: 0.1 / 86_400 });
-      await new Promise((resolve) => setTimeout(resolve, 150));
-      await store.recordExpiredKeys(Date.now());
-      await store.recordExpiredKeys(Date.now());
+      // Past its expiry, without waiting for it.
+      const later = Date.now() + 150;
+      await store.recordExpiredKeys(later);
+      await store.recordExpiredKeys(later + 1000);
       const expired = (await store.readAudit({ limit: 1000 })).filter((e) => e.type === 'key.expired');
       expect(expired).toEqual([expect.objectContaining({ clientId: 'acme', keyId: shortLived.key.keyId })]);
     } finally {

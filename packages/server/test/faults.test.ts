@@ -93,8 +93,13 @@ describe('PostgreSQL unreachable', () => {
     const doomed = await t.createKey('cached');
     await waitUntil(async () => (await get(doomed)).status === 200, 2000);
     await revokeKey(t.server.store, 'cached', doomed.keyId);
+    const linesBefore = t.logLines.length;
     await pgProxy.cut();
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Long enough for the server to notice: a read of the change feed fails.
+    await waitUntil(
+      async () => t.logLines.slice(linesBefore).some((line) => line.includes('background.failed')),
+      3000,
+    );
     await pgProxy.restore();
     // The revocation is acknowledged; the outage (shorter than the revocation bound) only delays reading it.
     await waitUntil(async () => (await get(doomed)).status === 401, 2000, 20);

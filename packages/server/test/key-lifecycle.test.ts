@@ -105,6 +105,7 @@ describe('key rotation', () => {
     await waitUntil(async () => (await getClients('rotating', fresh)).status === 200, 1000);
     expect((await getClients('rotating', old.basic)).status).toBe(200);
     expect((await getClients('rotating', oldBearer)).status).toBe(200);
+    await t.advanceClock(1500);
     await waitUntil(async () => (await getClients('rotating', old.basic)).status === 401, 5000, 100);
     expect((await getClients('rotating', oldBearer)).status).toBe(401);
     expect((await getClients('rotating', fresh)).status).toBe(200);
@@ -255,6 +256,8 @@ describe('RFC 7662 token introspection', () => {
     const renamed = basicHeader('resource-server', created.apiKey);
     expect((await oauthPost('/v2.01/oauth/introspect', renamed, `token=${token}`)).status).toBe(401);
     await revokeIntrospector(t.server.store, 'short-lived');
+    // Introspectors are cached for the revocation bound (1 s), not told of changes.
+    await t.advanceClock(1100);
     await waitUntil(
       async () => (await oauthPost('/v2.01/oauth/introspect', shortLived, `token=${token}`)).status === 401,
       2000,

@@ -115,7 +115,7 @@ describe('Bearer authentication (RFC 6750 §2.1)', () => {
       headers: { authorization: `Bearer ${token}` },
     });
     expect(before.status).toBe(200);
-    await new Promise((resolve) => setTimeout(resolve, 1100));
+    await t.advanceClock(1100);
     const after = await t.request({
       path: clientsPath('brief'),
       headers: { authorization: `Bearer ${token}` },
@@ -203,6 +203,7 @@ describe('binding of tokens and keys to their client', () => {
     // A key that lives for a second and a half: its expiry passes while the test watches.
     const client = await t.createClient('ephemeral', { expiresInDays: 1.5 / 86_400 });
     const token = await t.token(client);
+    await t.advanceClock(1500);
     await waitUntil(async () => {
       const response = await t.request({
         path: clientsPath('ephemeral'),

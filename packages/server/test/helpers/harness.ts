@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
+import { onTestFinished, vi } from 'vitest';
 import type { ServerOptions } from '../../src/config.js';
 import {
   createClient,
@@ -66,6 +67,12 @@ export interface TestServer {
   openStore(): Promise<Store>;
   /** A token from the token endpoint, asserting success; `body` replaces the default form body. */
   token(client: TestClient, body?: string): Promise<string>;
+  /**
+   * Moves the server's clock `ms` ahead, for expiry, inside a test. A server in the test process reads
+   * the test's clock, which is pinned instead of waited for; worker processes keep their own clocks, so
+   * for them the time really passes.
+   */
+  advanceClock(ms: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -118,7 +125,8 @@ export async function startTestServer(
   };
   let server: PortcullisServer;
   let address: AddressInfo;
-  if (TEST_WORKERS > 1 && dependencies.store === undefined) {
+  const inProcess = TEST_WORKERS <= 1 || dependencies.store !== undefined;
+  if (!inProcess) {
     ({ server, address } = await startServerProcess({ ...serverOptions, dataDir }, logLines));
   } else {
     server = await createPortcullisServer(
@@ -177,6 +185,10 @@ export async function startTestServer(
         throw new Error(`token request failed: ${response.status} ${response.text}`);
       return response.json<{ access_token: string }>().access_token;
     },
+    async advanceClock(ms) {
+      if (inProcess) advanceTestClock(ms);
+      else await new Promise((resolve) => setTimeout(resolve, ms));
+    },
     async close() {
       agent.destroy();
       await server.close();
@@ -228,18 +240,36 @@ export function httpsRequest(port: number, agent: https.Agent, req: TestRequest)
   });
 }
 
-/** Polls `check` until it returns true or `timeoutMs` passes; resolves with the time it took. */
+/**
+ * Moves the test process's `Date` `ms` ahead and holds it there until the test finishes. Only `Date` is
+ * faked: timers, sockets and TLS keep running on real time. Times a server records meanwhile stay ahead
+ * afterwards, so tests jump a second or two, on clients of their own.
+ */
+function advanceTestClock(ms: number): void {
+  if (!vi.isFakeTimers()) {
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() });
+    onTestFinished(() => {
+      vi.useRealTimers();
+    });
+  }
+  vi.setSystemTime(Date.now() + ms);
+}
+
+/**
+ * Polls `check` until it returns true or `timeoutMs` passes; resolves with the time it took. Timed with
+ * `performance.now()`, which keeps running while a test holds `Date` (see advanceTestClock).
+ */
 export async function waitUntil(
   check: () => Promise<boolean>,
   timeoutMs: number,
   stepMs = 20,
 ): Promise<number> {
-  const started = Date.now();
+  const started = performance.now();
   while (!(await check())) {
-    if (Date.now() - started > timeoutMs) throw new Error(`condition not met within ${timeoutMs} ms`);
+    if (performance.now() - started > timeoutMs) throw new Error(`condition not met within ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, stepMs));
   }
-  return Date.now() - started;
+  return Math.round(performance.now() - started);
 }
 
 /**
