@@ -91,9 +91,7 @@ export async function handleClientResource(
   const changes = await readProfileChanges(req);
   const profile = { ...principal.client.profile, ...changes };
   const updated = await services.store.updateClient(principal.client.clientId, { profile }, now);
-  services.announceChange();
   if (updated === undefined) throw new PortcullisError('not_found');
-  services.directory.invalidate([updated.clientId]);
   sendJsonText(res, 200, serializedClientView(updated), responseHeaders);
 }
 

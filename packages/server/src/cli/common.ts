@@ -78,7 +78,8 @@ export function integerArgument(min: number, max: number): (value: string) => nu
 
 /**
  * Runs `action` with the store (`--store`, or the data directory's SQLite file) and the server secret,
- * closes the store afterwards, and, with `--cache`, tells every server to read the change now.
+ * closes the store afterwards, and, with `--cache`, tells every server to read the change now if it made
+ * one.
  */
 export function withStore<T>(
   options: Pick<CommonOptions, 'dataDir' | 'store' | 'cache' | 'cachePrefix'>,
@@ -96,13 +97,17 @@ export async function withStoreOnly<T>(
   action: (store: Store) => Promise<T>,
 ): Promise<T> {
   const store = await openStore(options.store, options.dataDir, STORE_TIMEOUT_MS);
+  let changed = false;
+  store.onChange(() => {
+    changed = true;
+  });
   let result: T;
   try {
     result = await action(store);
   } finally {
     await store.close();
   }
-  if (options.cache !== undefined) await announceChange(options.cache, options.cachePrefix);
+  if (changed && options.cache !== undefined) await announceChange(options.cache, options.cachePrefix);
   return result;
 }
 
