@@ -1,6 +1,6 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import type { AdminContext } from '../admin/admin.js';
 import { type Environment, environments } from '../domain/environment.js';
-import type { KeyManagementContext } from '../keys/management.js';
 import { loadOrCreateServerSecret } from '../keys/server-secret.js';
 import { openStore } from '../store/open-store.js';
 import type { Store } from '../store/store.js';
@@ -84,7 +84,7 @@ export function integerArgument(min: number, max: number): (value: string) => nu
 export function withStore<T>(
   options: Pick<CommonOptions, 'dataDir' | 'store' | 'cache' | 'cachePrefix'>,
   environment: Environment,
-  action: (context: KeyManagementContext) => Promise<T>,
+  action: (context: AdminContext) => Promise<T>,
 ): Promise<T> {
   return withStoreOnly(options, (store) =>
     action({ store, serverSecret: loadOrCreateServerSecret(options.dataDir), environment }),

@@ -2,6 +2,7 @@ import cluster from 'node:cluster';
 import { availableParallelism } from 'node:os';
 import { relative } from 'node:path';
 import { Command, Option } from 'commander';
+import { createClient } from '../admin/clients.js';
 import { WorkerHub } from '../cluster/primary-side.js';
 import { PrimaryLink } from '../cluster/worker-side.js';
 import {
@@ -12,7 +13,6 @@ import {
   resolveServerOptions,
 } from '../config.js';
 import type { Environment } from '../domain/environment.js';
-import { createClient } from '../keys/management.js';
 import { loadOrCreateServerSecret } from '../keys/server-secret.js';
 import { createJsonLogger } from '../log.js';
 import { createPortcullisServer } from '../server.js';
