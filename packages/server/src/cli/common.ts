@@ -101,14 +101,13 @@ export async function withStoreOnly<T>(
   store.onChange(() => {
     changed = true;
   });
-  let result: T;
   try {
-    result = await action(store);
+    return await action(store);
   } finally {
     await store.close();
+    // Also when the action failed after a write: what the store committed is announced.
+    if (changed && options.cache !== undefined) await announceChange(options.cache, options.cachePrefix);
   }
-  if (changed && options.cache !== undefined) await announceChange(options.cache, options.cachePrefix);
-  return result;
 }
 
 async function announceChange(cacheUrl: string, keyPrefix: string): Promise<void> {
