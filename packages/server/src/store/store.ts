@@ -11,7 +11,10 @@ import type {
   RevokedToken,
 } from '../domain/records.js';
 
-/** Told the ClientIds whose client, keys or revoked tokens a committed write changed. */
+/**
+ * Told the ClientIds whose client, keys or revoked tokens a committed write changed. It must not throw:
+ * the write has taken effect whatever the listener does.
+ */
 export type ChangeListener = (clientIds: readonly string[]) => void;
 
 /**
