@@ -62,6 +62,25 @@ module.exports = {
       to: { path: '^packages/server/src/(api|oauth)/' },
     },
     {
+      name: 'admin-below-the-surfaces',
+      comment:
+        "The operators' operations (admin/) are used by the CLI and the admin API; they know nothing of HTTP, endpoints, options or the server.",
+      severity: 'error',
+      from: { path: '^packages/server/src/admin/' },
+      to: {
+        path: '^packages/server/src/(http|net|api|oauth|cli|cluster|options)/|^packages/server/src/(config|server|services)\\.ts$',
+      },
+    },
+    {
+      name: 'admin-is-called-not-calling',
+      comment: 'Only the surfaces (CLI, router, server) call the admin layer; nothing below it does.',
+      severity: 'error',
+      from: {
+        path: '^packages/server/src/(store|keys|domain|limits|audit|cache|tls|net|wire|options|api|oauth)/',
+      },
+      to: { path: '^packages/server/src/admin/' },
+    },
+    {
       name: 'store-below-the-wire',
       comment:
         'The store keeps records; it knows nothing of HTTP, endpoints, the CLI, options or the server.',

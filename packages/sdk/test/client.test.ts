@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { revokeKey } from '../../server/src/keys/management.js';
+import { revokeKey } from '../../server/src/admin/keys.js';
 import { type TestClient, type TestServer, waitUntil } from '../../server/test/helpers/harness.js';
 import {
   ApiError,

@@ -92,6 +92,12 @@ export async function createPortcullisServer(
   // Cached credentials serve while the change feed is readable; past this, requests fail closed (503).
   const revocationBoundMs = Math.max(1000, options.changePollMs * 4);
   const directory = new CredentialDirectory(store, revocationBoundMs);
+  // Every committed change, whoever wrote it here, drops this process's view of the client and tells the
+  // other processes to read the feed now.
+  store.onChange((clientIds) => {
+    directory.invalidate(clientIds);
+    changeSignal?.announce();
+  });
   const audit = new AuditCounter();
   const peers = new ConnectionPeers();
   const trustedProxies = new TrustedProxies(options.trustProxy, peers);
@@ -110,7 +116,6 @@ export async function createPortcullisServer(
       counters,
       options.ipv6Prefix,
     ),
-    announceChange: () => changeSignal?.announce(),
     addressOf: (req) => trustedProxies.clientAddress(req),
     audit,
     introspectors: new IntrospectorDirectory(store, revocationBoundMs),

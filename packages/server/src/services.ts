@@ -26,8 +26,6 @@ export interface Services {
   /** Flood-prone security events, counted per minute for the audit trail. */
   readonly audit: AuditCounter;
   readonly introspectors: IntrospectorDirectory;
-  /** Tells the other nodes, when there is a way to, that this one wrote a change they should read now. */
-  readonly announceChange: () => void;
   /** The client's address: the peer's, or the one a trusted proxy forwarded. */
   readonly addressOf: (req: IncomingMessage) => string;
   readonly logger: Logger;

@@ -1,7 +1,8 @@
 import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { setClientStatus } from '../src/admin/clients.js';
+import { createKey, revokeKey, rotateKey } from '../src/admin/keys.js';
 import type { AuditEvent } from '../src/domain/records.js';
-import { createKey, revokeKey, rotateKey, setClientStatus } from '../src/keys/management.js';
 import {
   basicHeader,
   dropTestBackend,

@@ -3,7 +3,7 @@ import { rmSync } from 'node:fs';
 import https from 'node:https';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createClient } from '../src/keys/management.js';
+import { createClient } from '../src/admin/clients.js';
 import { loadOrCreateServerSecret } from '../src/keys/server-secret.js';
 import { openStore } from '../src/store/open-store.js';
 import { createSharedBackend, type SharedBackend, TEST_BACKEND } from './helpers/backends.js';

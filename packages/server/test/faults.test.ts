@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { revokeKey } from '../src/keys/management.js';
+import { revokeKey } from '../src/admin/keys.js';
 import { createSharedBackend, type SharedBackend } from './helpers/backends.js';
 import { startTestServer, type TestClient, type TestServer, waitUntil } from './helpers/harness.js';
 import { TcpProxy } from './helpers/tcp-proxy.js';

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createIntrospector } from '../src/keys/management.js';
+import { createIntrospector } from '../src/admin/introspectors.js';
 import { basicHeader, startTestServer, type TestClient, type TestServer } from './helpers/harness.js';
 
 /**

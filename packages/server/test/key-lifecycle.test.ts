@@ -1,11 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  createIntrospector,
-  revokeIntrospector,
-  revokeKey,
-  rotateKey,
-  updateClientSettings,
-} from '../src/keys/management.js';
+import { updateClientSettings } from '../src/admin/clients.js';
+import { createIntrospector, revokeIntrospector } from '../src/admin/introspectors.js';
+import { revokeKey, rotateKey } from '../src/admin/keys.js';
 import {
   basicHeader,
   plainHttpRequest,

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { revokeKey, setClientStatus } from '../src/keys/management.js';
+import { setClientStatus } from '../src/admin/clients.js';
+import { revokeKey } from '../src/admin/keys.js';
 import {
   basicHeader,
   startTestServer,

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createIntrospector } from '../src/admin/introspectors.js';
+import { rotateKey } from '../src/admin/keys.js';
 import { generateApiKey } from '../src/keys/api-key.js';
-import { createIntrospector, rotateKey } from '../src/keys/management.js';
 import {
   basicHeader,
   plainHttpRequest,

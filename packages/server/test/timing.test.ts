@@ -1,8 +1,8 @@
 import { rmSync } from 'node:fs';
 import https from 'node:https';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createClient } from '../src/admin/clients.js';
 import { generateApiKey } from '../src/keys/api-key.js';
-import { createClient } from '../src/keys/management.js';
 import { loadOrCreateServerSecret } from '../src/keys/server-secret.js';
 import { openStore } from '../src/store/open-store.js';
 import { type ServerProcess, spawnServer } from './helpers/cli.js';

@@ -75,7 +75,7 @@ const EMPTY_LISTS = ['TechEmails', 'AdminEmails', 'BillingEmails', 'FraudEmails'
 
 /** `GET|PUT /v2.01/{ClientId}/clients`: the authenticated client's own record. */
 export async function handleClientResource(
-  services: Pick<Services, 'store' | 'directory' | 'announceChange'>,
+  services: Pick<Services, 'store'>,
   { req, res, now }: Exchange,
   { principal, limitHeaders: responseHeaders }: Admission,
 ): Promise<void> {
@@ -89,9 +89,7 @@ export async function handleClientResource(
   const changes = await readProfileChanges(req);
   const profile = { ...principal.client.profile, ...changes };
   const updated = await services.store.updateClient(principal.client.clientId, { profile }, now);
-  services.announceChange();
   if (updated === undefined) throw new PortcullisError('not_found');
-  services.directory.invalidate([updated.clientId]);
   sendJsonText(res, 200, serializedClientView(updated), responseHeaders);
 }
 

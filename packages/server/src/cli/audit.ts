@@ -1,4 +1,6 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { AdminError } from '../admin/admin.js';
+import { pruneAudit, readAudit } from '../admin/audit.js';
 import { UNIT_MS } from '../limits/window-spec.js';
 import {
   addStoreOptions,
@@ -35,7 +37,7 @@ export function auditCommand(): Command {
     )
     .action(async (options: AuditOptions) => {
       const events = await withStoreOnly(options, (store) =>
-        store.readAudit({
+        readAudit(store, {
           limit: options.limit,
           ...(options.client !== undefined && { clientId: options.client }),
           ...(options.since !== undefined && { since: options.since }),
@@ -64,9 +66,6 @@ export function auditCommand(): Command {
   return addStoreOptions(audit).enablePositionalOptions().addCommand(pruneCommand());
 }
 
-/** Entries younger than this cannot be pruned, so that a slip (`30m` for `30d`) cannot empty the trail. */
-const YOUNGEST_PRUNABLE_MS = UNIT_MS.d as number;
-
 interface PruneOptions extends CommonOptions {
   readonly before: number;
 }
@@ -78,11 +77,13 @@ function pruneCommand(): Command {
     )
     .requiredOption('--before <time>', 'an ISO 8601 time, or a span back from now such as 90d', sinceArgument)
     .action(async (options: PruneOptions) => {
-      const now = Date.now();
-      if (options.before > now - YOUNGEST_PRUNABLE_MS) {
-        throw new Error('--before must be at least a day back: the audit trail keeps its last day');
-      }
-      const removed = await withStoreOnly(options, (store) => store.pruneAudit(options.before, now));
+      const removed = await withStoreOnly(options, (store) =>
+        pruneAudit(store, options.before, Date.now()),
+      ).catch((error: unknown) => {
+        throw error instanceof AdminError && error.field === 'before'
+          ? new Error(`--before: ${error.message}`)
+          : error;
+      });
       const before = new Date(options.before).toISOString();
       if (options.json) printJson({ before, removed });
       else printLines([`removed ${removed} audit entries older than ${before}`]);

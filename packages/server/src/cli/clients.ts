@@ -1,7 +1,13 @@
 import { Command } from 'commander';
+import {
+  createClient,
+  listClients,
+  setClientStatus,
+  showClient,
+  updateClientSettings,
+} from '../admin/clients.js';
 import type { Environment } from '../domain/environment.js';
 import type { ClientStatus } from '../domain/records.js';
-import { createClient, requireClient, setClientStatus, updateClientSettings } from '../keys/management.js';
 import {
   addStoreOptions,
   type CommonOptions,
@@ -92,7 +98,7 @@ export function clientsCommand(): Command {
     .command('list')
     .description('list every client')
     .action(async (options: CommonOptions) => {
-      const all = await withStoreOnly(options, (store) => store.listClients());
+      const all = await withStoreOnly(options, listClients);
       const summaries = all.map(clientSummary);
       if (options.json) {
         printJson(summaries);
@@ -112,10 +118,7 @@ export function clientsCommand(): Command {
     .argument('<ClientId>')
     .action(async (clientId: string, options: CommonOptions) => {
       const now = Date.now();
-      const { client, keys } = await withStoreOnly(options, async (store) => ({
-        client: await requireClient(store, clientId),
-        keys: await store.listApiKeys(clientId),
-      }));
+      const { client, keys } = await withStoreOnly(options, (store) => showClient(store, clientId));
       const summary = { ...clientSummary(client), keys: keys.map((key) => keySummary(key, now)) };
       if (options.json) {
         printJson(summary);

@@ -1,6 +1,6 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import type { AdminContext } from '../admin/admin.js';
 import type { Environment } from '../domain/environment.js';
-import type { KeyManagementContext } from '../keys/management.js';
 import { loadOrCreateServerSecret } from '../keys/server-secret.js';
 import { SERVER_OPTIONS } from '../options/server-option-table.js';
 import { openStore } from '../store/open-store.js';
@@ -54,12 +54,13 @@ export function integerArgument(min: number, max: number): (value: string) => nu
 
 /**
  * Runs `action` with the store (`--store`, or the data directory's SQLite file) and the server secret,
- * closes the store afterwards, and, with `--cache`, tells every server to read the change now.
+ * closes the store afterwards, and, with `--cache`, tells every server to read the change now if it made
+ * one.
  */
 export function withStore<T>(
   options: Pick<CommonOptions, 'dataDir' | 'store' | 'cache' | 'cachePrefix'>,
   environment: Environment,
-  action: (context: KeyManagementContext) => Promise<T>,
+  action: (context: AdminContext) => Promise<T>,
 ): Promise<T> {
   return withStoreOnly(options, (store) =>
     action({ store, serverSecret: loadOrCreateServerSecret(options.dataDir), environment }),
@@ -72,14 +73,17 @@ export async function withStoreOnly<T>(
   action: (store: Store) => Promise<T>,
 ): Promise<T> {
   const store = await openStore(options.store, options.dataDir, STORE_TIMEOUT_MS);
-  let result: T;
+  let changed = false;
+  store.onChange(() => {
+    changed = true;
+  });
   try {
-    result = await action(store);
+    return await action(store);
   } finally {
     await store.close();
+    // Also when the action failed after a write: what the store committed is announced.
+    if (changed && options.cache !== undefined) await announceChange(options.cache, options.cachePrefix);
   }
-  if (options.cache !== undefined) await announceChange(options.cache, options.cachePrefix);
-  return result;
 }
 
 async function announceChange(cacheUrl: string, keyPrefix: string): Promise<void> {

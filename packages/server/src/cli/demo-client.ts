@@ -1,6 +1,6 @@
 import { relative } from 'node:path';
+import { createClient } from '../admin/clients.js';
 import type { Environment } from '../domain/environment.js';
-import { createClient } from '../keys/management.js';
 import { loadOrCreateServerSecret } from '../keys/server-secret.js';
 import type { Store } from '../store/store.js';
 import type { TlsMaterial } from '../tls/certificate.js';

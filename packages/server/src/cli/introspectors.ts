@@ -1,6 +1,6 @@
 import { Command } from 'commander';
+import { createIntrospector, listIntrospectors, revokeIntrospector } from '../admin/introspectors.js';
 import type { Environment } from '../domain/environment.js';
-import { createIntrospector, revokeIntrospector } from '../keys/management.js';
 import {
   addStoreOptions,
   type CommonOptions,
@@ -40,9 +40,7 @@ export function introspectorsCommand(): Command {
     .command('list')
     .description('list introspection credentials (never their keys)')
     .action(async (options: CommonOptions) => {
-      const summaries = (await withStoreOnly(options, (store) => store.listIntrospectors())).map(
-        introspectorSummary,
-      );
+      const summaries = (await withStoreOnly(options, listIntrospectors)).map(introspectorSummary);
       if (options.json) {
         printJson(summaries);
         return;

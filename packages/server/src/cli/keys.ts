@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
+import { createKey, listKeys, revokeKey, rotateKey } from '../admin/keys.js';
 import type { Environment } from '../domain/environment.js';
 import { type KeyScope, keyScopes } from '../domain/scope.js';
-import { createKey, requireClient, revokeKey, rotateKey } from '../keys/management.js';
 import {
   addStoreOptions,
   type CommonOptions,
@@ -71,10 +71,7 @@ export function keysCommand(): Command {
     .argument('<ClientId>')
     .action(async (clientId: string, options: CommonOptions) => {
       const now = Date.now();
-      const list = await withStoreOnly(options, async (store) => {
-        await requireClient(store, clientId);
-        return store.listApiKeys(clientId);
-      });
+      const list = await withStoreOnly(options, (store) => listKeys(store, clientId));
       const summaries = list.map((key) => keySummary(key, now));
       if (options.json) {
         printJson(summaries);

@@ -71,7 +71,7 @@ export class CredentialExposure {
   }
 
   async #basic(authorization: string, now: number): Promise<void> {
-    const { apiKeys, directory, store, options, logger } = this.#services;
+    const { apiKeys, store, options, logger } = this.#services;
     const parsed = parseBasicAuthorization(authorization);
     if (!parsed.ok) return;
     const { clientId, secret } = parsed.credentials;
@@ -84,8 +84,6 @@ export class CredentialExposure {
     const revoke = options.revokeExposedKeys && key.revokedAt === null;
     if (key.exposedAt !== null && !revoke) return;
     await store.markKeyExposed(key.clientId, key.keyId, now, revoke);
-    directory.invalidate([key.clientId]);
-    this.#services.announceChange();
     logger.warn('credentials.exposed', { clientId: key.clientId, keyId: key.keyId, revoked: revoke });
   }
 

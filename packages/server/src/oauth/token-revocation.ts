@@ -3,12 +3,12 @@ import type { AccessTokenClaims } from '../keys/access-tokens.js';
 import type { Services } from '../services.js';
 
 /**
- * Ends one token before it expires: its id joins its client's revoked tokens in the store (so that every
- * node refuses it once it reads the change, at once when they share a cache), and this node's cached view
- * of the client is dropped at once.
+ * Ends one token before it expires: its id joins its client's revoked tokens in the store, which drops
+ * this node's cached view of the client and tells the others (every node refuses the token once it reads
+ * the change, at once when they share a cache).
  */
 export async function revokeAccessToken(
-  services: Pick<Services, 'store' | 'directory' | 'announceChange'>,
+  services: Pick<Services, 'store'>,
   claims: AccessTokenClaims,
   now: number,
   reason: 'revoked' | 'exposed',
@@ -29,6 +29,4 @@ export async function revokeAccessToken(
     // RFC 7009 §2.2.1: the client may retry later.
     throw unavailable('store_unavailable', error);
   }
-  services.directory.invalidate([claims.clientId]);
-  services.announceChange();
 }

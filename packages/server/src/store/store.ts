@@ -12,12 +12,25 @@ import type {
 } from '../domain/records.js';
 
 /**
+ * Told the ClientIds whose client, keys or revoked tokens a committed write changed. It must not throw:
+ * the write has taken effect whatever the listener does.
+ */
+export type ChangeListener = (clientIds: readonly string[]) => void;
+
+/**
  * Durable state behind one interface, so that the embedded SQLite store and a networked one can serve
  * the same server. Every mutation of a client, its keys or its tokens records a change, which other
  * processes on the same store read through `changesSince` to drop what they cached, and appends its
  * audit event in the same transaction: an acknowledged change is never without its audit entry.
  */
 export interface Store {
+  /**
+   * Calls `listener` after each write that changed clients has committed, before the write resolves;
+   * never for a write that found nothing to change. This process's caches and announcements hang here,
+   * so that no caller has to remember them.
+   */
+  onChange(listener: ChangeListener): void;
+
   createClient(client: NewClient): Promise<ClientRecord | undefined>;
   getClient(clientId: string): Promise<ClientRecord | undefined>;
   listClients(): Promise<ClientRecord[]>;

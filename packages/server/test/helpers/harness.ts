@@ -8,13 +8,10 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { onTestFinished, vi } from 'vitest';
+import type { AdminContext } from '../../src/admin/admin.js';
+import { createClient } from '../../src/admin/clients.js';
+import { createKey, type NewKeyOptions } from '../../src/admin/keys.js';
 import type { ServerOptions } from '../../src/config.js';
-import {
-  createClient,
-  createKey,
-  type KeyManagementContext,
-  type NewKeyOptions,
-} from '../../src/keys/management.js';
 import { loadOrCreateServerSecret } from '../../src/keys/server-secret.js';
 import { createJsonLogger } from '../../src/log.js';
 import { createPortcullisServer, type PortcullisServer } from '../../src/server.js';
@@ -59,7 +56,7 @@ export interface TestServer {
   /** Every log line the server wrote. */
   readonly logLines: string[];
   /** The server's store and secret, for management calls as the CLI makes them. */
-  readonly context: KeyManagementContext;
+  readonly context: AdminContext;
   createClient(clientId: string, options?: { tokenTtlSeconds?: number } & NewKeyOptions): Promise<TestClient>;
   createKey(clientId: string, options?: NewKeyOptions): Promise<TestClient>;
   request(request: TestRequest): Promise<TestResponse>;

@@ -1,0 +1,52 @@
+import type { Environment } from '../domain/environment.js';
+import type { ClientRecord } from '../domain/records.js';
+import { API_KEY_PREFIX } from '../keys/api-key.js';
+import { isValidClientId } from '../keys/client-id.js';
+import type { Store } from '../store/store.js';
+
+/**
+ * What operators do to clients, keys, introspectors and the audit trail, in one layer that the CLI uses
+ * (and an admin API can): each operation checks its input, then makes one store write, which appends the
+ * audit entry and tells the servers of the change itself. API keys are returned in clear exactly once, at
+ * creation; the store only ever sees their HMAC.
+ */
+export interface AdminContext {
+  readonly store: Store;
+  /** Keys the HMAC of new API keys. */
+  readonly serverSecret: Buffer;
+  /** The environment new API keys are made for. */
+  readonly environment: Environment;
+}
+
+/** An operation refused: bad input, or a client, key or name that does not exist (or already does). */
+export class AdminError extends Error {
+  override name = 'AdminError';
+  /** The input the problem is with, when it is one, so that each surface can name it its own way. */
+  readonly field: string | undefined;
+
+  constructor(message: string, field?: string) {
+    super(message);
+    this.field = field;
+  }
+}
+
+const PRINTABLE_LABEL = /^[\x20-\x7e]{1,64}$/;
+
+/** Names and aliases: 1 to 64 printable ASCII characters. */
+export function checkLabel(what: 'name' | 'alias', value: string | undefined): void {
+  if (value !== undefined && !PRINTABLE_LABEL.test(value)) {
+    throw new AdminError(`the ${what} must be 1 to 64 printable ASCII characters`, what);
+  }
+}
+
+export async function requireClient(store: Store, clientId: string): Promise<ClientRecord> {
+  const client = isValidClientId(clientId) ? await store.getClient(clientId) : undefined;
+  if (client === undefined) throw new AdminError(`no client "${printable(clientId)}"`);
+  return client;
+}
+
+/** Operator input echoed in an error: cut short, control characters replaced, and never an API key. */
+export function printable(value: string): string {
+  if (value.startsWith(API_KEY_PREFIX)) return '(an API key, not shown)';
+  return value.replace(/[^\x20-\x7e]/g, '?').slice(0, 64);
+}

@@ -1,0 +1,147 @@
+import type { ApiKeyRow, ClientRow } from './rows.js';
+
+/**
+ * What a SQL database must provide for `SqlStore`'s rules to run on it: the text of each statement, a
+ * way to run one, transactions, and the lock that orders the change feed. SQLite and PostgreSQL differ
+ * only here.
+ */
+
+/**
+ * The statements the rules run. A dialect writes each one in its own SQL, with numbered placeholders
+ * (`$1` in PostgreSQL, `?1` in SQLite) that take the rule's values in the order listed on each name.
+ */
+export interface Statements {
+  /** [clientId, name, tokenTtlSeconds, rateLimits, createdAt] → the row, or none if the ClientId is taken */
+  readonly insertClient: string;
+  /** [clientId] */
+  readonly selectClient: string;
+  /** [] → every client, by ClientId */
+  readonly selectClients: string;
+  /** [clientId] → the row, locked until the transaction ends where the database locks rows */
+  readonly selectClientForChange: string;
+  /** [clientId, name, status, tokenTtlSeconds, rateLimits, profile (JSON), updatedAt] → the row */
+  readonly updateClient: string;
+
+  /** [keyId, clientId, alias, keyHash, environment, scope, createdAt, expiresAt] */
+  readonly insertKey: string;
+  /** [clientId] → its keys, oldest first */
+  readonly selectKeysOfClient: string;
+  /** [keyHash] */
+  readonly selectKeyByHash: string;
+  /** [keyId, clientId] → the row, locked until the transaction ends where the database locks rows */
+  readonly selectKeyForChange: string;
+  /** [keyId, at] → the row */
+  readonly revokeKey: string;
+  /** [keyId, at, replacedBy]: revoked now, replaced → the row */
+  readonly endKeyNow: string;
+  /** [keyId, endsAt, replacedBy]: expires at `endsAt` at the latest, replaced → the row */
+  readonly endKeyAt: string;
+  /** [keyId, at]: flagged exposed, keeping the first time → the row */
+  readonly exposeKey: string;
+  /** [now] → key_id, client_id, expires_at of each key whose expiry passed unrecorded, now recorded */
+  readonly markExpiredKeys: string;
+  /** [JSON array of {key_id, at}]: each key's last use, only ever moved forward */
+  readonly touchKeys: string;
+
+  /** [tokenId, clientId, keyId, expiresAt, revokedAt]: nothing if already revoked */
+  readonly insertRevokedToken: string;
+  /** [before]: revoked tokens expired by then */
+  readonly deleteExpiredRevokedTokens: string;
+
+  /** [name, keyHash, createdAt]: nothing if the name is taken */
+  readonly insertIntrospector: string;
+  /** [name] */
+  readonly selectIntrospector: string;
+  /** [] → every introspector, by name */
+  readonly selectIntrospectors: string;
+  /** [keyHash] */
+  readonly selectIntrospectorByHash: string;
+  /** [name, at] → the row, or none if it was revoked already */
+  readonly revokeIntrospector: string;
+
+  /** [at, type, clientId, keyId, source, count, detail (JSON)] */
+  readonly insertAudit: string;
+  /**
+   * [since, clientId or null, limit] → the latest entries, oldest first; counted events of the same
+   * minute, kind and subject, written in slices by several processes, summed.
+   */
+  readonly selectAudit: string;
+  /** [before]: lets this transaction delete entries older than `before` (the trail is append-only) */
+  readonly openAuditPrune: string;
+  /** [before] */
+  readonly deleteAuditBefore: string;
+  /** []: the trail is append-only again */
+  readonly closeAuditPrune: string;
+
+  /** [clientId, changedAt] */
+  readonly insertChange: string;
+  /** [] → `latest`: the highest sequence number, 0 when none */
+  readonly latestChange: string;
+  /** [sequence] → sequence and client_id of each later change, in order */
+  readonly changesSince: string;
+  /** [before] */
+  readonly deleteOldChanges: string;
+
+  /** [] → `version`: the latest migration applied */
+  readonly schemaVersion: string;
+}
+
+export type StatementName = keyof Statements;
+
+/** A value bound to a placeholder. */
+export type SqlValue = string | number | null;
+
+export interface SqlStep {
+  readonly statement: StatementName;
+  readonly params: readonly SqlValue[];
+}
+
+export interface SqlResult {
+  /** The rows a statement returned (a SELECT, or a write with RETURNING). */
+  readonly rows: readonly unknown[];
+  /** The rows a statement wrote, or returned. */
+  readonly changes: number;
+}
+
+/**
+ * A unit of work: a generator that yields the statements to run and receives each one's result. Written
+ * this way so that one rule runs on either kind of driver: SQLite's runs it synchronously inside its
+ * transaction (nothing else on the connection can interleave), PostgreSQL's awaits each statement.
+ */
+export type Work<T> = Generator<SqlStep, T, SqlResult>;
+
+/**
+ * `write` transactions are serialized against each other. `change` transactions write the change feed
+ * too: they must also commit in the order their sequence numbers were allocated, so that a reader that
+ * has seen number N has seen every number below it.
+ */
+export type TransactionKind = 'write' | 'change';
+
+export interface CredentialRows {
+  readonly client: ClientRow;
+  readonly keys: readonly ApiKeyRow[];
+  readonly revokedTokenIds: readonly string[];
+}
+
+export interface SqlDialect {
+  /** Runs one statement on its own, outside any transaction. */
+  query(step: SqlStep): Promise<SqlResult>;
+  /** Runs `work` in one transaction: committed when it returns, rolled back when a statement fails. */
+  transaction<T>(kind: TransactionKind, work: () => Work<T>): Promise<T>;
+  /**
+   * A client with its keys and revoked token ids, from one snapshot. The credential directory loads
+   * these on a miss, on the request path: a dialect reads them as cheaply as it can.
+   */
+  credentials(clientId: string): Promise<CredentialRows | undefined>;
+  close(): Promise<void>;
+}
+
+/** Runs one statement inside a unit of work. */
+export function* run(statement: StatementName, params: readonly SqlValue[] = []): Work<SqlResult> {
+  return yield { statement, params };
+}
+
+/** The first row a statement returns, as the row type the caller names. */
+export function* first<R>(statement: StatementName, params: readonly SqlValue[]): Work<R | undefined> {
+  return (yield* run(statement, params)).rows[0] as R | undefined;
+}

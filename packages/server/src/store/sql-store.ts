@@ -1,0 +1,319 @@
+import type {
+  ApiKeyRecord,
+  AuditEvent,
+  AuditQuery,
+  ChangeBatch,
+  ClientCredentials,
+  ClientRecord,
+  ClientUpdate,
+  IntrospectorRecord,
+  NewClient,
+  RevokedToken,
+} from '../domain/records.js';
+import { isKeyUsable } from '../domain/records.js';
+import * as audit from './audit-entries.js';
+import {
+  type ApiKeyRow,
+  type AuditRow,
+  type ClientRow,
+  type IntrospectorRow,
+  toApiKey,
+  toAuditEvent,
+  toClient,
+  toIntrospector,
+} from './rows.js';
+import { first, run, type SqlDialect, type SqlValue, type StatementName, type Work } from './sql-dialect.js';
+import type { ChangeListener, Store } from './store.js';
+
+/** Inside a change transaction: records that a client changed, with its audit entry. */
+type RecordChange = (entry: audit.ClientChangeEntry) => Work<void>;
+
+/**
+ * The store's business rules, written once over a SQL dialect: what each change reads and writes, which
+ * change-feed row and audit entry it leaves, and whom to tell once it has committed. The dialect brings
+ * the SQL text, the transactions and the locking.
+ */
+export class SqlStore implements Store {
+  readonly #dialect: SqlDialect;
+  readonly #listeners: ChangeListener[] = [];
+
+  constructor(dialect: SqlDialect) {
+    this.#dialect = dialect;
+  }
+
+  onChange(listener: ChangeListener): void {
+    this.#listeners.push(listener);
+  }
+
+  /**
+   * Runs `work` in a change transaction. Once it has committed, and only if it recorded a change, the
+   * listeners hear which clients changed: a write that found nothing to change announces nothing.
+   */
+  async #change<T>(work: (changed: RecordChange) => Work<T>): Promise<T> {
+    const clientIds = new Set<string>();
+    const result = await this.#dialect.transaction('change', () =>
+      work(function* (entry) {
+        yield* run('insertChange', [entry.clientId, entry.at]);
+        yield* insertAudit(entry);
+        clientIds.add(entry.clientId);
+      }),
+    );
+    if (clientIds.size > 0) {
+      const changed = [...clientIds];
+      for (const listener of this.#listeners) listener(changed);
+    }
+    return result;
+  }
+
+  async #rows<R>(statement: StatementName, params: readonly SqlValue[] = []): Promise<R[]> {
+    return (await this.#dialect.query({ statement, params })).rows as R[];
+  }
+
+  async createClient(client: NewClient): Promise<ClientRecord | undefined> {
+    return this.#change(function* (changed) {
+      const row = yield* first<ClientRow>('insertClient', [
+        client.clientId,
+        client.name,
+        client.tokenTtlSeconds,
+        client.rateLimits,
+        client.createdAt,
+      ]);
+      if (row === undefined) return undefined;
+      yield* changed(audit.clientCreated(client.clientId, client.createdAt));
+      return toClient(row);
+    });
+  }
+
+  async getClient(clientId: string): Promise<ClientRecord | undefined> {
+    const [row] = await this.#rows<ClientRow>('selectClient', [clientId]);
+    return row && toClient(row);
+  }
+
+  async listClients(): Promise<ClientRecord[]> {
+    return (await this.#rows<ClientRow>('selectClients')).map(toClient);
+  }
+
+  /** Merges `update` into the client: a field left undefined keeps its value. */
+  async updateClient(clientId: string, update: ClientUpdate, now: number): Promise<ClientRecord | undefined> {
+    return this.#change(function* (changed) {
+      const row = yield* first<ClientRow>('selectClientForChange', [clientId]);
+      if (row === undefined) return undefined;
+      const current = toClient(row);
+      const status = update.status ?? current.status;
+      const updated = yield* first<ClientRow>('updateClient', [
+        clientId,
+        update.name ?? current.name,
+        status,
+        update.tokenTtlSeconds === undefined ? current.tokenTtlSeconds : update.tokenTtlSeconds,
+        update.rateLimits === undefined ? current.rateLimits : update.rateLimits,
+        JSON.stringify(update.profile ?? current.profile),
+        now,
+      ]);
+      yield* changed(audit.clientUpdated(clientId, current.status, status, now));
+      return toClient(updated as ClientRow);
+    });
+  }
+
+  async createApiKey(key: ApiKeyRecord): Promise<void> {
+    await this.#change(function* (changed) {
+      yield* insertKey(key);
+      yield* changed(audit.keyCreated(key));
+    });
+  }
+
+  async listApiKeys(clientId: string): Promise<ApiKeyRecord[]> {
+    return (await this.#rows<ApiKeyRow>('selectKeysOfClient', [clientId])).map(toApiKey);
+  }
+
+  async findKeyByHash(keyHash: string): Promise<ApiKeyRecord | undefined> {
+    const [row] = await this.#rows<ApiKeyRow>('selectKeyByHash', [keyHash]);
+    return row && toApiKey(row);
+  }
+
+  async revokeApiKey(clientId: string, keyId: string, now: number): Promise<ApiKeyRecord | undefined> {
+    return this.#change(function* (changed) {
+      const row = yield* first<ApiKeyRow>('selectKeyForChange', [keyId, clientId]);
+      if (row === undefined) return undefined;
+      if (row.revoked_at !== null) return toApiKey(row);
+      yield* changed(audit.keyRevoked(clientId, keyId, now));
+      return toApiKey((yield* first<ApiKeyRow>('revokeKey', [keyId, now])) as ApiKeyRow);
+    });
+  }
+
+  async rotateApiKey(
+    clientId: string,
+    keyId: string,
+    replacement: ApiKeyRecord,
+    oldEndsAt: number,
+    now: number,
+  ): Promise<{ readonly old: ApiKeyRecord; readonly replacement: ApiKeyRecord } | undefined> {
+    return this.#change(function* (changed) {
+      const row = yield* first<ApiKeyRow>('selectKeyForChange', [keyId, clientId]);
+      if (row === undefined || !isKeyUsable(toApiKey(row), now)) return undefined;
+      yield* insertKey(replacement);
+      const old =
+        oldEndsAt <= now
+          ? yield* first<ApiKeyRow>('endKeyNow', [keyId, now, replacement.keyId])
+          : yield* first<ApiKeyRow>('endKeyAt', [keyId, oldEndsAt, replacement.keyId]);
+      yield* changed(audit.keyRotated(clientId, keyId, replacement.keyId, oldEndsAt, now));
+      return { old: toApiKey(old as ApiKeyRow), replacement };
+    });
+  }
+
+  async markKeyExposed(clientId: string, keyId: string, now: number, revoke: boolean): Promise<void> {
+    await this.#change(function* (changed) {
+      const row = yield* first<ApiKeyRow>('selectKeyForChange', [keyId, clientId]);
+      if (row === undefined) return;
+      yield* run('exposeKey', [keyId, now]);
+      yield* changed(audit.keyExposed(clientId, keyId, revoke, now));
+      if (revoke && row.revoked_at === null) {
+        yield* run('revokeKey', [keyId, now]);
+        yield* insertAudit(audit.keyRevoked(clientId, keyId, now, 'exposed'));
+      }
+    });
+  }
+
+  async recordExpiredKeys(now: number): Promise<void> {
+    await this.#dialect.transaction('write', function* () {
+      const { rows } = yield* run('markExpiredKeys', [now]);
+      for (const row of rows as { key_id: string; client_id: string; expires_at: number }[]) {
+        yield* insertAudit(audit.keyExpired(row.client_id, row.key_id, row.expires_at));
+      }
+    });
+  }
+
+  async recordKeyUse(lastUsedByKeyId: ReadonlyMap<string, number>): Promise<void> {
+    if (lastUsedByKeyId.size === 0) return;
+    const used = [...lastUsedByKeyId].map(([keyId, at]) => ({ key_id: keyId, at }));
+    await this.#dialect.query({ statement: 'touchKeys', params: [JSON.stringify(used)] });
+  }
+
+  async getClientCredentials(clientId: string): Promise<ClientCredentials | undefined> {
+    const rows = await this.#dialect.credentials(clientId);
+    if (rows === undefined) return undefined;
+    return {
+      client: toClient(rows.client),
+      keys: rows.keys.map(toApiKey),
+      revokedTokenIds: [...rows.revokedTokenIds],
+    };
+  }
+
+  async revokeToken(token: RevokedToken, now: number, reason: 'revoked' | 'exposed'): Promise<void> {
+    await this.#change(function* (changed) {
+      const { changes } = yield* run('insertRevokedToken', [
+        token.tokenId,
+        token.clientId,
+        token.keyId,
+        token.expiresAt,
+        now,
+      ]);
+      if (changes === 0) return;
+      yield* changed(audit.tokenRevoked(token, reason, now));
+    });
+  }
+
+  async createIntrospector(introspector: IntrospectorRecord): Promise<boolean> {
+    return this.#dialect.transaction('write', function* () {
+      const { name, keyHash, createdAt } = introspector;
+      const { changes } = yield* run('insertIntrospector', [name, keyHash, createdAt]);
+      if (changes === 0) return false;
+      yield* insertAudit(audit.introspectorCreated(name, createdAt));
+      return true;
+    });
+  }
+
+  async listIntrospectors(): Promise<IntrospectorRecord[]> {
+    return (await this.#rows<IntrospectorRow>('selectIntrospectors')).map(toIntrospector);
+  }
+
+  async findIntrospector(keyHash: string): Promise<IntrospectorRecord | undefined> {
+    const [row] = await this.#rows<IntrospectorRow>('selectIntrospectorByHash', [keyHash]);
+    return row && toIntrospector(row);
+  }
+
+  async revokeIntrospector(name: string, now: number): Promise<IntrospectorRecord | undefined> {
+    return this.#dialect.transaction('write', function* () {
+      const revoked = yield* first<IntrospectorRow>('revokeIntrospector', [name, now]);
+      if (revoked !== undefined) {
+        yield* insertAudit(audit.introspectorRevoked(name, now));
+        return toIntrospector(revoked);
+      }
+      const row = yield* first<IntrospectorRow>('selectIntrospector', [name]);
+      return row && toIntrospector(row);
+    });
+  }
+
+  async appendAuditEvents(events: readonly AuditEvent[]): Promise<void> {
+    await this.#dialect.transaction('write', function* () {
+      for (const entry of events) yield* insertAudit(entry);
+    });
+  }
+
+  async readAudit(query: AuditQuery): Promise<AuditEvent[]> {
+    const params = [query.since ?? 0, query.clientId ?? null, query.limit];
+    return (await this.#rows<AuditRow>('selectAudit', params)).map(toAuditEvent);
+  }
+
+  async pruneAudit(before: number, now: number): Promise<number> {
+    return this.#dialect.transaction('write', function* () {
+      yield* run('openAuditPrune', [before]);
+      const { changes: removed } = yield* run('deleteAuditBefore', [before]);
+      yield* run('closeAuditPrune');
+      yield* insertAudit(audit.auditPruned(before, removed, now));
+      return removed;
+    });
+  }
+
+  async pruneChanges(before: number): Promise<void> {
+    await this.#dialect.transaction('write', function* () {
+      yield* run('deleteOldChanges', [before]);
+      yield* run('deleteExpiredRevokedTokens', [before]);
+    });
+  }
+
+  async latestChange(): Promise<number> {
+    return ((await this.#rows<{ latest: number }>('latestChange'))[0] as { latest: number }).latest;
+  }
+
+  async changesSince(sequence: number): Promise<ChangeBatch> {
+    const rows = await this.#rows<{ sequence: number; client_id: string }>('changesSince', [sequence]);
+    const last = rows.at(-1);
+    return {
+      latest: last === undefined ? sequence : last.sequence,
+      clientIds: [...new Set(rows.map((row) => row.client_id))],
+    };
+  }
+
+  async schemaVersion(): Promise<number> {
+    return ((await this.#rows<{ version: number }>('schemaVersion'))[0] as { version: number }).version;
+  }
+
+  close(): Promise<void> {
+    return this.#dialect.close();
+  }
+}
+
+function* insertKey(key: ApiKeyRecord): Work<void> {
+  yield* run('insertKey', [
+    key.keyId,
+    key.clientId,
+    key.alias,
+    key.keyHash,
+    key.environment,
+    key.scope,
+    key.createdAt,
+    key.expiresAt,
+  ]);
+}
+
+function* insertAudit(event: AuditEvent): Work<void> {
+  yield* run('insertAudit', [
+    event.at,
+    event.type,
+    event.clientId,
+    event.keyId,
+    event.source,
+    event.count,
+    event.detail === null ? null : JSON.stringify(event.detail),
+  ]);
+}

@@ -1,0 +1,217 @@
+import { rmSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ApiKeyRecord } from '../src/domain/records.js';
+import { PgStore } from '../src/store/pg-store.js';
+import { SqliteStore } from '../src/store/sqlite-store.js';
+import type { Store } from '../src/store/store.js';
+import { createSharedBackend, type SharedBackend, servicesReachable } from './helpers/backends.js';
+import { tempDataDir } from './helpers/harness.js';
+
+/**
+ * The store's rules, held to one contract on every dialect: a SQLite file, and a PostgreSQL schema of its
+ * own. Above all, when a write tells its listeners: after it has committed, only when it changed a
+ * client, and with that client's ClientId.
+ */
+const T0 = Date.UTC(2026, 11, 1, 10, 0);
+const HOUR = 3_600_000;
+
+interface Dialect {
+  readonly name: string;
+  open(): Promise<{ store: Store; dispose(): Promise<void> }>;
+}
+
+const sqlite: Dialect = {
+  name: 'SQLite',
+  async open() {
+    const dataDir = tempDataDir();
+    return {
+      store: new SqliteStore(dataDir),
+      async dispose() {
+        rmSync(dataDir, { recursive: true, force: true });
+      },
+    };
+  },
+};
+
+const postgres: Dialect = {
+  name: 'PostgreSQL',
+  async open() {
+    const backend: SharedBackend = await createSharedBackend();
+    return { store: await PgStore.open(backend.store, { timeoutMs: 5000 }), dispose: () => backend.drop() };
+  },
+};
+
+// In CI the services must be there (vitest.config.ts); elsewhere PostgreSQL's half is skipped without them.
+const pgReachable = process.env.CI === 'true' || (await servicesReachable()).ok;
+
+function key(clientId: string, keyId: string, overrides: Partial<ApiKeyRecord> = {}): ApiKeyRecord {
+  return {
+    keyId,
+    clientId,
+    alias: null,
+    keyHash: `hash-${keyId}`,
+    environment: 'sandbox',
+    scope: 'write',
+    createdAt: T0,
+    expiresAt: null,
+    revokedAt: null,
+    lastUsedAt: null,
+    exposedAt: null,
+    replacedBy: null,
+    ...overrides,
+  };
+}
+
+describe.each([sqlite, ...(pgReachable ? [postgres] : [])])('the $name store', (dialect) => {
+  let store: Store;
+  let dispose: () => Promise<void>;
+  const heard: string[][] = [];
+
+  beforeAll(async () => {
+    ({ store, dispose } = await dialect.open());
+    store.onChange((clientIds) => heard.push([...clientIds]));
+    await store.createClient({
+      clientId: 'acme',
+      name: 'Acme',
+      tokenTtlSeconds: null,
+      rateLimits: null,
+      createdAt: T0,
+    });
+    await store.createApiKey(key('acme', 'key_a'));
+  });
+  afterAll(async () => {
+    await store.close();
+    await dispose();
+  });
+
+  /** What the listeners hear while `write` runs. */
+  async function announced(write: () => Promise<unknown>): Promise<string[][]> {
+    heard.length = 0;
+    await write();
+    return [...heard];
+  }
+
+  it('announces a client created, and not one whose ClientId is taken (in any case)', async () => {
+    const create = (clientId: string) =>
+      store.createClient({
+        clientId,
+        name: clientId,
+        tokenTtlSeconds: null,
+        rateLimits: null,
+        createdAt: T0,
+      });
+    expect(await announced(() => create('globex'))).toEqual([['globex']]);
+    expect(await announced(() => create('GLOBEX'))).toEqual([]);
+  });
+
+  it('merges a client update, and announces it once committed', async () => {
+    let seenByListener: unknown;
+    store.onChange(() => {
+      seenByListener ??= store.getClient('acme');
+    });
+    expect(
+      await announced(() => store.updateClient('acme', { profile: { TaxNumber: 'T-1' } }, T0 + 1)),
+    ).toEqual([['acme']]);
+    // The listener reads the committed state: the server's directory reloads from there.
+    expect(await seenByListener).toMatchObject({ name: 'Acme', profile: { TaxNumber: 'T-1' } });
+    const updated = await store.updateClient('acme', { status: 'disabled', tokenTtlSeconds: 60 }, T0 + 2);
+    expect(updated).toMatchObject({
+      name: 'Acme',
+      status: 'disabled',
+      tokenTtlSeconds: 60,
+      profile: { TaxNumber: 'T-1' },
+    });
+    await store.updateClient('acme', { status: 'active' }, T0 + 3);
+  });
+
+  it('announces nothing for an update of a client that does not exist', async () => {
+    expect(await announced(() => store.updateClient('nobody', { name: 'Nobody' }, T0))).toEqual([]);
+    expect(await store.updateClient('nobody', { name: 'Nobody' }, T0)).toBeUndefined();
+  });
+
+  it('revokes a key once: a second revocation changes and announces nothing', async () => {
+    await store.createApiKey(key('acme', 'key_r'));
+    expect(await announced(() => store.revokeApiKey('acme', 'key_r', T0 + 10))).toEqual([['acme']]);
+    expect(await announced(() => store.revokeApiKey('acme', 'key_r', T0 + 20))).toEqual([]);
+    expect((await store.revokeApiKey('acme', 'key_r', T0 + 30))?.revokedAt).toBe(T0 + 10);
+    expect(await announced(() => store.revokeApiKey('acme', 'key_missing', T0))).toEqual([]);
+  });
+
+  it('rotates a usable key: the replacement exists and the old one ends at the grace time at the latest', async () => {
+    await store.createApiKey(key('acme', 'key_old', { expiresAt: T0 + 10 * HOUR }));
+    const rotate = (oldId: string, newId: string, endsAt: number) =>
+      store.rotateApiKey('acme', oldId, key('acme', newId), endsAt, T0);
+    const rotated = await rotate('key_old', 'key_new', T0 + HOUR);
+    expect(rotated?.old).toMatchObject({ expiresAt: T0 + HOUR, revokedAt: null, replacedBy: 'key_new' });
+    expect(rotated?.replacement.keyId).toBe('key_new');
+    // A grace time past the key's own expiry does not lengthen it.
+    const again = await rotate('key_new', 'key_newer', T0 + HOUR);
+    expect(again?.old).toMatchObject({ expiresAt: T0 + HOUR, replacedBy: 'key_newer' });
+    const now = await rotate('key_newer', 'key_newest', T0);
+    expect(now?.old).toMatchObject({ revokedAt: T0, replacedBy: 'key_newest' });
+    expect(await announced(() => rotate('key_newer', 'key_never', T0))).toEqual([]);
+    expect((await store.listApiKeys('acme')).map((k) => k.keyId)).not.toContain('key_never');
+  });
+
+  it('flags an exposed key once, revokes it when asked, and announces nothing for an unknown key', async () => {
+    await store.createApiKey(key('acme', 'key_x'));
+    expect(await announced(() => store.markKeyExposed('acme', 'key_x', T0 + 5, false))).toEqual([['acme']]);
+    await store.markKeyExposed('acme', 'key_x', T0 + 6, true);
+    const exposed = (await store.findKeyByHash('hash-key_x')) as ApiKeyRecord;
+    expect(exposed).toMatchObject({ exposedAt: T0 + 5, revokedAt: T0 + 6 });
+    expect(await announced(() => store.markKeyExposed('acme', 'key_nothing', T0, true))).toEqual([]);
+  });
+
+  it('revokes a token once, and announces only the first time', async () => {
+    const token = { tokenId: 'tok_1', clientId: 'acme', keyId: 'key_a', expiresAt: T0 + HOUR };
+    expect(await announced(() => store.revokeToken(token, T0, 'revoked'))).toEqual([['acme']]);
+    expect(await announced(() => store.revokeToken(token, T0, 'revoked'))).toEqual([]);
+    expect((await store.getClientCredentials('acme'))?.revokedTokenIds).toEqual(['tok_1']);
+  });
+
+  it("moves a key's last use forward only", async () => {
+    await store.recordKeyUse(new Map([['key_a', T0 + 50]]));
+    await store.recordKeyUse(new Map([['key_a', T0 + 40]]));
+    expect((await store.findKeyByHash('hash-key_a'))?.lastUsedAt).toBe(T0 + 50);
+  });
+
+  it('feeds every announced change to changesSince, in order', async () => {
+    const before = await store.latestChange();
+    await store.updateClient('globex', { name: 'Globex' }, T0 + 7);
+    await store.updateClient('acme', { name: 'Acme' }, T0 + 8);
+    const batch = await store.changesSince(before);
+    expect(batch.clientIds).toEqual(['globex', 'acme']);
+    expect(batch.latest).toBe(await store.latestChange());
+  });
+
+  it('records key.expired once, and writes no change for it', async () => {
+    await store.createApiKey(key('acme', 'key_e', { expiresAt: T0 + 1 }));
+    const changes = await store.latestChange();
+    await store.recordExpiredKeys(T0 + 2);
+    await store.recordExpiredKeys(T0 + 3);
+    const expired = (await store.readAudit({ limit: 1000 })).filter((e) => e.type === 'key.expired');
+    expect(expired.map((e) => e.keyId)).toEqual(['key_e']);
+    expect(await store.latestChange()).toBe(changes);
+  });
+
+  it('prunes the audit trail before a cutoff, keeping the record of the pruning', async () => {
+    await store.appendAuditEvents([
+      {
+        at: T0 - 2 * HOUR,
+        type: 'tokens.issued',
+        clientId: 'acme',
+        keyId: 'key_a',
+        source: null,
+        count: 3,
+        detail: null,
+      },
+    ]);
+    expect(await store.pruneAudit(T0 - HOUR, T0 + 100)).toBe(1);
+    expect(await store.pruneAudit(T0 - HOUR, T0 + 101)).toBe(0);
+    const pruned = (await store.readAudit({ limit: 1000 })).filter((e) => e.type === 'audit.pruned');
+    expect(pruned.map((e) => e.detail)).toEqual([
+      { before: new Date(T0 - HOUR).toISOString(), removed: 1 },
+      { before: new Date(T0 - HOUR).toISOString(), removed: 0 },
+    ]);
+  });
+});
