@@ -85,6 +85,11 @@ describe('a crash (SIGKILL) in the middle of a burst of key changes', () => {
     }
     for (const keyId of revoked) expect(keys.get(keyId)?.revokedAt).not.toBeNull();
 
+    // The kill may land after the store committed the last key's rotation or revocation and before its
+    // line was written: that key alone may be refused, as the change was never acknowledged either way.
+    const last = acknowledged.at(-1);
+    const unsettled = last?.op === 'create' ? last.keyId : undefined;
+
     const restarted = await spawnServer(serveArgs);
     const agent = new https.Agent({ keepAlive: true, rejectUnauthorized: false });
     try {
@@ -93,7 +98,8 @@ describe('a crash (SIGKILL) in the middle of a burst of key changes', () => {
           path: '/v2.01/burst/clients',
           headers: { authorization: basicHeader('burst', apiKey) },
         });
-        expect(`${keyId} ${response.status}`).toBe(`${keyId} ${revoked.has(keyId) ? 401 : 200}`);
+        if (keyId === unsettled) expect([200, 401]).toContain(response.status);
+        else expect(`${keyId} ${response.status}`).toBe(`${keyId} ${revoked.has(keyId) ? 401 : 200}`);
       }
     } finally {
       agent.destroy();
