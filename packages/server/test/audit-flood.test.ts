@@ -181,14 +181,31 @@ describe('AuditCounter budgets', () => {
     ]);
   });
 
-  it('starts each budget afresh after a flush', () => {
+  it('keeps one source to 20 named subjects a minute across flushes, and names them afresh the next minute', () => {
     const counter = new AuditCounter();
     for (let i = 0; i < 25; i++)
       counter.count('authentication.failed', { source: '10.0.0.1', clientId: `c${i}` }, at);
     expect(counter.take().filter((e) => e.clientId === MANY)).toEqual([
       expect.objectContaining({ count: 5 }),
     ]);
+    // Same minute, next flush: a subject already named keeps its name, a new one does not get one.
+    counter.count('authentication.failed', { source: '10.0.0.1', clientId: 'c0' }, at);
     counter.count('authentication.failed', { source: '10.0.0.1', clientId: 'c99' }, at);
+    expect(counter.take()).toEqual([
+      expect.objectContaining({ clientId: 'c0', count: 1 }),
+      expect.objectContaining({ clientId: MANY, source: '10.0.0.1', count: 1 }),
+    ]);
+    counter.count('authentication.failed', { source: '10.0.0.1', clientId: 'c99' }, at + 60_000);
     expect(counter.take()).toEqual([expect.objectContaining({ clientId: 'c99', count: 1 })]);
+  });
+
+  it('starts the budget of distinct subjects afresh after a flush', () => {
+    const counter = new AuditCounter();
+    for (let i = 0; i < 10_001; i++) {
+      counter.count('authentication.failed', { source: `10.1.${i >> 8}.${i & 255}` }, at);
+    }
+    expect(counter.take().filter((e) => e.source === MANY)).toEqual([expect.objectContaining({ count: 1 })]);
+    counter.count('authentication.failed', { source: '10.2.0.1' }, at);
+    expect(counter.take()).toEqual([expect.objectContaining({ source: '10.2.0.1', count: 1 })]);
   });
 });

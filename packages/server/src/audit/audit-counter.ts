@@ -82,8 +82,11 @@ export class AuditCounter {
 class Budget {
   readonly #capacity: number;
   #pending = new Map<string, Pending>();
-  /** Distinct subjects per source address, kind and minute, for SUBJECTS_PER_SOURCE. */
-  #subjectsPerSource = new Map<string, number>();
+  /**
+   * The subjects named so far per source address, kind and minute, for SUBJECTS_PER_SOURCE. Kept across
+   * flushes within the minute: the bound is per minute, and a flood outlasts several flushes.
+   */
+  #namedPerSource = new Map<string, { readonly at: number; readonly named: Set<string> }>();
 
   constructor(capacity: number) {
     this.#capacity = capacity;
@@ -96,7 +99,7 @@ class Budget {
       pending.count++;
       return;
     }
-    const bounded = this.#bounded(event, sourceNetwork);
+    const bounded = this.#bounded(event, bucketId(event), sourceNetwork);
     const id = bucketId(bounded);
     const existing = this.#pending.get(id);
     if (existing !== undefined) existing.count++;
@@ -113,21 +116,34 @@ class Budget {
   take(): AuditEvent[] {
     const taken = [...this.#pending.values()].map(({ event, count }) => ({ ...event, count }));
     this.#pending = new Map();
-    this.#subjectsPerSource = new Map();
+    const latest = taken.reduce((newest, event) => Math.max(newest, event.at), 0);
+    for (const [sourceId, { at }] of this.#namedPerSource) {
+      if (at < latest) this.#namedPerSource.delete(sourceId);
+    }
     return taken;
   }
 
   /** The event as it is counted when it would be a new subject: itself, or an overflow entry. */
-  #bounded(event: Omit<AuditEvent, 'count'>, sourceNetwork: string | null): Omit<AuditEvent, 'count'> {
+  #bounded(
+    event: Omit<AuditEvent, 'count'>,
+    id: string,
+    sourceNetwork: string | null,
+  ): Omit<AuditEvent, 'count'> {
     if (this.#pending.size >= this.#capacity) {
       return { ...event, clientId: null, keyId: null, source: MANY };
     }
     if (sourceNetwork === null) return event;
     const sourceId = `${event.type} ${event.at} ${sourceNetwork}`;
-    const subjects = this.#subjectsPerSource.get(sourceId) ?? 0;
-    if (subjects >= SUBJECTS_PER_SOURCE)
+    let source = this.#namedPerSource.get(sourceId);
+    if (source === undefined) {
+      source = { at: event.at, named: new Set() };
+      this.#namedPerSource.set(sourceId, source);
+    }
+    if (source.named.has(id)) return event;
+    if (source.named.size >= SUBJECTS_PER_SOURCE) {
       return { ...event, clientId: MANY, keyId: null, source: sourceNetwork };
-    this.#subjectsPerSource.set(sourceId, subjects + 1);
+    }
+    source.named.add(id);
     return event;
   }
 }
