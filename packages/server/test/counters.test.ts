@@ -37,6 +37,11 @@ describe('rate-limit headers, written from numbers at the edge', () => {
       'X-RateLimit-Remaining': '2,4',
       'X-RateLimit-Reset': `${(NOW - (NOW % 3_600_000) + 3_600_000) / 1000},${(NOW - (NOW % 86_400_000) + 86_400_000) / 1000}`,
     });
+    // The hour turns: the reset of that window moves, the day's stays.
+    const nextHour = new FixedWindows(windows).hit('acme', NOW - (NOW % 3_600_000) + 3_600_000);
+    expect(rateLimitHeaders(nextHour)['X-RateLimit-Reset']).toBe(
+      `${(NOW - (NOW % 3_600_000) + 7_200_000) / 1000},${(NOW - (NOW % 86_400_000) + 86_400_000) / 1000}`,
+    );
   });
 
   it('states no fewer than zero remaining, and Retry-After in whole seconds, at least one (RFC 9110 §10.2.3)', () => {

@@ -5,6 +5,8 @@ import { blockedForFromCounts, type WindowState, windowState } from './window-st
 interface Counters {
   readonly starts: number[];
   readonly counts: number[];
+  /** When each window turns: made again only when one does. */
+  resetsAt: readonly number[];
 }
 
 /**
@@ -33,8 +35,16 @@ export class FixedWindows {
     for (let i = 0; i < windows.length; i++) {
       if ((counters.counts[i] as number) >= (windows[i] as LimitWindow).limit) allowed = false;
     }
-    if (allowed) for (let i = 0; i < windows.length; i++) (counters.counts[i] as number)++;
-    return windowState(windows, [...counters.counts], allowed, now);
+    if (!allowed) return windowState(windows, counters.counts.slice(), false, now);
+    for (let i = 0; i < windows.length; i++) (counters.counts[i] as number)++;
+    // Not windowState: every API call comes this way, and the reset times are made only when a window turns.
+    return {
+      allowed,
+      windows,
+      counts: counters.counts.slice(),
+      resetsAt: counters.resetsAt,
+      retryAfterMs: 0,
+    };
   }
 
   /**
@@ -64,26 +74,30 @@ export class FixedWindows {
     for (let i = 0; i < this.#windows.length; i++) {
       if (starts[i] === counters.starts[i]) (counters.counts[i] as number) += deltas[i] ?? 0;
     }
-    return [...counters.counts];
+    return counters.counts.slice();
   }
 
   /** Starts the windows of `counters` that have turned by `now` afresh. */
   #current(counters: Counters, now: number): Counters {
+    let turned = false;
     for (let i = 0; i < this.#windows.length; i++) {
       const { windowMs } = this.#windows[i] as LimitWindow;
       const start = now - (now % windowMs);
       if (counters.starts[i] !== start) {
         counters.starts[i] = start;
         counters.counts[i] = 0;
+        turned = true;
       }
     }
+    if (turned)
+      counters.resetsAt = this.#windows.map(({ windowMs }, i) => (counters.starts[i] as number) + windowMs);
     return counters;
   }
 
   #countersOf(key: string): Counters {
     let counters = this.#counters.get(key);
     if (counters === undefined) {
-      counters = { starts: [], counts: [] };
+      counters = { starts: [], counts: [], resetsAt: [] };
       setBounded(this.#counters, key, counters, this.#maxKeys);
     }
     return counters;

@@ -8,15 +8,33 @@ import type { WindowState } from './window-state.js';
 export function rateLimitHeaders({ windows, counts, resetsAt }: WindowState): ResponseHeaders {
   let made = '';
   let remaining = '';
-  let reset = '';
   for (let i = 0; i < windows.length; i++) {
     const separator = i === 0 ? '' : ',';
     const count = counts[i] ?? 0;
     made += separator + count;
     remaining += separator + Math.max(0, (windows[i]?.limit ?? 0) - count);
-    reset += separator + Math.floor((resetsAt[i] ?? 0) / 1000);
   }
-  return { 'X-RateLimit': made, 'X-RateLimit-Remaining': remaining, 'X-RateLimit-Reset': reset };
+  return {
+    'X-RateLimit': made,
+    'X-RateLimit-Remaining': remaining,
+    'X-RateLimit-Reset': resetText(resetsAt),
+  };
+}
+
+/**
+ * The last reset times written, and their text. Windows are aligned on the epoch, so every client counted
+ * in the same windows resets at the same times: the text is made again when a window turns, not per call.
+ */
+let lastResets: readonly number[] = [];
+let lastResetText = '';
+
+function resetText(resetsAt: readonly number[]): string {
+  if (resetsAt.length === lastResets.length && resetsAt.every((at, i) => at === lastResets[i])) {
+    return lastResetText;
+  }
+  lastResets = resetsAt;
+  lastResetText = resetsAt.map((at) => Math.floor(at / 1000)).join(',');
+  return lastResetText;
 }
 
 /** `Retry-After` in whole seconds, at least one (RFC 9110 §10.2.3, delay-seconds). */
