@@ -7,7 +7,12 @@ import type { ClusterMessage, CounterCall } from '../src/cluster/messages.js';
 import { WorkerHub } from '../src/cluster/primary-side.js';
 import { FixedWindows } from '../src/limits/fixed-windows.js';
 import { rateLimitHeaders, retryAfterHeader } from '../src/limits/rate-limit-headers.js';
-import { type CountTransport, type HitCounts, sharedCounters } from '../src/limits/shared-counters.js';
+import {
+  type CountSubject,
+  type CountTransport,
+  type HitCounts,
+  sharedCounters,
+} from '../src/limits/shared-counters.js';
 import { inProcessCounters } from '../src/limits/window-counter.js';
 import type { LimitWindow } from '../src/limits/window-spec.js';
 import { REDIS_URL, servicesReachable } from './helpers/backends.js';
@@ -82,12 +87,14 @@ function primaryOverIpc(): CountTransport & { readonly replies: unknown[] } {
     });
   return {
     replies,
-    hit: (space, windows, key, now) => ask({ op: 'hit', space, windows, key, now }),
-    counts: async (space, windows, key, now) =>
-      (await ask({ op: 'counts', space, windows, key, now })).counts,
-    add: async (space, windows, key, starts, deltas, now) =>
-      (await ask({ op: 'add', space, windows, key, now, starts, deltas })).counts,
+    hit: (subject) => ask({ op: 'hit', ...subject }),
+    counts: async (subject) => (await ask({ op: 'counts', ...subject })).counts,
+    add: async (subject, starts, deltas) => (await ask({ op: 'add', ...subject, starts, deltas })).counts,
   };
+}
+
+function subject(space: string, key: string, now: number): CountSubject {
+  return { space, windows: WINDOWS, key, now };
 }
 
 const redisReachable = (await servicesReachable()).ok;
@@ -112,26 +119,26 @@ describe.each([
 ])('counts kept by $transport', ({ make, skip }) => {
   it.skipIf(skip)('counts a hit in every window, or in none when one is full', async () => {
     const transport = await make();
-    const hit = () => transport.hit('api', WINDOWS, 'acme', NOW);
+    const hit = () => transport.hit(subject('api', 'acme', NOW));
     expect(await hit()).toEqual({ counts: [1, 1], allowed: true });
     expect(await hit()).toEqual({ counts: [2, 2], allowed: true });
     expect(await hit()).toEqual({ counts: [2, 2], allowed: false });
     // The short window turns; the long one is full after one more.
-    const later = () => transport.hit('api', WINDOWS, 'acme', NOW + 1000);
+    const later = () => transport.hit(subject('api', 'acme', NOW + 1000));
     expect(await later()).toEqual({ counts: [1, 3], allowed: true });
     expect(await later()).toEqual({ counts: [1, 3], allowed: false });
-    expect(await transport.hit('api', WINDOWS, 'other', NOW)).toEqual({ counts: [1, 1], allowed: true });
-    expect(await transport.hit('token', WINDOWS, 'acme', NOW)).toEqual({ counts: [1, 1], allowed: true });
+    expect(await transport.hit(subject('api', 'other', NOW))).toEqual({ counts: [1, 1], allowed: true });
+    expect(await transport.hit(subject('token', 'acme', NOW))).toEqual({ counts: [1, 1], allowed: true });
   });
 
   it.skipIf(skip)(
     'reads counts without counting, and adds counts admitted elsewhere past the limits',
     async () => {
       const transport = await make();
-      expect(await transport.counts('failed-address', WINDOWS, 'acme', NOW)).toEqual([0, 0]);
-      expect(await transport.add('failed-address', WINDOWS, 'acme', [NOW, NOW], [5, 4], NOW)).toEqual([5, 4]);
-      expect(await transport.counts('failed-address', WINDOWS, 'acme', NOW + 999)).toEqual([5, 4]);
-      expect(await transport.counts('failed-address', WINDOWS, 'acme', NOW + 1000)).toEqual([0, 4]);
+      expect(await transport.counts(subject('failed-address', 'acme', NOW))).toEqual([0, 0]);
+      expect(await transport.add(subject('failed-address', 'acme', NOW), [NOW, NOW], [5, 4])).toEqual([5, 4]);
+      expect(await transport.counts(subject('failed-address', 'acme', NOW + 999))).toEqual([5, 4]);
+      expect(await transport.counts(subject('failed-address', 'acme', NOW + 1000))).toEqual([0, 4]);
     },
   );
 });
@@ -162,7 +169,7 @@ describe('the counters of a deployment', () => {
 
   it('carry numbers across the IPC channel, never text', async () => {
     const primary = primaryOverIpc();
-    await primary.hit('api', WINDOWS, 'acme', NOW);
+    await primary.hit(subject('api', 'acme', NOW));
     expect(primary.replies).toEqual([
       { kind: 'portcullis.counters.reply', replies: [{ id: 1, counts: [1, 1], allowed: true }] },
     ]);

@@ -2,7 +2,12 @@ import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { ChangeSignal } from '../cluster/change-signal.js';
 import { unavailable } from '../errors.js';
-import { type CountTransport, type HitCounts, sharedCounters } from '../limits/shared-counters.js';
+import {
+  type CountSubject,
+  type CountTransport,
+  type HitCounts,
+  sharedCounters,
+} from '../limits/shared-counters.js';
 import type { CounterFactory } from '../limits/window-counter.js';
 import type { LimitWindow } from '../limits/window-spec.js';
 import { windowStarts } from '../limits/window-state.js';
@@ -130,7 +135,7 @@ export class RedisCache implements ChangeSignal, CountTransport {
     this.#subscriber.disconnect();
   }
 
-  async hit(space: string, windows: readonly LimitWindow[], key: string, now: number): Promise<HitCounts> {
+  async hit({ space, windows, key, now }: CountSubject): Promise<HitCounts> {
     const keys = this.#keys(space, windows, key, windowStarts(windows, now));
     const limits = windows.map((window) => window.limit);
     const result = await this.#run(() =>
@@ -140,24 +145,13 @@ export class RedisCache implements ChangeSignal, CountTransport {
     return { counts: result.slice(0, -1), allowed: result.at(-1) === 1 };
   }
 
-  async counts(
-    space: string,
-    windows: readonly LimitWindow[],
-    key: string,
-    now: number,
-  ): Promise<readonly number[]> {
+  async counts({ space, windows, key, now }: CountSubject): Promise<readonly number[]> {
     const keys = this.#keys(space, windows, key, windowStarts(windows, now));
     const values = await this.#run(() => this.#commands.mget(...keys));
     return values.map((value) => Number(value ?? 0));
   }
 
-  add(
-    space: string,
-    windows: readonly LimitWindow[],
-    key: string,
-    starts: readonly number[],
-    deltas: readonly number[],
-  ): Promise<readonly number[]> {
+  add({ space, windows, key }: CountSubject, starts: readonly number[], deltas: readonly number[]) {
     const keys = this.#keys(space, windows, key, starts);
     return this.#run(() =>
       this.#commands.portcullisAdd(keys.length, ...keys, ...deltas, ...lifetimes(windows)),

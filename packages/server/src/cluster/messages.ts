@@ -1,5 +1,4 @@
-import type { HitCounts } from '../limits/shared-counters.js';
-import type { LimitWindow } from '../limits/window-spec.js';
+import type { CountSubject, HitCounts } from '../limits/shared-counters.js';
 
 /** What workers and their primary say to each other over the cluster's IPC channel. */
 
@@ -11,8 +10,8 @@ export interface CounterRequests {
 
 /** One `CountTransport` call, asked of the primary's counters. */
 export type CounterCall =
-  | (CounterSubject & { readonly op: 'hit' | 'counts' })
-  | (CounterSubject & {
+  | (CountSubject & { readonly op: 'hit' | 'counts' })
+  | (CountSubject & {
       readonly op: 'add';
       /** When each window began, and how many events a worker admitted in it. */
       readonly starts: readonly number[];
@@ -21,13 +20,6 @@ export type CounterCall =
 
 /** A call numbered by the worker, which matches the reply to it. */
 export type CounterRequest = CounterCall & { readonly id: number };
-
-interface CounterSubject {
-  readonly space: string;
-  readonly windows: readonly LimitWindow[];
-  readonly key: string;
-  readonly now: number;
-}
 
 /** The counts after each request, as numbers; `allowed` is false only for a hit that was refused. */
 export interface CounterReplies {

@@ -1,7 +1,11 @@
 import { unavailable } from '../errors.js';
-import { type CountTransport, type HitCounts, sharedCounters } from '../limits/shared-counters.js';
+import {
+  type CountSubject,
+  type CountTransport,
+  type HitCounts,
+  sharedCounters,
+} from '../limits/shared-counters.js';
 import type { CounterFactory } from '../limits/window-counter.js';
-import type { LimitWindow } from '../limits/window-spec.js';
 import type { ChangeSignal } from './change-signal.js';
 import { type ClusterMessage, type CounterCall, type CounterRequest, isClusterMessage } from './messages.js';
 
@@ -41,28 +45,20 @@ export class PrimaryLink implements ChangeSignal, CountTransport {
     this.#listeners.add(listener);
   }
 
-  hit(space: string, windows: readonly LimitWindow[], key: string, now: number): Promise<HitCounts> {
-    return this.#request({ op: 'hit', space, windows, key, now });
+  hit(subject: CountSubject): Promise<HitCounts> {
+    return this.#request({ op: 'hit', ...subject });
   }
 
-  async counts(
-    space: string,
-    windows: readonly LimitWindow[],
-    key: string,
-    now: number,
-  ): Promise<readonly number[]> {
-    return (await this.#request({ op: 'counts', space, windows, key, now })).counts;
+  async counts(subject: CountSubject): Promise<readonly number[]> {
+    return (await this.#request({ op: 'counts', ...subject })).counts;
   }
 
   async add(
-    space: string,
-    windows: readonly LimitWindow[],
-    key: string,
+    subject: CountSubject,
     starts: readonly number[],
     deltas: readonly number[],
-    now: number,
   ): Promise<readonly number[]> {
-    return (await this.#request({ op: 'add', space, windows, key, now, starts, deltas })).counts;
+    return (await this.#request({ op: 'add', ...subject, starts, deltas })).counts;
   }
 
   #request(call: CounterCall): Promise<HitCounts> {

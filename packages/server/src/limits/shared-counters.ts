@@ -9,32 +9,32 @@ export interface HitCounts {
   readonly allowed: boolean;
 }
 
+/** Which counts a call is about: those of `key` for one kind of event, in the windows current at `now`. */
+export interface CountSubject {
+  readonly space: string;
+  readonly windows: readonly LimitWindow[];
+  readonly key: string;
+  readonly now: number;
+}
+
 /**
  * Where counts shared by several processes live and how they are reached: a cluster's primary over IPC,
  * or Redis. A transport keeps numbers only; what they mean (limits, reset times, waits) is worked out
  * once, by the counters `sharedCounters` makes. Windows are fixed and aligned on multiples of their length.
  */
 export interface CountTransport {
-  /** Counts one event of `key` in every window current at `now`, or in none when any is full. */
-  hit(space: string, windows: readonly LimitWindow[], key: string, now: number): Promise<HitCounts>;
-  /** The counts of `key` in the windows current at `now`, without counting. */
-  counts(
-    space: string,
-    windows: readonly LimitWindow[],
-    key: string,
-    now: number,
-  ): Promise<readonly number[]>;
+  /** Counts one event in every window, or in none when any is full. */
+  hit(subject: CountSubject): Promise<HitCounts>;
+  /** The counts, without counting. */
+  counts(subject: CountSubject): Promise<readonly number[]>;
   /**
    * Adds events already admitted (`deltas[i]` in window i while it began at `starts[i]`) without checking
    * the limits, and answers the counts after.
    */
   add(
-    space: string,
-    windows: readonly LimitWindow[],
-    key: string,
+    subject: CountSubject,
     starts: readonly number[],
     deltas: readonly number[],
-    now: number,
   ): Promise<readonly number[]>;
 }
 
@@ -64,12 +64,12 @@ class SharedWindows implements SharedWindowCounter {
   }
 
   async hit(key: string, now: number): Promise<WindowState> {
-    const { counts, allowed } = await this.#transport.hit(this.#space, this.#windows, key, now);
+    const { counts, allowed } = await this.#transport.hit(this.#subject(key, now));
     return windowState(this.#windows, counts, allowed, now);
   }
 
   async blockedFor(key: string, now: number): Promise<number> {
-    const counts = await this.#transport.counts(this.#space, this.#windows, key, now);
+    const counts = await this.#transport.counts(this.#subject(key, now));
     return blockedForFromCounts(this.#windows, counts, now);
   }
 
@@ -79,6 +79,10 @@ class SharedWindows implements SharedWindowCounter {
     deltas: readonly number[],
     now: number,
   ): Promise<readonly number[]> {
-    return this.#transport.add(this.#space, this.#windows, key, starts, deltas, now);
+    return this.#transport.add(this.#subject(key, now), starts, deltas);
+  }
+
+  #subject(key: string, now: number): CountSubject {
+    return { space: this.#space, windows: this.#windows, key, now };
   }
 }
