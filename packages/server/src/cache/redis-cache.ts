@@ -2,11 +2,15 @@ import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { ChangeSignal } from '../cluster/change-signal.js';
 import { unavailable } from '../errors.js';
-import { type SharedWindowCounter, SyncedWindows } from '../limits/synced-windows.js';
+import {
+  type CountSubject,
+  type CountTransport,
+  type HitCounts,
+  sharedCounters,
+} from '../limits/shared-counters.js';
 import type { CounterFactory } from '../limits/window-counter.js';
 import type { LimitWindow } from '../limits/window-spec.js';
-import type { WindowState } from '../limits/window-state.js';
-import { blockedForFromCounts, windowState } from '../limits/window-state.js';
+import { windowStarts } from '../limits/window-state.js';
 
 /**
  * Counts one event in every window at once, or in none when any window is full, in one atomic step.
@@ -65,7 +69,7 @@ export interface RedisCacheOptions {
  * once instead of at its next poll. Commands fail at once while Redis is unreachable (no offline queue):
  * the request is refused with 503, never let through uncounted; the client reconnects by itself.
  */
-export class RedisCache implements ChangeSignal {
+export class RedisCache implements ChangeSignal, CountTransport {
   readonly #commands: ScriptedRedis;
   readonly #subscriber: Redis;
   readonly #prefix: string;
@@ -109,15 +113,8 @@ export class RedisCache implements ChangeSignal {
     }
   }
 
-  /**
-   * Brute-force counters are asked of Redis on every use: a few extra guesses matter. Rate and token limits
-   * are counted in this process and synchronised with Redis (SyncedWindows): a round trip per API call
-   * would cost more than the call.
-   */
-  readonly counters: CounterFactory = (space, windows) =>
-    space.startsWith('failed-')
-      ? new RedisWindowCounter(this, space, windows)
-      : new SyncedWindows(new RedisWindowCounter(this, space, windows), windows);
+  /** The limit counters, kept in Redis. */
+  readonly counters: CounterFactory = sharedCounters(this);
 
   /** Tells every node that the store has changes to read. Best effort: the feed poll is the safety net. */
   async publishChange(): Promise<void> {
@@ -138,40 +135,34 @@ export class RedisCache implements ChangeSignal {
     this.#subscriber.disconnect();
   }
 
-  /** @internal */
-  async hit(keys: readonly string[], windows: readonly LimitWindow[]): Promise<number[]> {
-    return this.#run(() =>
-      this.#commands.portcullisHit(
-        keys.length,
-        ...keys,
-        ...windows.map((w) => w.limit),
-        ...lifetimes(windows),
-      ),
+  async hit({ space, windows, key, now }: CountSubject): Promise<HitCounts> {
+    const keys = this.#keys(space, windows, key, windowStarts(windows, now));
+    const limits = windows.map((window) => window.limit);
+    const result = await this.#run(() =>
+      this.#commands.portcullisHit(keys.length, ...keys, ...limits, ...lifetimes(windows)),
     );
+    // The script answers the counts, then 1 when it counted or 0 when it refused.
+    return { counts: result.slice(0, -1), allowed: result.at(-1) === 1 };
   }
 
-  /** @internal */
-  async add(
-    keys: readonly string[],
-    deltas: readonly number[],
-    windows: readonly LimitWindow[],
-  ): Promise<number[]> {
+  async counts({ space, windows, key, now }: CountSubject): Promise<readonly number[]> {
+    const keys = this.#keys(space, windows, key, windowStarts(windows, now));
+    const values = await this.#run(() => this.#commands.mget(...keys));
+    return values.map((value) => Number(value ?? 0));
+  }
+
+  add({ space, windows, key }: CountSubject, starts: readonly number[], deltas: readonly number[]) {
+    const keys = this.#keys(space, windows, key, starts);
     return this.#run(() =>
       this.#commands.portcullisAdd(keys.length, ...keys, ...deltas, ...lifetimes(windows)),
     );
   }
 
-  /** @internal */
-  async counts(keys: readonly string[]): Promise<number[]> {
-    const values = await this.#run(() => this.#commands.mget(...keys));
-    return values.map((value) => Number(value ?? 0));
-  }
-
-  /** @internal */
-  key(space: string, key: string, windowMs: number, start: number): string {
+  /** One counter per window, named for the window's length and start, so that every node finds it. */
+  #keys(space: string, windows: readonly LimitWindow[], key: string, starts: readonly number[]): string[] {
     // Keys come from requests (addresses, claimed ClientIds): long ones are hashed, so none is large.
     const subject = key.length <= 128 ? key : createHash('sha256').update(key).digest('base64url');
-    return `${this.#prefix}${space}:{${subject}}:${windowMs}:${start}`;
+    return windows.map(({ windowMs }, i) => `${this.#prefix}${space}:{${subject}}:${windowMs}:${starts[i]}`);
   }
 
   async #run<T>(command: () => Promise<T>): Promise<T> {
@@ -186,53 +177,4 @@ export class RedisCache implements ChangeSignal {
 /** How long a window's counter lives: the window, and a second more for clocks a little apart. */
 function lifetimes(windows: readonly LimitWindow[]): number[] {
   return windows.map(({ windowMs }) => windowMs + 1000);
-}
-
-class RedisWindowCounter implements SharedWindowCounter {
-  readonly #cache: RedisCache;
-  readonly #space: string;
-  readonly #windows: readonly LimitWindow[];
-
-  constructor(cache: RedisCache, space: string, windows: readonly LimitWindow[]) {
-    this.#cache = cache;
-    this.#space = space;
-    this.#windows = windows;
-  }
-
-  get enabled(): boolean {
-    return this.#windows.length > 0;
-  }
-
-  async hit(key: string, now: number): Promise<WindowState> {
-    const result = await this.#cache.hit(this.#keys(key, now), this.#windows);
-    return windowState(this.#windows, result.slice(0, -1), result.at(-1) === 1, now);
-  }
-
-  async blockedFor(key: string, now: number): Promise<number> {
-    return blockedForFromCounts(this.#windows, await this.#cache.counts(this.#keys(key, now)), now);
-  }
-
-  async add(
-    key: string,
-    starts: readonly number[],
-    deltas: readonly number[],
-    now: number,
-  ): Promise<WindowState> {
-    const keys = this.#windows.map(({ windowMs }, i) =>
-      this.#cache.key(this.#space, key, windowMs, starts[i] as number),
-    );
-    const counts = await this.#cache.add(keys, deltas, this.#windows);
-    // Totals of windows that have turned since are of no use to the caller: state them as empty.
-    const current = counts.map((count, i) => {
-      const { windowMs } = this.#windows[i] as LimitWindow;
-      return starts[i] === now - (now % windowMs) ? count : 0;
-    });
-    return windowState(this.#windows, current, true, now);
-  }
-
-  #keys(key: string, now: number): string[] {
-    return this.#windows.map(({ windowMs }) =>
-      this.#cache.key(this.#space, key, windowMs, now - (now % windowMs)),
-    );
-  }
 }

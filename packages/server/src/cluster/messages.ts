@@ -1,5 +1,4 @@
-import type { LimitWindow } from '../limits/window-spec.js';
-import type { WindowState } from '../limits/window-state.js';
+import type { CountSubject, HitCounts } from '../limits/shared-counters.js';
 
 /** What workers and their primary say to each other over the cluster's IPC channel. */
 
@@ -9,22 +8,27 @@ export interface CounterRequests {
   readonly requests: readonly CounterRequest[];
 }
 
-export interface CounterRequest {
-  readonly id: number;
-  /** `hit`: count one event if every window allows it; `add`: add events a worker already admitted. */
-  readonly op: 'hit' | 'blockedFor' | 'add';
-  readonly space: string;
-  readonly windows: readonly LimitWindow[];
-  readonly key: string;
-  readonly now: number;
-  /** For `add`: when each window began, and how many events were admitted in it. */
-  readonly starts?: readonly number[];
-  readonly deltas?: readonly number[];
-}
+/** One `CountTransport` call, asked of the primary's counters. */
+export type CounterCall =
+  | (CountSubject & { readonly op: 'hit' | 'counts' })
+  | (CountSubject & {
+      readonly op: 'add';
+      /** When each window began, and how many events a worker admitted in it. */
+      readonly starts: readonly number[];
+      readonly deltas: readonly number[];
+    });
 
+/** A call numbered by the worker, which matches the reply to it. */
+export type CounterRequest = CounterCall & { readonly id: number };
+
+/** The counts after each request, as numbers; `allowed` is false only for a hit that was refused. */
 export interface CounterReplies {
   readonly kind: 'portcullis.counters.reply';
-  readonly replies: readonly { readonly id: number; readonly result: WindowState | number }[];
+  readonly replies: readonly CounterReply[];
+}
+
+export interface CounterReply extends HitCounts {
+  readonly id: number;
 }
 
 /** A worker wrote a change (or the primary relays one): read the store's change feed now. */

@@ -1,8 +1,8 @@
 import type { Worker } from 'node:cluster';
 import { FixedWindows } from '../limits/fixed-windows.js';
+import type { HitCounts } from '../limits/shared-counters.js';
 import type { LimitWindow } from '../limits/window-spec.js';
-import type { WindowState } from '../limits/window-state.js';
-import { type ClusterMessage, type CounterRequest, isClusterMessage } from './messages.js';
+import { type ClusterMessage, type CounterReply, type CounterRequest, isClusterMessage } from './messages.js';
 
 /**
  * The primary's side of the cluster: it keeps the limit counters of all its workers (when no shared cache
@@ -31,15 +31,21 @@ export class WorkerHub {
   }
 
   #count(worker: Worker, requests: readonly CounterRequest[]): void {
-    const replies = requests.map((request) => ({ id: request.id, result: this.#answer(request) }));
+    const replies = requests.map((request): CounterReply => ({ id: request.id, ...this.#answer(request) }));
     if (worker.isConnected()) worker.send({ kind: 'portcullis.counters.reply', replies });
   }
 
-  #answer({ op, space, windows, key, now, starts, deltas }: CounterRequest): WindowState | number {
-    const counter = this.#counterOf(space, windows);
-    if (op === 'hit') return counter.hit(key, now);
-    if (op === 'add') return counter.add(key, starts ?? [], deltas ?? [], now);
-    return counter.blockedFor(key, now);
+  #answer(request: CounterRequest): HitCounts {
+    const { key, now } = request;
+    const counter = this.#counterOf(request.space, request.windows);
+    if (request.op === 'hit') {
+      const { counts, allowed } = counter.hit(key, now);
+      return { counts, allowed };
+    }
+    if (request.op === 'add') {
+      return { counts: counter.add(key, request.starts, request.deltas, now), allowed: true };
+    }
+    return { counts: counter.counts(key, now), allowed: true };
   }
 
   #counterOf(space: string, windows: readonly LimitWindow[]): FixedWindows {

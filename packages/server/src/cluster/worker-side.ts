@@ -1,13 +1,16 @@
 import { unavailable } from '../errors.js';
-import { type SharedWindowCounter, SyncedWindows } from '../limits/synced-windows.js';
+import {
+  type CountSubject,
+  type CountTransport,
+  type HitCounts,
+  sharedCounters,
+} from '../limits/shared-counters.js';
 import type { CounterFactory } from '../limits/window-counter.js';
-import type { LimitWindow } from '../limits/window-spec.js';
-import type { WindowState } from '../limits/window-state.js';
 import type { ChangeSignal } from './change-signal.js';
-import { type ClusterMessage, type CounterRequest, isClusterMessage } from './messages.js';
+import { type ClusterMessage, type CounterCall, type CounterRequest, isClusterMessage } from './messages.js';
 
 interface Pending {
-  readonly resolve: (result: WindowState | number) => void;
+  readonly resolve: (reply: HitCounts) => void;
   readonly reject: (error: Error) => void;
   readonly timer: NodeJS.Timeout;
 }
@@ -16,7 +19,7 @@ interface Pending {
  * A worker's link to its primary: limit counters kept by the primary, so that every worker of the server
  * counts against the same windows, and change announcements relayed to the other workers.
  */
-export class PrimaryLink implements ChangeSignal {
+export class PrimaryLink implements ChangeSignal, CountTransport {
   readonly #timeoutMs: number;
   readonly #pending = new Map<number, Pending>();
   readonly #listeners = new Set<() => void>();
@@ -31,15 +34,8 @@ export class PrimaryLink implements ChangeSignal {
     });
   }
 
-  /**
-   * Brute-force counters are asked of the primary on every use: a few extra guesses matter. Rate and
-   * token limits are counted here and synchronised with it (SyncedWindows): a round trip per API call
-   * would double what a call costs.
-   */
-  readonly counters: CounterFactory = (space, windows) =>
-    space.startsWith('failed-')
-      ? new PrimaryCounter(this, space, windows)
-      : new SyncedWindows(new PrimaryCounter(this, space, windows), windows);
+  /** The limit counters, kept by the primary. */
+  readonly counters: CounterFactory = sharedCounters(this);
 
   announce(): void {
     this.#send({ kind: 'portcullis.changed' });
@@ -49,24 +45,32 @@ export class PrimaryLink implements ChangeSignal {
     this.#listeners.add(listener);
   }
 
-  /** @internal */
-  request(
-    op: CounterRequest['op'],
-    space: string,
-    windows: readonly LimitWindow[],
-    key: string,
-    now: number,
-    added?: { readonly starts: readonly number[]; readonly deltas: readonly number[] },
-  ) {
+  hit(subject: CountSubject): Promise<HitCounts> {
+    return this.#request({ op: 'hit', ...subject });
+  }
+
+  async counts(subject: CountSubject): Promise<readonly number[]> {
+    return (await this.#request({ op: 'counts', ...subject })).counts;
+  }
+
+  async add(
+    subject: CountSubject,
+    starts: readonly number[],
+    deltas: readonly number[],
+  ): Promise<readonly number[]> {
+    return (await this.#request({ op: 'add', ...subject, starts, deltas })).counts;
+  }
+
+  #request(call: CounterCall): Promise<HitCounts> {
     const id = this.#nextId++;
-    return new Promise<WindowState | number>((resolve, reject) => {
+    return new Promise<HitCounts>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#pending.delete(id);
         reject(unavailable('cache_unavailable', 'the primary process did not answer'));
       }, this.#timeoutMs);
       this.#pending.set(id, { resolve, reject, timer });
       if (this.#queued.length === 0) setImmediate(() => this.#flush());
-      this.#queued.push({ id, op, space, windows, key, now, ...added });
+      this.#queued.push({ ...call, id });
     });
   }
 
@@ -80,7 +84,7 @@ export class PrimaryLink implements ChangeSignal {
     }
   }
 
-  #settle(id: number, outcome: WindowState | number | Error): void {
+  #settle(id: number, outcome: HitCounts | Error): void {
     const pending = this.#pending.get(id);
     if (pending === undefined) return;
     this.#pending.delete(id);
@@ -99,43 +103,7 @@ export class PrimaryLink implements ChangeSignal {
     if (message.kind === 'portcullis.changed') {
       for (const listener of this.#listeners) listener();
     } else if (message.kind === 'portcullis.counters.reply') {
-      for (const { id, result } of message.replies) this.#settle(id, result);
+      for (const reply of message.replies) this.#settle(reply.id, reply);
     }
-  }
-}
-
-class PrimaryCounter implements SharedWindowCounter {
-  readonly #link: PrimaryLink;
-  readonly #space: string;
-  readonly #windows: readonly LimitWindow[];
-
-  constructor(link: PrimaryLink, space: string, windows: readonly LimitWindow[]) {
-    this.#link = link;
-    this.#space = space;
-    this.#windows = windows;
-  }
-
-  get enabled(): boolean {
-    return this.#windows.length > 0;
-  }
-
-  async hit(key: string, now: number): Promise<WindowState> {
-    return (await this.#link.request('hit', this.#space, this.#windows, key, now)) as WindowState;
-  }
-
-  async blockedFor(key: string, now: number): Promise<number> {
-    return (await this.#link.request('blockedFor', this.#space, this.#windows, key, now)) as number;
-  }
-
-  async add(
-    key: string,
-    starts: readonly number[],
-    deltas: readonly number[],
-    now: number,
-  ): Promise<WindowState> {
-    return (await this.#link.request('add', this.#space, this.#windows, key, now, {
-      starts,
-      deltas,
-    })) as WindowState;
   }
 }

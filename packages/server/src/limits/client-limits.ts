@@ -1,6 +1,7 @@
 import type { AuditCounter } from '../audit/audit-counter.js';
 import type { ClientRecord } from '../domain/records.js';
 import { PortcullisError, type ResponseHeaders } from '../errors.js';
+import { rateLimitHeaders, retryAfterHeader } from './rate-limit-headers.js';
 import type { CounterFactory, WindowCounter } from './window-counter.js';
 import { type LimitWindow, parseLimitWindows } from './window-spec.js';
 import type { WindowState } from './window-state.js';
@@ -24,26 +25,21 @@ export class ClientLimits {
     counters: CounterFactory,
   ) {
     this.#counters = counters;
-    this.#defaultApiCalls = counters('api', rateLimits);
-    this.#tokenIssuance = counters('token', tokenLimit);
+    this.#defaultApiCalls = counters.synced('api', rateLimits);
+    this.#tokenIssuance = counters.synced('token', tokenLimit);
     this.#audit = audit;
   }
 
   /**
-   * Counts an API call of `client` and returns MANGOPAY's headers stating the windows, one comma-separated
-   * value per window: `X-RateLimit` (calls made), `X-RateLimit-Remaining`, `X-RateLimit-Reset` (Unix
-   * seconds); undefined when limits are off. Past any window: 429 `rate_limit` with `Retry-After`.
-   * The caller writes the headers with its response, in one go.
+   * Counts an API call of `client` and returns MANGOPAY's headers stating its windows (`rateLimitHeaders`);
+   * undefined when limits are off. Past any window: 429 `rate_limit` with `Retry-After`. The caller writes
+   * the headers with its response, in one go.
    */
   async countApiCall(client: ClientRecord, now: number): Promise<ResponseHeaders | undefined> {
     const windows = this.#apiCallsOf(client);
     if (!windows.enabled) return undefined;
     const state = await windows.hit(client.clientId, now);
-    const headers = {
-      'X-RateLimit': state.made,
-      'X-RateLimit-Remaining': state.remaining,
-      'X-RateLimit-Reset': state.resetAt,
-    };
+    const headers = rateLimitHeaders(state);
     if (state.allowed) return headers;
     this.#audit.count('limit.rate', { clientId: client.clientId }, now);
     throw limitReached(state, 'The API rate limit is reached: wait until the time in Retry-After.', headers);
@@ -71,7 +67,7 @@ export class ClientLimits {
     let windows = this.#apiCallsBySetting.get(client.rateLimits);
     if (windows === undefined) {
       // Its own space: a client's count under its own windows starts apart from the server-wide one.
-      windows = this.#counters(`api:${client.rateLimits}`, parseStoredLimits(client.rateLimits));
+      windows = this.#counters.synced(`api:${client.rateLimits}`, parseStoredLimits(client.rateLimits));
       this.#apiCallsBySetting.set(client.rateLimits, windows);
     }
     return windows;
@@ -96,6 +92,6 @@ function limitReached(
   return new PortcullisError('rate_limit', {
     message,
     ...(detail !== undefined && { detail }),
-    headers: { ...headers, 'Retry-After': String(Math.max(1, Math.ceil(state.retryAfterMs / 1000))) },
+    headers: { ...headers, ...retryAfterHeader(state.retryAfterMs) },
   });
 }

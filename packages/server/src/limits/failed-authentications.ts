@@ -3,7 +3,8 @@ import { setBounded } from '../bounded-map.js';
 import { PortcullisError } from '../errors.js';
 import { loggableClientId } from '../keys/client-id.js';
 import { addressKey } from '../net/client-address.js';
-import { type CounterFactory, inProcessCounters, type WindowCounter } from './window-counter.js';
+import { retryAfterHeader } from './rate-limit-headers.js';
+import type { CounterFactory, WindowCounter } from './window-counter.js';
 import type { LimitWindow } from './window-spec.js';
 
 /**
@@ -35,10 +36,11 @@ export class FailedAuthentications {
     counters: CounterFactory,
     ipv6Prefix: number,
   ) {
-    this.#perAddressAndClient = counters('failed-pair', perAddressAndClient);
-    this.#perAddress = counters('failed-address', perAddress);
+    // Exact, never synced: a few guesses past the limit are what it is there to stop.
+    this.#perAddressAndClient = counters.exact('failed-pair', perAddressAndClient);
+    this.#perAddress = counters.exact('failed-address', perAddress);
     this.#audit = audit;
-    this.#countersShared = counters !== inProcessCounters;
+    this.#countersShared = counters.shared;
     this.#ipv6Prefix = ipv6Prefix;
   }
 
@@ -64,7 +66,7 @@ export class FailedAuthentications {
     throw new PortcullisError('rate_limit', {
       message: 'Too many failed authentications from this address: wait until the time in Retry-After.',
       detail: `failed-authentication limit reached for ${address}`,
-      headers: { 'Retry-After': String(Math.max(1, Math.ceil(wait / 1000))) },
+      headers: retryAfterHeader(wait),
     });
   }
 

@@ -5,8 +5,8 @@ import { blockedForFromCounts, type WindowState, windowState } from './window-st
 interface Counters {
   readonly starts: number[];
   readonly counts: number[];
-  /** `resetAt` for the current starts, made again only when a window turns. */
-  resetAt: string;
+  /** When each window turns: made again only when one does. */
+  resetsAt: readonly number[];
 }
 
 /**
@@ -29,40 +29,22 @@ export class FixedWindows {
   }
 
   hit(key: string, now: number): WindowState {
-    const counters = this.#countersOf(key);
+    const counters = this.#current(this.#countersOf(key), now);
     const windows = this.#windows;
     let allowed = true;
-    let retryAfterMs = 0;
-    let turned = false;
     for (let i = 0; i < windows.length; i++) {
-      const { limit, windowMs } = windows[i] as LimitWindow;
-      const start = now - (now % windowMs);
-      if (counters.starts[i] !== start) {
-        counters.starts[i] = start;
-        counters.counts[i] = 0;
-        turned = true;
-      }
-      if ((counters.counts[i] as number) >= limit) {
-        allowed = false;
-        const wait = start + windowMs - now;
-        retryAfterMs = retryAfterMs === 0 ? wait : Math.min(retryAfterMs, wait);
-      }
+      if ((counters.counts[i] as number) >= (windows[i] as LimitWindow).limit) allowed = false;
     }
-    if (turned) {
-      counters.resetAt = windows
-        .map(({ windowMs }, i) => Math.floor(((counters.starts[i] as number) + windowMs) / 1000))
-        .join(',');
-    }
-    let made = '';
-    let remaining = '';
-    for (let i = 0; i < windows.length; i++) {
-      if (allowed) (counters.counts[i] as number)++;
-      const count = counters.counts[i] as number;
-      const separator = i === 0 ? '' : ',';
-      made += separator + count;
-      remaining += separator + Math.max(0, (windows[i] as LimitWindow).limit - count);
-    }
-    return { allowed, retryAfterMs, made, remaining, resetAt: counters.resetAt };
+    if (!allowed) return windowState(windows, counters.counts.slice(), false, now);
+    for (let i = 0; i < windows.length; i++) (counters.counts[i] as number)++;
+    // Not windowState: every API call comes this way, and the reset times are made only when a window turns.
+    return {
+      allowed,
+      windows,
+      counts: counters.counts.slice(),
+      resetsAt: counters.resetsAt,
+      retryAfterMs: 0,
+    };
   }
 
   /**
@@ -70,42 +52,52 @@ export class FixedWindows {
    * answered from one map lookup.
    */
   blockedFor(key: string, now: number): number {
+    return this.#counters.has(key) ? blockedForFromCounts(this.#windows, this.counts(key, now), now) : 0;
+  }
+
+  /** Without counting: the counts of `key` in the windows current at `now` (turned ones are empty). */
+  counts(key: string, now: number): number[] {
     const counters = this.#counters.get(key);
-    if (counters === undefined) return 0;
-    // Counts of windows that have turned since are stale: they count as empty.
-    const current = this.#windows.map(({ windowMs }, i) =>
+    if (counters === undefined) return this.#windows.map(() => 0);
+    return this.#windows.map(({ windowMs }, i) =>
       counters.starts[i] === now - (now % windowMs) ? (counters.counts[i] as number) : 0,
     );
-    return blockedForFromCounts(this.#windows, current, now);
   }
 
   /**
    * Adds events already admitted elsewhere (`deltas[i]` in window i, counted while the window began at
-   * `starts[i]`), without checking the limits, and returns the state after. Deltas for a window that has
+   * `starts[i]`), without checking the limits, and returns the counts after. Deltas for a window that has
    * turned since are dropped: they belong to a window that is over.
    */
-  add(key: string, starts: readonly number[], deltas: readonly number[], now: number): WindowState {
-    const counters = this.#countersOf(key);
-    this.#windows.forEach(({ windowMs }, i) => {
+  add(key: string, starts: readonly number[], deltas: readonly number[], now: number): number[] {
+    const counters = this.#current(this.#countersOf(key), now);
+    for (let i = 0; i < this.#windows.length; i++) {
+      if (starts[i] === counters.starts[i]) (counters.counts[i] as number) += deltas[i] ?? 0;
+    }
+    return counters.counts.slice();
+  }
+
+  /** Starts the windows of `counters` that have turned by `now` afresh. */
+  #current(counters: Counters, now: number): Counters {
+    let turned = false;
+    for (let i = 0; i < this.#windows.length; i++) {
+      const { windowMs } = this.#windows[i] as LimitWindow;
       const start = now - (now % windowMs);
       if (counters.starts[i] !== start) {
         counters.starts[i] = start;
         counters.counts[i] = 0;
+        turned = true;
       }
-      if (starts[i] === start) (counters.counts[i] as number) += deltas[i] ?? 0;
-    });
-    return windowState(this.#windows, counters.counts, true, now);
-  }
-
-  /** Whether `key` has been counted at all (and not evicted). */
-  has(key: string): boolean {
-    return this.#counters.has(key);
+    }
+    if (turned)
+      counters.resetsAt = this.#windows.map(({ windowMs }, i) => (counters.starts[i] as number) + windowMs);
+    return counters;
   }
 
   #countersOf(key: string): Counters {
     let counters = this.#counters.get(key);
     if (counters === undefined) {
-      counters = { starts: [], counts: [], resetAt: '' };
+      counters = { starts: [], counts: [], resetsAt: [] };
       setBounded(this.#counters, key, counters, this.#maxKeys);
     }
     return counters;

@@ -1,16 +1,21 @@
 import type { WindowCounter } from './window-counter.js';
 import type { LimitWindow } from './window-spec.js';
-import type { WindowState } from './window-state.js';
-import { windowState } from './window-state.js';
+import { type WindowState, windowStarts, windowState } from './window-state.js';
 
 /** A counter kept outside this process that counts exactly, and can also take counts made elsewhere. */
 export interface SharedWindowCounter extends WindowCounter {
   hit(key: string, now: number): Promise<WindowState>;
   /**
    * Adds events already admitted (`deltas[i]` in window i while it began at `starts[i]`) without checking
-   * the limits, and returns the totals after.
+   * the limits, and answers the counts after. Those of a window that has turned since are of no use: the
+   * next hit of the key starts afresh.
    */
-  add(key: string, starts: readonly number[], deltas: readonly number[], now: number): Promise<WindowState>;
+  add(
+    key: string,
+    starts: readonly number[],
+    deltas: readonly number[],
+    now: number,
+  ): Promise<readonly number[]>;
 }
 
 /** Where this process stands for one key: the shared count at the last exchange, plus its own since. */
@@ -57,7 +62,7 @@ export class SyncedWindows implements WindowCounter {
   }
 
   hit(key: string, now: number): WindowState | Promise<WindowState> {
-    const starts = this.#windows.map(({ windowMs }) => now - (now % windowMs));
+    const starts = windowStarts(this.#windows, now);
     const local = this.#counts.get(key);
     if (local === undefined || local.starts.some((start, i) => start !== starts[i])) {
       return this.#askShared(key, starts, now, undefined);
@@ -93,7 +98,7 @@ export class SyncedWindows implements WindowCounter {
     local: LocalCount | undefined,
   ): Promise<WindowState> {
     const asked = await this.#shared.hit(key, now);
-    const known = asked.made.split(',').map(Number);
+    const known = [...asked.counts];
     if (local !== undefined) {
       local.known.splice(0, known.length, ...known);
       local.exchangedAt = Date.now();
@@ -139,9 +144,9 @@ export class SyncedWindows implements WindowCounter {
       }
       const now = Date.now();
       this.#shared.add(key, local.starts, deltas, now).then(
-        (state) => {
+        (counts) => {
           // The total now includes what was sent; what was admitted since stays unsent.
-          local.known.splice(0, local.known.length, ...state.made.split(',').map(Number));
+          local.known.splice(0, local.known.length, ...counts);
           local.exchangedAt = Date.now();
           for (let i = 0; i < deltas.length; i++) (local.sending[i] as number) -= deltas[i] as number;
         },

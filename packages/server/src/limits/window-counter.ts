@@ -18,6 +18,21 @@ export interface WindowCounter {
  * Makes the counter of one kind of event (`space`, such as `api` or `token`) with its windows. Counters
  * of the same space and windows made by different workers or nodes count together.
  */
-export type CounterFactory = (space: string, windows: readonly LimitWindow[]) => WindowCounter;
+export interface CounterFactory {
+  /** Whether other processes count into the same totals, so that a key may have been counted elsewhere. */
+  readonly shared: boolean;
+  /**
+   * For limits counted on every call (API calls, tokens issued). Shared totals are not asked each time:
+   * a round trip per call would cost more than the call (see `SyncedWindows`).
+   */
+  synced(space: string, windows: readonly LimitWindow[]): WindowCounter;
+  /** For limits where every event matters (failed authentications): shared totals are asked each time. */
+  exact(space: string, windows: readonly LimitWindow[]): WindowCounter;
+}
 
-export const inProcessCounters: CounterFactory = (_space, windows) => new FixedWindows(windows);
+/** Counters of this process alone: every kind is exact, since the counts are at hand. */
+export const inProcessCounters: CounterFactory = {
+  shared: false,
+  synced: (_space, windows) => new FixedWindows(windows),
+  exact: (_space, windows) => new FixedWindows(windows),
+};

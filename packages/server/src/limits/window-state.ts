@@ -1,24 +1,22 @@
 import type { LimitWindow } from './window-spec.js';
 
 /**
- * Where one key stands in each window after a hit, as MANGOPAY's rate-limit headers state it: one
- * comma-separated value per window. Built as strings directly, since every API response carries them.
+ * Where one key stands in each of its windows after a hit, as numbers: headers are written from it at the
+ * edge (`rateLimitHeaders`), and counts travel between processes as numbers.
  */
 export interface WindowState {
   readonly allowed: boolean;
-  /** Events counted so far in each window. */
-  readonly made: string;
-  readonly remaining: string;
-  /** When each window resets, Unix seconds. */
-  readonly resetAt: string;
-  /** When refused: milliseconds until the earliest exhausted window resets. */
+  /** The windows counted in, with their limits. */
+  readonly windows: readonly LimitWindow[];
+  /** Events counted so far in each window, this one included when allowed. */
+  readonly counts: readonly number[];
+  /** When each window turns, milliseconds since the epoch. */
+  readonly resetsAt: readonly number[];
+  /** When refused: milliseconds until the earliest exhausted window turns. */
   readonly retryAfterMs: number;
 }
 
-/**
- * The state of `windows` from their starts and counts, for counters kept elsewhere (FixedWindows builds
- * the same strings incrementally on its hot path).
- */
+/** The state of fixed `windows` (aligned on multiples of their length) at `now`, from their counts. */
 export function windowState(
   windows: readonly LimitWindow[],
   counts: readonly number[],
@@ -26,21 +24,16 @@ export function windowState(
   now: number,
 ): WindowState {
   let retryAfterMs = 0;
-  const resetAt: number[] = [];
-  windows.forEach(({ limit, windowMs }, i) => {
+  const resetsAt: number[] = [];
+  for (let i = 0; i < windows.length; i++) {
+    const { limit, windowMs } = windows[i] as LimitWindow;
     const end = now - (now % windowMs) + windowMs;
-    resetAt.push(Math.floor(end / 1000));
+    resetsAt.push(end);
     if (!allowed && (counts[i] ?? 0) >= limit) {
       retryAfterMs = retryAfterMs === 0 ? end - now : Math.min(retryAfterMs, end - now);
     }
-  });
-  return {
-    allowed,
-    retryAfterMs,
-    made: counts.join(','),
-    remaining: windows.map(({ limit }, i) => Math.max(0, limit - (counts[i] ?? 0))).join(','),
-    resetAt: resetAt.join(','),
-  };
+  }
+  return { allowed, windows, counts, resetsAt, retryAfterMs };
 }
 
 /** Milliseconds until every exhausted window has turned, from the counts of the current windows. */
@@ -54,4 +47,9 @@ export function blockedForFromCounts(
     if ((counts[i] ?? 0) >= limit) wait = Math.max(wait, windowMs - (now % windowMs));
   });
   return wait;
+}
+
+/** When each of `windows` current at `now` began. */
+export function windowStarts(windows: readonly LimitWindow[], now: number): number[] {
+  return windows.map(({ windowMs }) => now - (now % windowMs));
 }
