@@ -84,7 +84,8 @@ class Budget {
   #pending = new Map<string, Pending>();
   /**
    * The subjects named so far per source address, kind and minute, for SUBJECTS_PER_SOURCE. Kept across
-   * flushes within the minute: the bound is per minute, and a flood outlasts several flushes.
+   * flushes within the minute: the bound is per minute, and a flood outlasts several flushes. Every name
+   * in it was a pending entry, so it holds at most the budget's capacity per flush of the minute.
    */
   #namedPerSource = new Map<string, { readonly at: number; readonly named: Set<string> }>();
 
