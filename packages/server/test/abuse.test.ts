@@ -1,10 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rotateKey } from '../src/admin/keys.js';
 import {
   basicHeader,
   logLineWith,
+  mistyped,
   startTestServer,
   type TestClient,
   type TestServer,
+  waitUntil,
 } from './helpers/harness.js';
 
 let t: TestServer;
@@ -193,6 +196,38 @@ describe('brute-force protection (RFC 6749 §2.3.1)', () => {
   it('leaves the same client from another address, and other clients, unaffected', async () => {
     expect((await token(victim.basic, '127.0.0.2')).status).toBe(200);
     expect((await token(bystander.basic)).status).toBe(200);
+  });
+
+  it('does not count credentials that have ended: a fleet behind one address keeps its new key after a rotation with no grace', async () => {
+    // The incident response: rotate with --grace-hours 0 while many instances behind one NAT still send
+    // the old key and its token. They are refused (401), and not counted as guesses.
+    const fleet = await guarded.createClient('fleet');
+    const oldToken = await guarded.token(fleet);
+    const { apiKey: newKey } = await rotateKey(guarded.context, 'fleet', fleet.keyId, 0);
+    const nat = '127.0.0.5';
+    const api = (authorization: string) =>
+      guarded.request({ path: '/v2.01/fleet/clients', headers: { authorization }, localAddress: nat });
+    await waitUntil(async () => (await api(`Bearer ${oldToken}`)).status === 401, 2000);
+    const refusals = await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        i % 4 === 0 ? token(fleet.basic, nat) : api(i % 2 === 0 ? fleet.basic : `Bearer ${oldToken}`),
+      ),
+    );
+    const statuses = refusals.map((response) => response.status);
+    expect(statuses).not.toContain(429);
+    // A worker process may not have read the change yet for a moment; most have.
+    expect(statuses.filter((status) => status === 401).length).toBeGreaterThan(20);
+    expect((await api(basicHeader('fleet', newKey))).status).toBe(200);
+    expect((await token(basicHeader('fleet', newKey), nat)).status).toBe(200);
+  });
+
+  it('still counts wrong keys for a client whose old key has ended', async () => {
+    const rotated = await guarded.createClient('rotated');
+    const { apiKey: newKey } = await rotateKey(guarded.context, 'rotated', rotated.keyId, 0);
+    for (let i = 0; i < 3; i++) {
+      expect((await token(basicHeader('rotated', mistyped(newKey)), '127.0.0.6')).status).toBe(401);
+    }
+    expect((await token(basicHeader('rotated', newKey), '127.0.0.6')).status).toBe(429);
   });
 
   it('holds back an address that fails across many ClientIds', async () => {

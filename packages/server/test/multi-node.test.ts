@@ -202,3 +202,87 @@ async function auditCount(): Promise<number> {
   const events = JSON.parse(result.stdout) as { type: string; count: number }[];
   return events.filter((e) => e.type === 'tokens.issued').reduce((sum, e) => sum + e.count, 0);
 }
+
+describe('two nodes with tight failed-authentication limits, shared through Redis', () => {
+  let limited: SharedBackend;
+  let limitedDir: string;
+  let pair: ServerProcess[];
+  const limitedCli = (...args: string[]) =>
+    runCli([
+      ...args,
+      '--data-dir',
+      limitedDir,
+      '--store',
+      limited.store,
+      '--cache',
+      limited.cache,
+      '--cache-prefix',
+      limited.cachePrefix,
+    ]);
+
+  beforeAll(async () => {
+    limited = await createSharedBackend();
+    limitedDir = tempDataDir();
+    await limitedCli('clients', 'create', 'nat', '--json');
+    const serve = [
+      '--data-dir',
+      limitedDir,
+      '--store',
+      limited.store,
+      '--cache',
+      limited.cache,
+      '--cache-prefix',
+      limited.cachePrefix,
+      '--failed-auth-limit-per-client',
+      '3/15m',
+      '--failed-auth-limit-per-address',
+      '6/15m',
+    ];
+    pair = await Promise.all([spawnServer(serve), spawnServer(serve)]);
+  }, 60_000);
+
+  afterAll(async () => {
+    await Promise.all(pair.map((node) => node.stop('SIGTERM')));
+    await limited.drop();
+    rmSync(limitedDir, { recursive: true, force: true });
+  });
+
+  it('a rotation with no grace does not lock a fleet behind one address out of its new key on any node', async () => {
+    const old = JSON.parse((await limitedCli('keys', 'create', 'nat', '--json')).stdout);
+    const nat = '127.0.0.8';
+    const send = (node: ServerProcess, authorization: string) =>
+      httpsRequest(node.port, new https.Agent({ rejectUnauthorized: false }), {
+        path: '/v2.01/nat/clients',
+        headers: { authorization },
+        localAddress: nat,
+      });
+    const oldBasic = basicHeader('nat', old.apiKey);
+    const tokenResponse = await httpsRequest((pair[0] as ServerProcess).port, agent, {
+      method: 'POST',
+      path: '/v2.01/oauth/token',
+      headers: { authorization: oldBasic, 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'grant_type=client_credentials',
+    });
+    const oldBearer = `Bearer ${tokenResponse.json<{ access_token: string }>().access_token}`;
+    const rotated = JSON.parse(
+      (await limitedCli('keys', 'rotate', 'nat', old.keyId, '--grace-hours', '0', '--json')).stdout,
+    );
+    // Every node has heard of the rotation (fresh connections: each may reach another worker).
+    await waitUntil(
+      async () =>
+        (await Promise.all(pair.map((node) => send(node, oldBearer)))).every((a) => a.status === 401),
+      2000,
+    );
+    const statuses = (
+      await Promise.all(
+        Array.from({ length: 40 }, (_, i) =>
+          send(pair[i % 2] as ServerProcess, i % 4 < 2 ? oldBearer : oldBasic),
+        ),
+      )
+    ).map((response) => response.status);
+    expect(statuses.filter((status) => status === 401)).toHaveLength(40);
+    for (const node of pair) {
+      expect((await send(node, basicHeader('nat', rotated.apiKey))).status).toBe(200);
+    }
+  });
+});

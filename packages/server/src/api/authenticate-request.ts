@@ -85,8 +85,12 @@ async function authenticateBearer(
     async () => {
       const claims = opened ?? openToken(tokens, authorization, connection);
       if (claims === undefined) return { ok: false, reason: 'malformed' };
+      // A token that opens under the server's seal was issued here: refused now, it has ended, and is
+      // no one's guess.
       const checked = await tokens.check(claims, now);
-      return checked.ok ? checked : { ok: false, reason: checked.reason, clientId: claims.clientId };
+      return checked.ok
+        ? checked
+        : { ok: false, reason: checked.reason, clientId: claims.clientId, ended: true };
     },
   );
   if (result.ok) {

@@ -2,7 +2,7 @@ import type { Socket } from 'node:net';
 import { type Environment, wrongEnvironmentMessage } from '../domain/environment.js';
 import { type ErrorCode, PortcullisError } from '../errors.js';
 import { loggableClientId } from '../keys/client-id.js';
-import type { ApiKeyVerification, ApiKeyVerifier } from '../keys/verify-api-key.js';
+import type { ApiKeyRejection, ApiKeyVerification, ApiKeyVerifier } from '../keys/verify-api-key.js';
 import type { Services } from '../services.js';
 import { claimedClientId, parseBasicAuthorization } from './basic-credentials.js';
 import { basicChallenge } from './challenges.js';
@@ -56,8 +56,11 @@ async function verify(
   return withClientId(result, clientId);
 }
 
+/** Rejections of a key that matched: it was right once, so its refusal is not counted as a guess. */
+const ENDED: ReadonlySet<ApiKeyRejection> = new Set(['key_revoked_or_expired', 'client_disabled']);
+
 function withClientId(result: ApiKeyVerification, clientId: string): BasicAuthentication {
-  return result.ok ? result : { ok: false, reason: result.reason, clientId };
+  return result.ok ? result : { ok: false, reason: result.reason, clientId, ended: ENDED.has(result.reason) };
 }
 
 /**
