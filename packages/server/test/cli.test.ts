@@ -191,6 +191,27 @@ describe('portcullis clients and keys', () => {
   });
 });
 
+describe('portcullis token and call explain what they need', () => {
+  const withoutCredentials = { PORTCULLIS_CLIENT_ID: undefined, PORTCULLIS_API_KEY: undefined };
+
+  it.each([
+    [
+      ['token'],
+      /no ClientId and API key: set PORTCULLIS_CLIENT_ID and PORTCULLIS_API_KEY \(or give --client-id and --api-key\)/,
+    ],
+    [['call', 'GET', 'clients'], /no ClientId and API key: .*--client-id and --api-key/],
+    [['token', '--client-id', 'acme'], /no API key: set PORTCULLIS_API_KEY \(or give --api-key\)/],
+    [
+      ['call', 'GET', 'clients', '--api-key', 'pcl_sandbox_x'],
+      /no ClientId: set PORTCULLIS_CLIENT_ID \(or give --client-id\)/,
+    ],
+  ])('%j without credentials names what to give', async (args, pattern) => {
+    const result = await runCli(args, withoutCredentials);
+    expectOneLineError(result, pattern);
+    expect(result.stderr).toMatch(/^portcullis: /);
+  });
+});
+
 describe('portcullis serve', () => {
   let server: ServerProcess;
   let agent: https.Agent;

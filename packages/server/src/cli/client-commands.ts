@@ -72,20 +72,30 @@ export function callCommand(): Command {
     });
 }
 
+/** What `token` and `call` need, and where each can come from. */
+const CREDENTIALS = [
+  { field: 'clientId', what: 'ClientId', variable: 'PORTCULLIS_CLIENT_ID', flag: '--client-id' },
+  { field: 'apiKey', what: 'API key', variable: 'PORTCULLIS_API_KEY', flag: '--api-key' },
+] as const;
+
 function sdkClient(options: ClientCommandOptions, auth: 'oauth' | 'basic'): PortcullisClient {
-  if (options.clientId === undefined || options.apiKey === undefined) {
-    throw new InvalidArgumentError(
-      'set PORTCULLIS_CLIENT_ID and PORTCULLIS_API_KEY (or --client-id and --api-key)',
-    );
-  }
+  const { clientId, apiKey } = options;
+  if (clientId === undefined || apiKey === undefined) throw missingCredentials(options);
   const caFile = options.caFile ?? defaultCaFile(options.dataDir, options.baseUrl);
   return new PortcullisClient({
     baseUrl: options.baseUrl,
-    clientId: options.clientId,
-    apiKey: options.apiKey,
+    clientId,
+    apiKey,
     auth,
     ...(caFile !== undefined && { fetch: fetchTrusting(readFileSync(caFile, 'utf8')) }),
   });
+}
+
+/** Names what is missing and where to give it; a plain Error, which main prints (commander's would not be). */
+function missingCredentials(options: ClientCommandOptions): Error {
+  const missing = CREDENTIALS.filter((credential) => options[credential.field] === undefined);
+  const list = (column: 'what' | 'variable' | 'flag') => missing.map((row) => row[column]).join(' and ');
+  return new Error(`no ${list('what')}: set ${list('variable')} (or give ${list('flag')})`);
 }
 
 /** The data directory's self-signed certificate, for a server on this machine only. */
