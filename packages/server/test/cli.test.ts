@@ -210,6 +210,23 @@ describe('portcullis token and call explain what they need', () => {
     expectOneLineError(result, pattern);
     expect(result.stderr).toMatch(/^portcullis: /);
   });
+
+  it('a refused connection is named, with the flag to check', async () => {
+    const closed = net.createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as net.AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+    const result = await runCli(['token', '--base-url', `https://127.0.0.1:${port}`], {
+      PORTCULLIS_CLIENT_ID: 'acme',
+      PORTCULLIS_API_KEY: `pcl_sandbox_${'a'.repeat(38)}`,
+    });
+    expectOneLineError(
+      result,
+      new RegExp(
+        `^portcullis: network error: connection refused \\(connect ECONNREFUSED 127\\.0\\.0\\.1:${port}\\): is the server running at https://127\\.0\\.0\\.1:${port}\\? \\(--base-url\\)`,
+      ),
+    );
+  });
 });
 
 describe('portcullis serve', () => {
@@ -308,6 +325,51 @@ describe('portcullis serve', () => {
     const missing = await runCli(['token'], { ...env, PORTCULLIS_API_KEY: '' });
     expectOneLineError(missing, /apiKey/);
     expect(missing.stderr).not.toContain(apiKey);
+  });
+
+  it('call prints the field errors, takes the full /v2.01/{ClientId}/ path and explains any other', async () => {
+    const env = {
+      PORTCULLIS_CLIENT_ID: 'served',
+      PORTCULLIS_API_KEY: apiKey,
+      PORTCULLIS_BASE_URL: `https://127.0.0.1:${server.port}`,
+      PORTCULLIS_DATA_DIR: dataDir,
+    };
+    const refused = await runCli(['call', 'PUT', 'clients', '--data', '{"TechEmails":"x"}'], env);
+    expectOneLineError(
+      refused,
+      /^portcullis: API error 400 param_error: .* \(TechEmails: TechEmails must be /,
+    );
+    const full = await runCli(['call', 'GET', '/v2.01/served/clients'], env);
+    expect(full.code).toBe(0);
+    expect(JSON.parse(full.stdout)).toMatchObject({ ClientId: 'served' });
+    const other = await runCli(['call', 'GET', '/v2.01/other/clients'], env);
+    expectOneLineError(
+      other,
+      /outside \/v2\.01\/served\/, the API of --client-id served: give the path under it/,
+    );
+  });
+
+  it('token names an untrusted certificate and the flag that trusts it', async () => {
+    const elsewhere = tempDataDir();
+    const env = {
+      PORTCULLIS_CLIENT_ID: 'served',
+      PORTCULLIS_API_KEY: apiKey,
+      PORTCULLIS_BASE_URL: `https://127.0.0.1:${server.port}`,
+    };
+    try {
+      const untrusted = await runCli(['token', '--data-dir', elsewhere], env);
+      expectOneLineError(
+        untrusted,
+        /^portcullis: network error: the server's certificate is not trusted \(self-signed certificate\): give the server's certificate with --ca-file FILE/,
+      );
+      const trusted = await runCli(
+        ['token', '--data-dir', elsewhere, '--ca-file', join(dataDir, 'tls-cert.pem')],
+        env,
+      );
+      expect(trusted.code).toBe(0);
+    } finally {
+      rmSync(elsewhere, { recursive: true, force: true });
+    }
   });
 
   it('answers plain HTTP with 400 https_required without authenticating the request', async () => {
