@@ -191,6 +191,70 @@ describe('portcullis clients and keys', () => {
   });
 });
 
+describe('portcullis explains itself', () => {
+  it("--version prints the server package's version", async () => {
+    const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+    const result = await runCli(['--version']);
+    expect(result.code).toBe(0);
+    expect(result.stdout.trim()).toBe(version);
+  });
+
+  it.each([
+    [['nonsense'], /^portcullis: unknown command 'nonsense'/],
+    [['clients', 'create'], /^portcullis: missing required argument 'ClientId'/],
+    [['audit', '--limit', '0'], /^portcullis: option '--limit <count>' argument '0' is invalid/],
+    [
+      ['token', '--base-url', 'http://127.0.0.1:8443'],
+      /^portcullis: option '--base-url <url>' argument .* expected an https: URL/,
+    ],
+  ])('%j: commander\'s refusals start with "portcullis:" and name the flag', async (args, pattern) => {
+    expectOneLineError(await runCli(args), pattern);
+  });
+
+  it('serve --help shows each default once', async () => {
+    const help = (await runCli(['serve', '--help'])).stdout;
+    // One entry per option: its flag line and the lines its description wraps onto.
+    const entries = help.split(/\n(?= {2}-)/).filter((entry) => entry.trimStart().startsWith('--'));
+    expect(entries.length).toBeGreaterThan(30);
+    for (const entry of entries) expect(entry.match(/default:/g)?.length ?? 0, entry).toBeLessThanOrEqual(1);
+    expect(help).toMatch(
+      /--workers <count>\s+worker processes sharing the port \(default: the number of\s+CPUs, env:/,
+    );
+  });
+
+  /** The README's "The CLI" section says which of these flags each command takes. */
+  const STORE_FLAGS = ['--data-dir', '--store', '--cache', '--cache-prefix', '--json', '--help'];
+  const CLIENT_FLAGS = ['--data-dir', '--help', '--base-url', '--client-id', '--api-key', '--ca-file'];
+  const SAID = [...new Set([...STORE_FLAGS, ...CLIENT_FLAGS])];
+  it.each([
+    ...[
+      'clients create',
+      'clients update',
+      'clients list',
+      'clients show',
+      'clients disable',
+      'clients enable',
+      'keys create',
+      'keys list',
+      'keys rotate',
+      'keys revoke',
+      'introspectors create',
+      'introspectors list',
+      'introspectors revoke',
+      'audit',
+      'audit prune',
+    ].map((command) => [command, STORE_FLAGS] as const),
+    ['migrate', ['--data-dir', '--store', '--json', '--help']],
+    ['serve', ['--data-dir', '--store', '--cache', '--cache-prefix', '--help']],
+    ['token', [...CLIENT_FLAGS, '--json']],
+    ['call', CLIENT_FLAGS],
+  ] as const)('%s takes the flags the README says', async (command, flags) => {
+    const help = (await runCli([...command.split(' '), '--help'])).stdout;
+    const taken = [...help.matchAll(/^ {2}(?:-\w, )?(--[\w-]+)/gm)].map((match) => match[1]);
+    expect(SAID.filter((flag) => taken.includes(flag)).sort()).toEqual([...flags].sort());
+  });
+});
+
 describe('portcullis token and call explain what they need', () => {
   const withoutCredentials = { PORTCULLIS_CLIENT_ID: undefined, PORTCULLIS_API_KEY: undefined };
 

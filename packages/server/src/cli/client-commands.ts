@@ -14,6 +14,9 @@ interface ClientCommandOptions {
   readonly apiKey?: string;
   readonly caFile?: string;
   readonly dataDir: string;
+}
+
+interface TokenOptions extends ClientCommandOptions {
   readonly json: boolean;
 }
 
@@ -27,7 +30,8 @@ function addClientOptions(command: Command): Command {
     .addOption(
       new Option('--base-url <url>', 'the API to call')
         .env('PORTCULLIS_BASE_URL')
-        .default('https://127.0.0.1:8443'),
+        .default('https://127.0.0.1:8443')
+        .argParser(parseBaseUrl),
     )
     .addOption(
       new Option('--client-id <id>', 'ClientId (better: PORTCULLIS_CLIENT_ID)').env('PORTCULLIS_CLIENT_ID'),
@@ -43,14 +47,14 @@ function addClientOptions(command: Command): Command {
         "certificate to trust (default: the data directory's, when present)",
       ).env('PORTCULLIS_CA_FILE'),
     )
-    .addOption(dataDirOption())
-    .addOption(jsonOption());
+    .addOption(dataDirOption());
 }
 
 export function tokenCommand(): Command {
   return addClientOptions(new Command('token'))
     .description('print an access token, for scripts')
-    .action((options: ClientCommandOptions) =>
+    .addOption(jsonOption())
+    .action((options: TokenOptions) =>
       withSdkClient(options, 'oauth', async (client) => {
         const token = await client.getAccessToken();
         if (options.json) printJson({ accessToken: token });
@@ -149,6 +153,14 @@ function fetchTrusting(ca: string): FetchFunction {
       ...(init as Parameters<typeof undiciFetch>[1]),
       dispatcher,
     }) as unknown as Promise<Response>;
+}
+
+/** Checked here too, so that the refusal names --base-url rather than the SDK's baseUrl. */
+function parseBaseUrl(value: string): string {
+  if (!URL.canParse(value) || new URL(value).protocol !== 'https:') {
+    throw new InvalidArgumentError('expected an https: URL, such as https://127.0.0.1:8443');
+  }
+  return value;
 }
 
 function parseJson(value: string): unknown {
