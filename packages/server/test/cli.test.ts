@@ -300,6 +300,13 @@ describe('portcullis serve', () => {
 
   const get = (path: string, authorization?: string) =>
     httpsRequest(server.port, agent, { path, headers: authorization === undefined ? {} : { authorization } });
+  /** What `token` and `call` need to reach this server as client "served". */
+  const clientEnv = () => ({
+    PORTCULLIS_CLIENT_ID: 'served',
+    PORTCULLIS_API_KEY: apiKey,
+    PORTCULLIS_BASE_URL: `https://127.0.0.1:${server.port}`,
+    PORTCULLIS_DATA_DIR: dataDir,
+  });
   /** On a new connection, which the kernel may give to any worker. */
   const freshGet = (path: string, authorization: string) =>
     httpsRequest(server.port, new https.Agent({ ca: readFileSync(join(dataDir, 'tls-cert.pem')) }), {
@@ -366,12 +373,7 @@ describe('portcullis serve', () => {
   });
 
   it('token and call work through the SDK with credentials from the environment only', async () => {
-    const env = {
-      PORTCULLIS_CLIENT_ID: 'served',
-      PORTCULLIS_API_KEY: apiKey,
-      PORTCULLIS_BASE_URL: `https://127.0.0.1:${server.port}`,
-      PORTCULLIS_DATA_DIR: dataDir,
-    };
+    const env = clientEnv();
     const token = await runCli(['token'], env);
     expect(token.code).toBe(0);
     const bearer = `Bearer ${token.stdout.trim()}`;
@@ -392,12 +394,7 @@ describe('portcullis serve', () => {
   });
 
   it('call prints the field errors, takes the full /v2.01/{ClientId}/ path and explains any other', async () => {
-    const env = {
-      PORTCULLIS_CLIENT_ID: 'served',
-      PORTCULLIS_API_KEY: apiKey,
-      PORTCULLIS_BASE_URL: `https://127.0.0.1:${server.port}`,
-      PORTCULLIS_DATA_DIR: dataDir,
-    };
+    const env = clientEnv();
     const refused = await runCli(['call', 'PUT', 'clients', '--data', '{"TechEmails":"x"}'], env);
     expectOneLineError(
       refused,
@@ -415,11 +412,7 @@ describe('portcullis serve', () => {
 
   it('token names an untrusted certificate and the flag that trusts it', async () => {
     const elsewhere = tempDataDir();
-    const env = {
-      PORTCULLIS_CLIENT_ID: 'served',
-      PORTCULLIS_API_KEY: apiKey,
-      PORTCULLIS_BASE_URL: `https://127.0.0.1:${server.port}`,
-    };
+    const env = clientEnv(); // --data-dir wins over its PORTCULLIS_DATA_DIR
     try {
       const untrusted = await runCli(['token', '--data-dir', elsewhere], env);
       expectOneLineError(
