@@ -152,13 +152,81 @@ export class RateLimitError extends PortcullisSdkError {
   }
 }
 
-/** The request could not be sent or its answer not received. */
+/**
+ * Why a request could not be sent, read from the Node.js system or TLS error code that fetch's own error
+ * ("fetch failed") carries as its cause.
+ */
+export type NetworkErrorReason =
+  | 'connection_refused'
+  | 'connection_reset'
+  | 'name_not_found'
+  | 'certificate_untrusted'
+  | 'certificate_name_mismatch'
+  | 'certificate_expired'
+  | 'timeout'
+  | 'other';
+
+/** Error codes by reason: Node.js's (`ECONNREFUSED`, OpenSSL's verify codes) and undici's (`UND_ERR_…`). */
+const REASONS: Readonly<Record<string, Exclude<NetworkErrorReason, 'other'>>> = {
+  ECONNREFUSED: 'connection_refused',
+  ECONNRESET: 'connection_reset',
+  UND_ERR_SOCKET: 'connection_reset',
+  ENOTFOUND: 'name_not_found',
+  EAI_AGAIN: 'name_not_found',
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'certificate_untrusted',
+  DEPTH_ZERO_SELF_SIGNED_CERT: 'certificate_untrusted',
+  SELF_SIGNED_CERT_IN_CHAIN: 'certificate_untrusted',
+  UNABLE_TO_GET_ISSUER_CERT: 'certificate_untrusted',
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'certificate_untrusted',
+  ERR_TLS_CERT_ALTNAME_INVALID: 'certificate_name_mismatch',
+  CERT_HAS_EXPIRED: 'certificate_expired',
+  ETIMEDOUT: 'timeout',
+  UND_ERR_CONNECT_TIMEOUT: 'timeout',
+  UND_ERR_HEADERS_TIMEOUT: 'timeout',
+  UND_ERR_BODY_TIMEOUT: 'timeout',
+};
+
+const SAID: Readonly<Record<NetworkErrorReason, string>> = {
+  connection_refused: 'connection refused',
+  connection_reset: 'connection closed by the server',
+  name_not_found: 'host name not found',
+  certificate_untrusted: "the server's certificate is not trusted",
+  certificate_name_mismatch: "the server's certificate is for another host name",
+  certificate_expired: "the server's certificate has expired",
+  timeout: 'timed out',
+  other: 'request failed',
+};
+
+/**
+ * The request could not be sent or its answer not received. `reason` says why, from `causeCode`, the code
+ * of the innermost error that has one; the message says it in words with the system's own detail.
+ */
 export class NetworkError extends PortcullisSdkError {
+  readonly reason: NetworkErrorReason;
+  readonly causeCode: string | undefined;
+
   constructor(cause: unknown) {
-    super('ERR_NETWORK', `network error: ${cause instanceof Error ? cause.message : String(cause)}`, {
-      cause,
-    });
+    const root = rootCause(cause);
+    const reason = (root.code !== undefined && REASONS[root.code]) || 'other';
+    super('ERR_NETWORK', `network error: ${SAID[reason]} (${root.message})`, { cause });
+    this.reason = reason;
+    this.causeCode = root.code;
   }
+}
+
+/**
+ * fetch wraps the system's error ("fetch failed" ← "connect ECONNREFUSED …"): the deepest error with a code
+ * is the real one; without any, the deepest message says the most.
+ */
+function rootCause(error: unknown): { code: string | undefined; message: string } {
+  let root = { code: undefined as string | undefined, message: String(error) };
+  for (let current = error, depth = 0; current instanceof Error && depth < 8; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string') root = { code, message: current.message };
+    else if (root.code === undefined) root = { code: undefined, message: current.message };
+    current = current.cause;
+  }
+  return root;
 }
 
 /** No answer within `timeoutMs`. */

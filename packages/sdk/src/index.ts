@@ -1,6 +1,6 @@
 export type { PortcullisClientOptions, RequestOptions } from './client.js';
 export { PortcullisClient } from './client.js';
-export type { ApiErrorBody, RateLimit, SdkErrorCode } from './errors.js';
+export type { ApiErrorBody, NetworkErrorReason, RateLimit, SdkErrorCode } from './errors.js';
 export {
   ApiError,
   AuthenticationError,

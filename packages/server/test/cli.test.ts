@@ -191,6 +191,108 @@ describe('portcullis clients and keys', () => {
   });
 });
 
+describe('portcullis explains itself', () => {
+  it("--version prints the server package's version", async () => {
+    const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+    const result = await runCli(['--version']);
+    expect(result.code).toBe(0);
+    expect(result.stdout.trim()).toBe(version);
+  });
+
+  it.each([
+    [['nonsense'], /^portcullis: unknown command 'nonsense'/],
+    [['clients', 'create'], /^portcullis: missing required argument 'ClientId'/],
+    [['audit', '--limit', '0'], /^portcullis: option '--limit <count>' argument '0' is invalid/],
+    [
+      ['token', '--base-url', 'http://127.0.0.1:8443'],
+      /^portcullis: option '--base-url <url>' argument .* expected an https: URL/,
+    ],
+  ])('%j: commander\'s refusals start with "portcullis:" and name the flag', async (args, pattern) => {
+    expectOneLineError(await runCli(args), pattern);
+  });
+
+  it('serve --help shows each default once', async () => {
+    const help = (await runCli(['serve', '--help'])).stdout;
+    // One entry per option: its flag line and the lines its description wraps onto.
+    const entries = help.split(/\n(?= {2}-)/).filter((entry) => entry.trimStart().startsWith('--'));
+    expect(entries.length).toBeGreaterThan(30);
+    for (const entry of entries) expect(entry.match(/default:/g)?.length ?? 0, entry).toBeLessThanOrEqual(1);
+    expect(help).toMatch(
+      /--workers <count>\s+worker processes sharing the port \(default: the number of\s+CPUs, env:/,
+    );
+  });
+
+  /** The README's "The CLI" section says which of these flags each command takes. */
+  const STORE_FLAGS = ['--data-dir', '--store', '--cache', '--cache-prefix', '--json', '--help'];
+  const CLIENT_FLAGS = ['--data-dir', '--help', '--base-url', '--client-id', '--api-key', '--ca-file'];
+  const SAID = [...new Set([...STORE_FLAGS, ...CLIENT_FLAGS])];
+  it.each([
+    ...[
+      'clients create',
+      'clients update',
+      'clients list',
+      'clients show',
+      'clients disable',
+      'clients enable',
+      'keys create',
+      'keys list',
+      'keys rotate',
+      'keys revoke',
+      'introspectors create',
+      'introspectors list',
+      'introspectors revoke',
+      'audit',
+      'audit prune',
+    ].map((command) => [command, STORE_FLAGS] as const),
+    ['migrate', ['--data-dir', '--store', '--json', '--help']],
+    ['serve', ['--data-dir', '--store', '--cache', '--cache-prefix', '--help']],
+    ['token', [...CLIENT_FLAGS, '--json']],
+    ['call', CLIENT_FLAGS],
+  ] as const)('%s takes the flags the README says', async (command, flags) => {
+    const help = (await runCli([...command.split(' '), '--help'])).stdout;
+    const taken = [...help.matchAll(/^ {2}(?:-\w, )?(--[\w-]+)/gm)].map((match) => match[1]);
+    expect(SAID.filter((flag) => taken.includes(flag)).sort()).toEqual([...flags].sort());
+  });
+});
+
+describe('portcullis token and call explain what they need', () => {
+  const withoutCredentials = { PORTCULLIS_CLIENT_ID: undefined, PORTCULLIS_API_KEY: undefined };
+
+  it.each([
+    [
+      ['token'],
+      /no ClientId and API key: set PORTCULLIS_CLIENT_ID and PORTCULLIS_API_KEY \(or give --client-id and --api-key\)/,
+    ],
+    [['call', 'GET', 'clients'], /no ClientId and API key: .*--client-id and --api-key/],
+    [['token', '--client-id', 'acme'], /no API key: set PORTCULLIS_API_KEY \(or give --api-key\)/],
+    [
+      ['call', 'GET', 'clients', '--api-key', 'pcl_sandbox_x'],
+      /no ClientId: set PORTCULLIS_CLIENT_ID \(or give --client-id\)/,
+    ],
+  ])('%j without credentials names what to give', async (args, pattern) => {
+    const result = await runCli(args, withoutCredentials);
+    expectOneLineError(result, pattern);
+    expect(result.stderr).toMatch(/^portcullis: /);
+  });
+
+  it('a refused connection is named, with the flag to check', async () => {
+    const closed = net.createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as net.AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+    const result = await runCli(['token', '--base-url', `https://127.0.0.1:${port}`], {
+      PORTCULLIS_CLIENT_ID: 'acme',
+      PORTCULLIS_API_KEY: `pcl_sandbox_${'a'.repeat(38)}`,
+    });
+    expectOneLineError(
+      result,
+      new RegExp(
+        `^portcullis: network error: connection refused \\(connect ECONNREFUSED 127\\.0\\.0\\.1:${port}\\): is the server running at https://127\\.0\\.0\\.1:${port}\\? \\(--base-url\\)`,
+      ),
+    );
+  });
+});
+
 describe('portcullis serve', () => {
   let server: ServerProcess;
   let agent: https.Agent;
@@ -198,6 +300,13 @@ describe('portcullis serve', () => {
 
   const get = (path: string, authorization?: string) =>
     httpsRequest(server.port, agent, { path, headers: authorization === undefined ? {} : { authorization } });
+  /** What `token` and `call` need to reach this server as client "served". */
+  const clientEnv = () => ({
+    PORTCULLIS_CLIENT_ID: 'served',
+    PORTCULLIS_API_KEY: apiKey,
+    PORTCULLIS_BASE_URL: `https://127.0.0.1:${server.port}`,
+    PORTCULLIS_DATA_DIR: dataDir,
+  });
   /** On a new connection, which the kernel may give to any worker. */
   const freshGet = (path: string, authorization: string) =>
     httpsRequest(server.port, new https.Agent({ ca: readFileSync(join(dataDir, 'tls-cert.pem')) }), {
@@ -264,12 +373,7 @@ describe('portcullis serve', () => {
   });
 
   it('token and call work through the SDK with credentials from the environment only', async () => {
-    const env = {
-      PORTCULLIS_CLIENT_ID: 'served',
-      PORTCULLIS_API_KEY: apiKey,
-      PORTCULLIS_BASE_URL: `https://127.0.0.1:${server.port}`,
-      PORTCULLIS_DATA_DIR: dataDir,
-    };
+    const env = clientEnv();
     const token = await runCli(['token'], env);
     expect(token.code).toBe(0);
     const bearer = `Bearer ${token.stdout.trim()}`;
@@ -287,6 +391,42 @@ describe('portcullis serve', () => {
     const missing = await runCli(['token'], { ...env, PORTCULLIS_API_KEY: '' });
     expectOneLineError(missing, /apiKey/);
     expect(missing.stderr).not.toContain(apiKey);
+  });
+
+  it('call prints the field errors, takes the full /v2.01/{ClientId}/ path and explains any other', async () => {
+    const env = clientEnv();
+    const refused = await runCli(['call', 'PUT', 'clients', '--data', '{"TechEmails":"x"}'], env);
+    expectOneLineError(
+      refused,
+      /^portcullis: API error 400 param_error: .* \(TechEmails: TechEmails must be /,
+    );
+    const full = await runCli(['call', 'GET', '/v2.01/served/clients'], env);
+    expect(full.code).toBe(0);
+    expect(JSON.parse(full.stdout)).toMatchObject({ ClientId: 'served' });
+    const other = await runCli(['call', 'GET', '/v2.01/other/clients'], env);
+    expectOneLineError(
+      other,
+      /outside \/v2\.01\/served\/, the API of --client-id served: give the path under it/,
+    );
+  });
+
+  it('token names an untrusted certificate and the flag that trusts it', async () => {
+    const elsewhere = tempDataDir();
+    const env = clientEnv(); // --data-dir wins over its PORTCULLIS_DATA_DIR
+    try {
+      const untrusted = await runCli(['token', '--data-dir', elsewhere], env);
+      expectOneLineError(
+        untrusted,
+        /^portcullis: network error: the server's certificate is not trusted \(self-signed certificate\): give the server's certificate with --ca-file FILE/,
+      );
+      const trusted = await runCli(
+        ['token', '--data-dir', elsewhere, '--ca-file', join(dataDir, 'tls-cert.pem')],
+        env,
+      );
+      expect(trusted.code).toBe(0);
+    } finally {
+      rmSync(elsewhere, { recursive: true, force: true });
+    }
   });
 
   it('answers plain HTTP with 400 https_required without authenticating the request', async () => {

@@ -5,6 +5,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { SELF_SIGNED_CERT } from '../tls/certificate.js';
 import { dataDirOption, jsonOption, printJson, printLines } from './common.js';
+import { explained } from './sdk-errors.js';
 
 /** Options of the commands that call an API as a client would, through the SDK. */
 interface ClientCommandOptions {
@@ -13,6 +14,9 @@ interface ClientCommandOptions {
   readonly apiKey?: string;
   readonly caFile?: string;
   readonly dataDir: string;
+}
+
+interface TokenOptions extends ClientCommandOptions {
   readonly json: boolean;
 }
 
@@ -26,7 +30,8 @@ function addClientOptions(command: Command): Command {
     .addOption(
       new Option('--base-url <url>', 'the API to call')
         .env('PORTCULLIS_BASE_URL')
-        .default('https://127.0.0.1:8443'),
+        .default('https://127.0.0.1:8443')
+        .argParser(parseBaseUrl),
     )
     .addOption(
       new Option('--client-id <id>', 'ClientId (better: PORTCULLIS_CLIENT_ID)').env('PORTCULLIS_CLIENT_ID'),
@@ -42,50 +47,94 @@ function addClientOptions(command: Command): Command {
         "certificate to trust (default: the data directory's, when present)",
       ).env('PORTCULLIS_CA_FILE'),
     )
-    .addOption(dataDirOption())
-    .addOption(jsonOption());
+    .addOption(dataDirOption());
 }
 
 export function tokenCommand(): Command {
   return addClientOptions(new Command('token'))
     .description('print an access token, for scripts')
-    .action(async (options: ClientCommandOptions) => {
-      const token = await sdkClient(options, 'oauth').getAccessToken();
-      if (options.json) printJson({ accessToken: token });
-      else printLines([token]);
-    });
+    .addOption(jsonOption())
+    .action((options: TokenOptions) =>
+      withSdkClient(options, 'oauth', async (client) => {
+        const token = await client.getAccessToken();
+        if (options.json) printJson({ accessToken: token });
+        else printLines([token]);
+      }),
+    );
 }
 
 export function callCommand(): Command {
   return addClientOptions(new Command('call'))
     .description('make an authenticated call to /v2.01/{ClientId}/PATH and print the JSON answer')
     .argument('<METHOD>', 'GET, POST, PUT, ...')
-    .argument('<PATH>', 'path under /v2.01/{ClientId}/, e.g. clients')
+    .argument(
+      '<PATH>',
+      'path under /v2.01/{ClientId}/, e.g. clients (the full /v2.01/{ClientId}/clients too)',
+    )
     .option('--data <json>', 'JSON request body', parseJson)
     .option('--basic', 'authenticate with Basic on the call instead of a token', false)
-    .action(async (method: string, path: string, options: CallOptions) => {
-      const client = sdkClient(options, options.basic ? 'basic' : 'oauth');
-      const answer = await client.request(method.toUpperCase(), path, {
-        ...(options.data !== undefined && { body: options.data }),
-      });
-      printJson(answer ?? null);
-    });
+    .action((method: string, path: string, options: CallOptions) =>
+      withSdkClient(options, options.basic ? 'basic' : 'oauth', async (client, clientId) => {
+        const answer = await client.request(method.toUpperCase(), underClient(path, clientId), {
+          ...(options.data !== undefined && { body: options.data }),
+        });
+        printJson(answer ?? null);
+      }),
+    );
 }
 
-function sdkClient(options: ClientCommandOptions, auth: 'oauth' | 'basic'): PortcullisClient {
-  if (options.clientId === undefined || options.apiKey === undefined) {
-    throw new InvalidArgumentError(
-      'set PORTCULLIS_CLIENT_ID and PORTCULLIS_API_KEY (or --client-id and --api-key)',
-    );
-  }
-  const caFile = options.caFile ?? defaultCaFile(options.dataDir, options.baseUrl);
-  return new PortcullisClient({
-    baseUrl: options.baseUrl,
-    clientId: options.clientId,
-    apiKey: options.apiKey,
+/**
+ * PATH as the SDK takes it, relative to /v2.01/{ClientId}/. A full path is understood when it names the
+ * caller's own ClientId, the only one its credentials reach; any other /v2.01/ path is refused with the
+ * relative form, since the SDK would put it under the caller's again.
+ */
+function underClient(path: string, clientId: string): string {
+  const full = /^\/?v2\.01\/([^/?]*)\/?(.*)$/.exec(path);
+  if (full === null) return path;
+  const [, owner, rest] = full;
+  if (owner === clientId) return rest ?? '';
+  throw new Error(
+    `PATH ${path} is outside /v2.01/${clientId}/, the API of --client-id ${clientId}: give the path under it, e.g. "clients"`,
+  );
+}
+
+/** What `token` and `call` need, and where each can come from. */
+const CREDENTIALS = [
+  { field: 'clientId', what: 'ClientId', variable: 'PORTCULLIS_CLIENT_ID', flag: '--client-id' },
+  { field: 'apiKey', what: 'API key', variable: 'PORTCULLIS_API_KEY', flag: '--api-key' },
+] as const;
+
+/**
+ * Runs `use` with an SDK client for the given credentials and certificate; the SDK's errors come out in the
+ * CLI's words (sdk-errors.ts).
+ */
+async function withSdkClient(
+  options: ClientCommandOptions,
+  auth: 'oauth' | 'basic',
+  use: (client: PortcullisClient, clientId: string) => Promise<void>,
+): Promise<void> {
+  const { clientId, apiKey, baseUrl } = options;
+  if (clientId === undefined || apiKey === undefined) throw missingCredentials(options);
+  const caFile = options.caFile ?? defaultCaFile(options.dataDir, baseUrl);
+  const client = new PortcullisClient({
+    baseUrl,
+    clientId,
+    apiKey,
     auth,
     ...(caFile !== undefined && { fetch: fetchTrusting(readFileSync(caFile, 'utf8')) }),
   });
+  try {
+    await use(client, clientId);
+  } catch (error) {
+    throw explained(error, { baseUrl, caFile });
+  }
+}
+
+/** Names what is missing and where to give it; a plain Error, which main prints (commander's would not be). */
+function missingCredentials(options: ClientCommandOptions): Error {
+  const missing = CREDENTIALS.filter((credential) => options[credential.field] === undefined);
+  const list = (column: 'what' | 'variable' | 'flag') => missing.map((row) => row[column]).join(' and ');
+  return new Error(`no ${list('what')}: set ${list('variable')} (or give ${list('flag')})`);
 }
 
 /** The data directory's self-signed certificate, for a server on this machine only. */
@@ -104,6 +153,14 @@ function fetchTrusting(ca: string): FetchFunction {
       ...(init as Parameters<typeof undiciFetch>[1]),
       dispatcher,
     }) as unknown as Promise<Response>;
+}
+
+/** Checked here too, so that the refusal names --base-url rather than the SDK's baseUrl. */
+function parseBaseUrl(value: string): string {
+  if (!URL.canParse(value) || new URL(value).protocol !== 'https:') {
+    throw new InvalidArgumentError('expected an https: URL, such as https://127.0.0.1:8443');
+  }
+  return value;
 }
 
 function parseJson(value: string): unknown {

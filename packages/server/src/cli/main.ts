@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { auditCommand } from './audit.js';
 import { callCommand, tokenCommand } from './client-commands.js';
@@ -7,8 +8,14 @@ import { keysCommand } from './keys.js';
 import { migrateCommand } from './migrate.js';
 import { serveCommand } from './serve.js';
 
+/** The server package's version: package.json is two levels up from src/cli/ and dist/cli/ alike. */
+const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
+
 const program = new Command('portcullis')
   .description('Portcullis: API authentication server (Basic and OAuth 2.0 client credentials)')
+  .version(version)
   .exitOverride()
   // Each command's options belong to it: `audit prune --json` is prune's --json, not audit's.
   .enablePositionalOptions()
@@ -22,7 +29,10 @@ const program = new Command('portcullis')
   .addCommand(callCommand());
 
 for (const command of [program, ...program.commands, ...program.commands.flatMap((c) => c.commands)]) {
-  command.exitOverride();
+  // Commander's own messages start "error: "; every error line of the CLI starts "portcullis: ".
+  command.exitOverride().configureOutput({
+    outputError: (message, write) => write(message.replace(/^error: /, 'portcullis: ')),
+  });
 }
 
 try {
