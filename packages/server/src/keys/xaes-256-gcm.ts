@@ -16,6 +16,8 @@ const KDF_NONCE_BYTES = 12;
 const CMAC_RB = 0x87;
 /** The KDF label, ASCII `X`, as the spec fixes it. */
 const LABEL = 0x58;
+/** Where the nonce's first 96 bits sit in each KDF block, after 0x00 || i || 0x58 || 0x00. */
+const NONCE_OFFSET = 4;
 
 export class Xaes256Gcm {
   /**
@@ -23,8 +25,12 @@ export class Xaes256Gcm {
    * independently and holds nothing back, so one context serves every derivation and is never finished.
    */
   readonly #block: Cipher;
-  /** The CMAC subkey K1 (spec steps 1 and 2), the same for every message under the key. */
-  readonly #k1: Buffer;
+  /**
+   * M1 ⊕ K1 || M2 ⊕ K1 with the nonce's bytes left zero, where Mi = 0x00 || i || 0x58 || 0x00 || N[:12]
+   * (spec steps 1 to 4): K1, the CMAC subkey, is the same for every message under the key, so per message
+   * only the nonce is XORed in.
+   */
+  readonly #blocks: Buffer;
 
   constructor(key: Buffer) {
     if (key.length !== 32) throw new RangeError('XAES-256-GCM needs a 256-bit key');
@@ -36,24 +42,27 @@ export class Xaes256Gcm {
       k1[i] = ((l[i] << 1) | carry) & 0xff;
     }
     if (l[0] & 0x80) k1[BLOCK_BYTES - 1] ^= CMAC_RB;
-    this.#k1 = k1;
+    this.#blocks = Buffer.alloc(2 * BLOCK_BYTES);
+    for (const counter of [1, 2]) {
+      const m = this.#blocks.subarray((counter - 1) * BLOCK_BYTES, counter * BLOCK_BYTES);
+      m[1] = counter;
+      m[2] = LABEL;
+      for (let i = 0; i < BLOCK_BYTES; i++) m[i] ^= k1[i];
+    }
   }
 
   /**
-   * The AES-256-GCM key for `nonce` (spec steps 3 to 5): AES-256(M1 ⊕ K1) || AES-256(M2 ⊕ K1), where
-   * Mi = 0x00 || i || 0x58 || 0x00 || the nonce's first 96 bits, i.e. CMAC of one block per KDF counter.
+   * The AES-256-GCM key for `nonce` (spec step 5): AES-256(M1 ⊕ K1) || AES-256(M2 ⊕ K1), that is CMAC
+   * over one block per counter of the NIST SP 800-108r1 KDF.
    */
   deriveKey(nonce: Buffer): Buffer {
     if (nonce.length !== XAES_NONCE_BYTES) throw new RangeError('XAES-256-GCM needs a 192-bit nonce');
-    const messages = Buffer.alloc(2 * BLOCK_BYTES);
-    for (const counter of [1, 2]) {
-      const m = messages.subarray((counter - 1) * BLOCK_BYTES, counter * BLOCK_BYTES);
-      m[1] = counter;
-      m[2] = LABEL;
-      nonce.copy(m, 4, 0, KDF_NONCE_BYTES);
-      for (let i = 0; i < BLOCK_BYTES; i++) m[i] ^= this.#k1[i];
+    const blocks = Buffer.from(this.#blocks);
+    for (let i = 0; i < KDF_NONCE_BYTES; i++) {
+      blocks[NONCE_OFFSET + i] ^= nonce[i];
+      blocks[BLOCK_BYTES + NONCE_OFFSET + i] ^= nonce[i];
     }
-    return this.#block.update(messages);
+    return this.#block.update(blocks);
   }
 
   /** Ciphertext followed by the 128-bit tag. */
