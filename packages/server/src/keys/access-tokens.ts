@@ -20,7 +20,7 @@ import { XAES_NONCE_BYTES, XAES_TAG_BYTES, Xaes256Gcm } from './xaes-256-gcm.js'
  * issued at (6, ms) | expires at (6, ms) | scope (1) | key id length (1) | key id | ClientId. The version
  * byte and the environment are bound in as associated data. The nonce is 192 random bits: XAES-256-GCM
  * derives from it a key for this token alone, so no key nears the 2^32 random nonces NIST SP 800-38D §8.3
- * allows (SECURITY.md, Tokens); its first 128 bits are the token id, which needs no second random value.
+ * allows (SECURITY.md, Sealed tokens); its first 128 bits are the token id, which needs no second random value.
  * Version 2 tokens (token id inside, one key for all) still open until they expire.
  */
 const VERSION = 3;
@@ -33,6 +33,7 @@ const SCOPE_BYTES: Readonly<Record<KeyScope, number>> = { read: 1, write: 2 };
 /** What follows the fixed claims: a key id and a ClientId of at least one byte, at most 255 and 64. */
 const MIN_CLAIM_BYTES = FIXED_CLAIM_BYTES + 2;
 const MAX_CLAIM_BYTES = FIXED_CLAIM_BYTES + 255 + 64;
+/** Version 2's envelope, with the token id inside, is the longer one. */
 const MAX_TOKEN_CHARS = Math.ceil(((LEGACY_OVERHEAD_BYTES + TOKEN_ID_BYTES + MAX_CLAIM_BYTES) * 4) / 3);
 const TOKEN_PATTERN = /^[A-Za-z0-9_-]+$/;
 /** Its own key, apart from version 2's: one key, one construction. */
