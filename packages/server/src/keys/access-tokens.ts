@@ -1,35 +1,49 @@
-import { createCipheriv, createDecipheriv, createSecretKey, hkdfSync, type KeyObject } from 'node:crypto';
+import { hkdfSync } from 'node:crypto';
 import { setBounded } from '../bounded-map.js';
 import type { Environment } from '../domain/environment.js';
 import type { ApiKeyRecord, ClientRecord } from '../domain/records.js';
 import { isKeyUsable } from '../domain/records.js';
 import type { KeyScope } from '../domain/scope.js';
 import type { CredentialDirectory } from './credential-directory.js';
+import { LEGACY_OVERHEAD_BYTES, LEGACY_VERSION, LegacyTokenOpener } from './legacy-token-opener.js';
 import { pooledRandomBytes } from './random-pool.js';
+import { XAES_NONCE_BYTES, XAES_TAG_BYTES, Xaes256Gcm } from './xaes-256-gcm.js';
 
 /**
- * Access tokens are sealed, not stored: AES-256-GCM under a key derived from the server secret, over
- * a 128-bit random token id, the issue and expiry times, the key id and the ClientId. Nothing in them is
+ * Access tokens are sealed, not stored: XAES-256-GCM under a key derived from the server secret, over the
+ * issue and expiry times, the scope, the key id and the ClientId. Nothing in them but the token id is
  * readable without the secret, a forged or altered token fails authentication before any lookup, and
  * issuing one writes nothing, so issuance is as fast as the cipher and survives restarts (and works on
  * every node that shares the secret). Whether the key and client are still valid is checked on every use.
  *
- * Layout, base64url-encoded: version (1) | nonce (12) | ciphertext | GCM tag (16), where the plaintext is
- * token id (16) | issued at (6, ms) | expires at (6, ms) | scope (1) | key id length (1) | key id | ClientId.
- * The version byte and the environment are bound in as associated data.
+ * Layout, base64url-encoded: version (1) | nonce (24) | ciphertext | GCM tag (16), where the plaintext is
+ * issued at (6, ms) | expires at (6, ms) | scope (1) | key id length (1) | key id | ClientId. The version
+ * byte and the environment are bound in as associated data. The nonce is 192 random bits: XAES-256-GCM
+ * derives from it a key for this token alone, so no key nears the 2^32 random nonces NIST SP 800-38D §8.3
+ * allows (SECURITY.md, Sealed tokens); its first 128 bits are the token id, which needs no second random value.
+ * Version 2 tokens (token id inside, one key for all) still open until they expire.
  */
-const VERSION = 2;
+const VERSION = 3;
 const VERSION_BYTE = Buffer.of(VERSION);
-const NONCE_BYTES = 12;
-const TAG_BYTES = 16;
+const OVERHEAD_BYTES = 1 + XAES_NONCE_BYTES + XAES_TAG_BYTES;
 const TOKEN_ID_BYTES = 16;
-const SCOPE_OFFSET = TOKEN_ID_BYTES + 12;
-const FIXED_PLAINTEXT_BYTES = SCOPE_OFFSET + 1 + 1;
+const SCOPE_OFFSET = 12;
+const FIXED_CLAIM_BYTES = SCOPE_OFFSET + 1 + 1;
 const SCOPE_BYTES: Readonly<Record<KeyScope, number>> = { read: 1, write: 2 };
-const MIN_TOKEN_BYTES = 1 + NONCE_BYTES + FIXED_PLAINTEXT_BYTES + 2 + TAG_BYTES;
-const MAX_TOKEN_BYTES = 1 + NONCE_BYTES + FIXED_PLAINTEXT_BYTES + 255 + 64 + TAG_BYTES;
+/** What follows the fixed claims: a key id and a ClientId of at least one byte, at most 255 and 64. */
+const MIN_CLAIM_BYTES = FIXED_CLAIM_BYTES + 2;
+const MAX_CLAIM_BYTES = FIXED_CLAIM_BYTES + 255 + 64;
+/** Version 2's envelope, with the token id inside, is the longer one. */
+const MAX_TOKEN_CHARS = Math.ceil(((LEGACY_OVERHEAD_BYTES + TOKEN_ID_BYTES + MAX_CLAIM_BYTES) * 4) / 3);
 const TOKEN_PATTERN = /^[A-Za-z0-9_-]+$/;
-const KEY_INFO = 'portcullis access token encryption v1';
+/** Its own key, apart from version 2's: one key, one construction. */
+const KEY_INFO = 'portcullis access token xaes-256-gcm v3';
+
+/** An opened envelope: the token id and the claims that follow it. */
+interface Unsealed {
+  readonly tokenId: Buffer;
+  readonly claims: Buffer;
+}
 
 /**
  * The part of the plaintext that names the key and client (key id length, key id, ClientId), made once per
@@ -49,7 +63,7 @@ function identityBytes(key: ApiKeyRecord): Buffer {
 
 /** What a token says about itself once opened. */
 export interface AccessTokenClaims {
-  /** 128 random bits: a public reference to the token for logs and revocation lists. */
+  /** 128 random bits (a version-3 token's nonce begins with them): a public reference for logs and revocation. */
   readonly tokenId: string;
   readonly clientId: string;
   readonly keyId: string;
@@ -81,7 +95,8 @@ export interface IssuedToken {
 }
 
 export interface AccessTokensOptions {
-  readonly directory: CredentialDirectory;
+  /** Only read: where `check` finds the key and client a token names. */
+  readonly directory: Pick<CredentialDirectory, 'get'>;
   readonly serverSecret: Buffer;
   /** Bound into every token, so that a sandbox token never opens on a production server. */
   readonly environment: Environment;
@@ -90,19 +105,21 @@ export interface AccessTokensOptions {
 }
 
 export class AccessTokens {
-  readonly #directory: CredentialDirectory;
-  readonly #key: KeyObject;
+  readonly #directory: Pick<CredentialDirectory, 'get'>;
+  readonly #xaes: Xaes256Gcm;
   readonly #associatedData: Buffer;
+  readonly #legacy: LegacyTokenOpener;
   readonly #maxCachedTokens: number;
   readonly #opened = new Map<string, AccessTokenClaims>();
   #issued = 0;
 
   constructor(options: AccessTokensOptions) {
     this.#directory = options.directory;
-    this.#key = createSecretKey(
+    this.#xaes = new Xaes256Gcm(
       Buffer.from(hkdfSync('sha256', options.serverSecret, Buffer.alloc(0), KEY_INFO, 32)),
     );
     this.#associatedData = Buffer.from(`${VERSION}:${options.environment}`);
+    this.#legacy = new LegacyTokenOpener(options.serverSecret, options.environment);
     this.#maxCachedTokens = options.maxCachedTokens ?? 100_000;
   }
 
@@ -118,22 +135,16 @@ export class AccessTokens {
   issue(key: ApiKeyRecord, scope: KeyScope, lifetimeSeconds: number, now: number): IssuedToken {
     const identity = identityBytes(key);
     const plaintext = Buffer.allocUnsafe(SCOPE_OFFSET + 1 + identity.length);
-    const random = pooledRandomBytes(NONCE_BYTES + TOKEN_ID_BYTES);
-    random.copy(plaintext, 0, NONCE_BYTES);
-    plaintext.writeUIntBE(now, TOKEN_ID_BYTES, 6);
-    plaintext.writeUIntBE(now + lifetimeSeconds * 1000, TOKEN_ID_BYTES + 6, 6);
+    plaintext.writeUIntBE(now, 0, 6);
+    plaintext.writeUIntBE(now + lifetimeSeconds * 1000, 6, 6);
     plaintext[SCOPE_OFFSET] = SCOPE_BYTES[scope];
     identity.copy(plaintext, SCOPE_OFFSET + 1);
 
-    const nonce = random.subarray(0, NONCE_BYTES);
-    const cipher = createCipheriv('aes-256-gcm', this.#key, nonce);
-    cipher.setAAD(this.#associatedData);
+    const nonce = pooledRandomBytes(XAES_NONCE_BYTES);
     const sealed = Buffer.concat([
       VERSION_BYTE,
       nonce,
-      cipher.update(plaintext),
-      cipher.final(),
-      cipher.getAuthTag(),
+      this.#xaes.seal(nonce, plaintext, this.#associatedData),
     ]);
     // Not remembered here: a token-per-call client would fill the cache with tokens never presented.
     this.#issued++;
@@ -166,34 +177,48 @@ export class AccessTokens {
   }
 
   #open(accessToken: string): AccessTokenClaims | undefined {
-    if (accessToken.length > Math.ceil((MAX_TOKEN_BYTES * 4) / 3) || !TOKEN_PATTERN.test(accessToken))
-      return undefined;
-    const sealed = Buffer.from(accessToken, 'base64url');
-    if (sealed.length < MIN_TOKEN_BYTES || sealed.length > MAX_TOKEN_BYTES || sealed[0] !== VERSION)
-      return undefined;
-    let plaintext: Buffer;
-    try {
-      const decipher = createDecipheriv('aes-256-gcm', this.#key, sealed.subarray(1, 1 + NONCE_BYTES));
-      decipher.setAAD(this.#associatedData);
-      decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
-      plaintext = Buffer.concat([
-        decipher.update(sealed.subarray(1 + NONCE_BYTES, sealed.length - TAG_BYTES)),
-        decipher.final(),
-      ]);
-    } catch {
-      return undefined;
-    }
-    const scope = plaintext[SCOPE_OFFSET] === SCOPE_BYTES.write ? 'write' : 'read';
+    if (accessToken.length > MAX_TOKEN_CHARS || !TOKEN_PATTERN.test(accessToken)) return undefined;
+    const unsealed = this.#unseal(Buffer.from(accessToken, 'base64url'));
+    if (unsealed === undefined) return undefined;
+    const { tokenId, claims: plaintext } = unsealed;
     const keyIdLength = plaintext.readUInt8(SCOPE_OFFSET + 1);
     const claims: AccessTokenClaims = {
-      tokenId: plaintext.subarray(0, TOKEN_ID_BYTES).toString('base64url'),
-      scope,
-      issuedAt: plaintext.readUIntBE(TOKEN_ID_BYTES, 6),
-      expiresAt: plaintext.readUIntBE(TOKEN_ID_BYTES + 6, 6),
-      keyId: plaintext.toString('utf8', FIXED_PLAINTEXT_BYTES, FIXED_PLAINTEXT_BYTES + keyIdLength),
-      clientId: plaintext.toString('utf8', FIXED_PLAINTEXT_BYTES + keyIdLength),
+      tokenId: tokenId.toString('base64url'),
+      scope: plaintext[SCOPE_OFFSET] === SCOPE_BYTES.write ? 'write' : 'read',
+      issuedAt: plaintext.readUIntBE(0, 6),
+      expiresAt: plaintext.readUIntBE(6, 6),
+      keyId: plaintext.toString('utf8', FIXED_CLAIM_BYTES, FIXED_CLAIM_BYTES + keyIdLength),
+      clientId: plaintext.toString('utf8', FIXED_CLAIM_BYTES + keyIdLength),
     };
     setBounded(this.#opened, accessToken, claims, this.#maxCachedTokens);
     return claims;
   }
+
+  /** Opens the envelope, or undefined when it is of no known version, not sealed here, or altered. */
+  #unseal(sealed: Buffer): Unsealed | undefined {
+    switch (sealed[0]) {
+      case VERSION: {
+        if (!claimsFit(sealed.length - OVERHEAD_BYTES)) return undefined;
+        const nonce = sealed.subarray(1, 1 + XAES_NONCE_BYTES);
+        const claims = this.#xaes.open(nonce, sealed.subarray(1 + XAES_NONCE_BYTES), this.#associatedData);
+        return claims && { tokenId: nonce.subarray(0, TOKEN_ID_BYTES), claims };
+      }
+      case LEGACY_VERSION: {
+        if (!claimsFit(sealed.length - LEGACY_OVERHEAD_BYTES - TOKEN_ID_BYTES)) return undefined;
+        const plaintext = this.#legacy.open(sealed);
+        return (
+          plaintext && {
+            tokenId: plaintext.subarray(0, TOKEN_ID_BYTES),
+            claims: plaintext.subarray(TOKEN_ID_BYTES),
+          }
+        );
+      }
+      default:
+        return undefined;
+    }
+  }
+}
+
+function claimsFit(length: number): boolean {
+  return length >= MIN_CLAIM_BYTES && length <= MAX_CLAIM_BYTES;
 }
