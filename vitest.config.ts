@@ -23,6 +23,7 @@ const BEHAVIOUR_SUITE = [
   'packages/server/test/mangopay-sdk.test.ts',
   'packages/server/test/mangopay-recorded-requests.test.ts',
   'packages/server/test/crash.test.ts',
+  'packages/server/test/token-sealing.test.ts',
 ];
 
 /**
