@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import { setBounded } from '../bounded-map.js';
 import type { ApiKeyRecord, ClientCredentials, ClientRecord } from '../domain/records.js';
 import { unavailable } from '../errors.js';
@@ -11,9 +12,18 @@ export interface DirectoryEntry {
 }
 
 /**
+ * At most one read-through per client in this many milliseconds. A read costs tens of microseconds on
+ * SQLite and well under a millisecond on PostgreSQL, so 10 reads a second for a client under a flood of
+ * wrong keys is noise beside the change feed's own polling; a miss waits at most this long for its read.
+ */
+export const READ_THROUGH_INTERVAL_MS = 100;
+
+/**
  * An in-memory view of clients and their keys, so that an authenticated request costs no store round
  * trip. Entries load on first use (concurrent misses share one load), unknown ClientIds are remembered
  * too, and `invalidate` drops entries when the store reports a change, from this process or another.
+ * A credential that the entry lacks is looked for in the store before it is refused (`lookup`), so that
+ * a key written a moment ago works before the change feed says so.
  */
 export class CredentialDirectory {
   readonly #store: Store;
@@ -21,15 +31,26 @@ export class CredentialDirectory {
   readonly #entries = new Map<string, DirectoryEntry | null>();
   /** In-flight loads. Invalidation removes a load from here, so that its stale result is not cached. */
   readonly #loading = new Map<string, Promise<DirectoryEntry | null>>();
+  /** When the latest load of each client began (`performance.now()`, which tests' clocks leave alone). */
+  readonly #loadStarted = new Map<string, number>();
+  /** Read-throughs waiting for the per-client interval; misses meanwhile join them. */
+  readonly #scheduled = new Map<string, Promise<DirectoryEntry | null>>();
 
   readonly #maxStalenessMs: number;
+  readonly #readThroughIntervalMs: number;
   #staleSince: number | undefined;
 
   /** @param maxStalenessMs how long cached entries may serve while changes cannot be read. */
-  constructor(store: Store, maxStalenessMs: number, maxEntries = 100_000) {
+  constructor(
+    store: Store,
+    maxStalenessMs: number,
+    maxEntries = 100_000,
+    readThroughIntervalMs = READ_THROUGH_INTERVAL_MS,
+  ) {
     this.#store = store;
     this.#maxStalenessMs = maxStalenessMs;
     this.#maxEntries = maxEntries;
+    this.#readThroughIntervalMs = readThroughIntervalMs;
   }
 
   /**
@@ -51,8 +72,55 @@ export class CredentialDirectory {
     }
     const cached = this.#entries.get(clientId);
     if (cached !== undefined) return cached;
-    const inFlight = this.#loading.get(clientId);
-    if (inFlight !== undefined) return inFlight;
+    return this.#loading.get(clientId) ?? this.#load(clientId);
+  }
+
+  /**
+   * Finds `pick` in the client's entry. When the client or what `pick` looks for is missing, the answer
+   * comes from a store read begun after this call (the entry then replaces the cached one), so that what
+   * a writer acknowledged before the request is found. Bounded: concurrent misses for one client share
+   * one read, and a client is read at most once per interval; a miss waits for the next allowed read.
+   */
+  async lookup<T>(
+    clientId: string,
+    pick: (entry: DirectoryEntry) => T | undefined,
+  ): Promise<{ readonly entry: DirectoryEntry | null; readonly found: T | undefined }> {
+    const since = performance.now();
+    const cached = await this.get(clientId);
+    const found = cached === null ? undefined : pick(cached);
+    if (found !== undefined) return { entry: cached, found };
+    const entry = await this.#readSince(clientId, since);
+    return { entry, found: entry === null ? undefined : pick(entry) };
+  }
+
+  invalidate(clientIds: Iterable<string>): void {
+    for (const clientId of clientIds) {
+      this.#entries.delete(clientId);
+      this.#loading.delete(clientId);
+    }
+  }
+
+  /** The client's entry from a load begun at or after `since`. */
+  #readSince(clientId: string, since: number): DirectoryEntry | null | Promise<DirectoryEntry | null> {
+    const started = this.#loadStarted.get(clientId) ?? Number.NEGATIVE_INFINITY;
+    // The latest load is recent enough (often the one `get` just made): its entry, or a new load if it
+    // has been invalidated since, which is recent enough too.
+    if (started >= since) return this.get(clientId);
+    const scheduled = this.#scheduled.get(clientId);
+    if (scheduled !== undefined) return scheduled;
+    const wait = started + this.#readThroughIntervalMs - performance.now();
+    if (wait <= 0) return this.#load(clientId);
+    const read = delay(wait).then(() => {
+      this.#scheduled.delete(clientId);
+      return this.#load(clientId);
+    });
+    this.#scheduled.set(clientId, read);
+    return read;
+  }
+
+  /** Reads the client from the store and caches it, unless invalidated meanwhile or superseded. */
+  #load(clientId: string): Promise<DirectoryEntry | null> {
+    setBounded(this.#loadStarted, clientId, performance.now(), this.#maxEntries);
     const load = this.#store.getClientCredentials(clientId).then((credentials) => {
       const entry = credentials === undefined ? null : toEntry(credentials);
       if (this.#loading.get(clientId) === guarded) {
@@ -67,13 +135,6 @@ export class CredentialDirectory {
     });
     this.#loading.set(clientId, guarded);
     return guarded;
-  }
-
-  invalidate(clientIds: Iterable<string>): void {
-    for (const clientId of clientIds) {
-      this.#entries.delete(clientId);
-      this.#loading.delete(clientId);
-    }
   }
 }
 
