@@ -72,7 +72,7 @@ describe('reading through on a miss', () => {
     expect((await call(apiKey)).status).toBe(200);
     const before = reads;
     const started = performance.now();
-    const answers = await Promise.all(Array.from({ length: 300 }, (_, i) => call(generateApiKey('sandbox'))));
+    const answers = await Promise.all(Array.from({ length: 300 }, () => call(generateApiKey('sandbox'))));
     const elapsed = performance.now() - started;
     expect(new Set(answers.map((answer) => answer.status))).toEqual(new Set([401]));
     console.info(`read-through: 300 wrong keys in ${Math.round(elapsed)} ms cost ${reads - before} reads`);
