@@ -36,7 +36,11 @@ const WORKERS_SUITE = BEHAVIOUR_SUITE.filter(
 );
 
 /** Suites that need PostgreSQL and Redis themselves, whatever the backend. */
-const SERVICE_SUITES = ['packages/server/test/multi-node.test.ts', 'packages/server/test/faults.test.ts'];
+const SERVICE_SUITES = [
+  'packages/server/test/multi-node.test.ts',
+  'packages/server/test/fresh-keys-nodes.test.ts',
+  'packages/server/test/faults.test.ts',
+];
 
 export default defineConfig(async () => {
   // In CI the services must be there, and their suites run (and fail loudly without them). Elsewhere
