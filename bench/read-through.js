@@ -32,6 +32,8 @@ const { values: args } = parseArgs({
 });
 /** Clients the second flood spreads its wrong keys over, each in memory first. */
 const SPREAD = 1000;
+/** ClientIds the third flood spreads over, more than it sends requests, so that nearly all are new. */
+const UNSEEN = 100_000;
 const PG_URL = process.env.PORTCULLIS_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const schema = `portcullis_bench_${process.pid}`;
 const pgStore = new URL(PG_URL);
@@ -186,6 +188,13 @@ for (const setup of ['sqlite', 'postgres']) {
         server.port,
         dataDir,
         spread.map(({ clientId }) => basic(clientId, generateApiKey('sandbox'))),
+      );
+      // For reference: what never-seen ClientIds cost with or without the read-through, one read each.
+      flood(
+        `${setup}: wrong keys for ${UNSEEN} ClientIds that do not exist`,
+        server.port,
+        dataDir,
+        Array.from({ length: UNSEEN }, (_, i) => basic(`unseen${i}`, generateApiKey('sandbox'))),
       );
     } finally {
       const exited = new Promise((resolve) => server.child.once('exit', resolve));
