@@ -11,6 +11,7 @@ const BEHAVIOUR_SUITE = [
   'packages/server/test/token-endpoint.test.ts',
   'packages/server/test/protected-api.test.ts',
   'packages/server/test/key-lifecycle.test.ts',
+  'packages/server/test/fresh-keys.test.ts',
   'packages/server/test/audit-trail.test.ts',
   'packages/server/test/audit-retention.test.ts',
   'packages/server/test/abuse.test.ts',
@@ -36,7 +37,11 @@ const WORKERS_SUITE = BEHAVIOUR_SUITE.filter(
 );
 
 /** Suites that need PostgreSQL and Redis themselves, whatever the backend. */
-const SERVICE_SUITES = ['packages/server/test/multi-node.test.ts', 'packages/server/test/faults.test.ts'];
+const SERVICE_SUITES = [
+  'packages/server/test/multi-node.test.ts',
+  'packages/server/test/fresh-keys-nodes.test.ts',
+  'packages/server/test/faults.test.ts',
+];
 
 export default defineConfig(async () => {
   // In CI the services must be there, and their suites run (and fail loudly without them). Elsewhere

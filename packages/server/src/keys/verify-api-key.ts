@@ -47,11 +47,16 @@ export class ApiKeyVerifier {
     return { ok: true, keyHash: hashApiKey(this.#options.serverSecret, apiKey) };
   }
 
-  /** Looks up a hashed key: it must belong to `clientId`, be usable now, and the client be active. */
+  /**
+   * Looks up a hashed key: it must belong to `clientId`, be usable now, and the client be active. A key
+   * or client not in memory is looked for in the store before it is refused (`CredentialDirectory.lookup`).
+   */
   async check(clientId: string, keyHash: string, now: number): Promise<ApiKeyVerification> {
-    const entry = isValidClientId(clientId) ? await this.#options.directory.get(clientId) : null;
+    if (!isValidClientId(clientId)) return { ok: false, reason: 'unknown_client' };
+    const { entry, found: key } = await this.#options.directory.lookup(clientId, (e) =>
+      e.keysByHash.get(keyHash),
+    );
     if (entry === null) return { ok: false, reason: 'unknown_client' };
-    const key = entry.keysByHash.get(keyHash);
     if (key === undefined) return { ok: false, reason: 'unknown_key' };
     if (!isKeyUsable(key, now)) return { ok: false, reason: 'key_revoked_or_expired' };
     if (entry.client.status !== 'active') return { ok: false, reason: 'client_disabled' };
