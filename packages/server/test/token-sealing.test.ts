@@ -61,7 +61,11 @@ function sealVersion2(secret: Buffer, environment: Environment, claims: Version2
 }
 
 function tokensFor(serverSecret: Buffer, environment: Environment) {
-  return new AccessTokens({ directory: { get: async () => null }, serverSecret, environment });
+  return new AccessTokens({
+    directory: { lookup: async () => ({ entry: null, found: undefined }) },
+    serverSecret,
+    environment,
+  });
 }
 
 describe('tokens sealed before XAES-256-GCM (version 2)', () => {

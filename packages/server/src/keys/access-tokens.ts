@@ -96,7 +96,7 @@ export interface IssuedToken {
 
 export interface AccessTokensOptions {
   /** Only read: where `check` finds the key and client a token names. */
-  readonly directory: Pick<CredentialDirectory, 'get'>;
+  readonly directory: Pick<CredentialDirectory, 'lookup'>;
   readonly serverSecret: Buffer;
   /** Bound into every token, so that a sandbox token never opens on a production server. */
   readonly environment: Environment;
@@ -105,7 +105,7 @@ export interface AccessTokensOptions {
 }
 
 export class AccessTokens {
-  readonly #directory: Pick<CredentialDirectory, 'get'>;
+  readonly #directory: Pick<CredentialDirectory, 'lookup'>;
   readonly #xaes: Xaes256Gcm;
   readonly #associatedData: Buffer;
   readonly #legacy: LegacyTokenOpener;
