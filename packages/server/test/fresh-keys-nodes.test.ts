@@ -1,7 +1,7 @@
 import { rmSync } from 'node:fs';
 import https from 'node:https';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSharedBackend, type SharedBackend } from './helpers/backends.js';
+import { clusterFlags, createSharedBackend, type SharedBackend } from './helpers/backends.js';
 import { runCli, type ServerProcess, spawnServer } from './helpers/cli.js';
 import { basicHeader, httpsRequest, type TestResponse, tempDataDir } from './helpers/harness.js';
 
@@ -14,16 +14,7 @@ let backend: SharedBackend;
 let dataDir: string;
 let nodes: ServerProcess[];
 
-const shared = () => [
-  '--data-dir',
-  dataDir,
-  '--store',
-  backend.store,
-  '--cache',
-  backend.cache,
-  '--cache-prefix',
-  backend.cachePrefix,
-];
+const shared = () => clusterFlags(dataDir, backend);
 
 /**
  * The CLI without `--cache`, as on an operator's machine that reaches only the store: nodes hear of its

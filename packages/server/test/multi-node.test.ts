@@ -1,7 +1,7 @@
 import { rmSync } from 'node:fs';
 import https from 'node:https';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSharedBackend, type SharedBackend } from './helpers/backends.js';
+import { clusterFlags, createSharedBackend, type SharedBackend } from './helpers/backends.js';
 import { runCli, type ServerProcess, spawnServer } from './helpers/cli.js';
 import { basicHeader, httpsRequest, type TestResponse, tempDataDir, waitUntil } from './helpers/harness.js';
 
@@ -17,16 +17,7 @@ let apiKey: string;
 let keyId: string;
 const agent = new https.Agent({ keepAlive: true, rejectUnauthorized: false });
 
-const shared = () => [
-  '--data-dir',
-  dataDir,
-  '--store',
-  backend.store,
-  '--cache',
-  backend.cache,
-  '--cache-prefix',
-  backend.cachePrefix,
-];
+const shared = () => clusterFlags(dataDir, backend);
 
 const cli = (...args: string[]) => runCli([...args, ...shared()]);
 
@@ -207,32 +198,14 @@ describe('two nodes with tight failed-authentication limits, shared through Redi
   let limited: SharedBackend;
   let limitedDir: string;
   let pair: ServerProcess[];
-  const limitedCli = (...args: string[]) =>
-    runCli([
-      ...args,
-      '--data-dir',
-      limitedDir,
-      '--store',
-      limited.store,
-      '--cache',
-      limited.cache,
-      '--cache-prefix',
-      limited.cachePrefix,
-    ]);
+  const limitedCli = (...args: string[]) => runCli([...args, ...clusterFlags(limitedDir, limited)]);
 
   beforeAll(async () => {
     limited = await createSharedBackend();
     limitedDir = tempDataDir();
     await limitedCli('clients', 'create', 'nat', '--json');
     const serve = [
-      '--data-dir',
-      limitedDir,
-      '--store',
-      limited.store,
-      '--cache',
-      limited.cache,
-      '--cache-prefix',
-      limited.cachePrefix,
+      ...clusterFlags(limitedDir, limited),
       '--failed-auth-limit-per-client',
       '3/15m',
       '--failed-auth-limit-per-address',

@@ -21,6 +21,20 @@ export interface SharedBackend {
   drop(): Promise<void>;
 }
 
+/** The flags that put a node or the CLI on `backend`, with `dataDir` for the secret every node shares. */
+export function clusterFlags(dataDir: string, backend: SharedBackend): string[] {
+  return [
+    '--data-dir',
+    dataDir,
+    '--store',
+    backend.store,
+    '--cache',
+    backend.cache,
+    '--cache-prefix',
+    backend.cachePrefix,
+  ];
+}
+
 /** A fresh PostgreSQL schema and Redis key prefix, for one test server or a set sharing them. */
 export async function createSharedBackend(): Promise<SharedBackend> {
   const name = `portcullis_test_${randomBytes(6).toString('hex')}`;
