@@ -6,7 +6,7 @@
 //   npm run build && node bench/read-through.js [--cli OTHER_BUILD/packages/server/bin/portcullis.js]
 //
 // `--cli` runs part (2) against another build, e.g. one from before the read-through, for comparison.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +18,7 @@ import { createKey } from '../packages/server/dist/admin/keys.js';
 import { generateApiKey } from '../packages/server/dist/keys/api-key.js';
 import { loadOrCreateServerSecret } from '../packages/server/dist/keys/server-secret.js';
 import { openStore } from '../packages/server/dist/store/open-store.js';
+import { startListening } from './processes.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -85,34 +86,21 @@ async function timeReads(name, store) {
 }
 
 function serve(dataDir, storeArgs) {
-  const child = spawn(
-    process.execPath,
-    [
-      args.cli,
-      'serve',
-      '--port',
-      '0',
-      '--workers',
-      '1',
-      '--data-dir',
-      dataDir,
-      ...storeArgs,
-      '--failed-auth-limit-per-client',
-      'off',
-      '--failed-auth-limit-per-address',
-      'off',
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  return new Promise((resolve, reject) => {
-    let output = '';
-    child.stdout.on('data', (chunk) => {
-      output += chunk;
-      const match = /listening on https:\/\/[^\s:]+:(\d+)/.exec(output);
-      if (match) resolve({ child, port: Number(match[1]) });
-    });
-    child.once('exit', (code) => reject(new Error(`serve exited with ${code}`)));
-  });
+  return startListening([
+    args.cli,
+    'serve',
+    '--port',
+    '0',
+    '--workers',
+    '1',
+    '--data-dir',
+    dataDir,
+    ...storeArgs,
+    '--failed-auth-limit-per-client',
+    'off',
+    '--failed-auth-limit-per-address',
+    'off',
+  ]);
 }
 
 const basic = (clientId, key) => `Basic ${Buffer.from(`${clientId}:${key}`).toString('base64')}`;

@@ -4,13 +4,14 @@
 // towards 1). Absolute figures on shared machines are noise; the ratios to bare are the result.
 //
 //   npm run bench -- --duration 10 --connections 32 --rounds 3 --warmup 3 --setups single,workers,postgres
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { startListening } from './processes.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -36,23 +37,6 @@ const CLI = fileURLToPath(new URL('../packages/server/bin/portcullis.js', import
 const BARE = fileURLToPath(new URL('./bare-https-server.js', import.meta.url));
 const dataDir = mkdtempSync(join(tmpdir(), 'portcullis-bench-'));
 const scriptDir = mkdtempSync(join(tmpdir(), 'portcullis-bench-wrk-'));
-
-/** Starts a child process and resolves with its port once it prints `listening on https://host:port`. */
-function start(args, env = {}) {
-  const child = spawn(process.execPath, args, {
-    stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, ...env },
-  });
-  return new Promise((resolve, reject) => {
-    let output = '';
-    child.stdout.on('data', (chunk) => {
-      output += chunk;
-      const match = /listening on https:\/\/[^\s:]+:(\d+)/.exec(output);
-      if (match) resolve({ child, port: Number(match[1]) });
-    });
-    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}`)));
-  });
-}
 
 function cli(...cliArgs) {
   return JSON.parse(
@@ -206,7 +190,7 @@ try {
 
 async function measure(setup) {
   const { storeArgs } = setup;
-  const portcullis = await start([
+  const portcullis = await startListening([
     CLI,
     'serve',
     '--port',
@@ -245,7 +229,7 @@ async function measure(setup) {
       const answer = await httpsExchange(portcullis.port, request);
       answers[`${request.method ?? 'GET'} ${request.path}`] = cannedAnswer(answer);
     }
-    bare = await start([BARE], {
+    bare = await startListening([BARE], {
       BENCH_CERT: join(dataDir, 'tls-cert.pem'),
       BENCH_KEY: join(dataDir, 'tls-key.pem'),
       BENCH_ANSWERS: JSON.stringify(answers),
