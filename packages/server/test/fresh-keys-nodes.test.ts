@@ -3,7 +3,14 @@ import https from 'node:https';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clusterFlags, createSharedBackend, type SharedBackend } from './helpers/backends.js';
 import { runCli, type ServerProcess, spawnServer } from './helpers/cli.js';
-import { basicHeader, httpsRequest, type TestResponse, tempDataDir } from './helpers/harness.js';
+import {
+  basicHeader,
+  httpsRequest,
+  type TestRequest,
+  type TestResponse,
+  tempDataDir,
+  tokenRequest,
+} from './helpers/harness.js';
 
 /**
  * Two nodes on one PostgreSQL schema and one Redis prefix (the second with two workers), and a script
@@ -27,10 +34,7 @@ async function cli(...args: string[]): Promise<{ apiKey: string }> {
   return JSON.parse(result.stdout);
 }
 
-function onNewConnection(
-  node: ServerProcess,
-  request: { method?: string; path: string; headers: Record<string, string>; body?: string },
-): Promise<TestResponse> {
+function onNewConnection(node: ServerProcess, request: TestRequest): Promise<TestResponse> {
   return httpsRequest(node.port, new https.Agent({ rejectUnauthorized: false }), request);
 }
 
@@ -39,15 +43,7 @@ function getClient(node: ServerProcess, clientId: string, authorization: string)
 }
 
 async function tokenFrom(node: ServerProcess, clientId: string, apiKey: string): Promise<string> {
-  const response = await onNewConnection(node, {
-    method: 'POST',
-    path: '/v2.01/oauth/token',
-    headers: {
-      authorization: basicHeader(clientId, apiKey),
-      'content-type': 'application/x-www-form-urlencoded',
-    },
-    body: 'grant_type=client_credentials',
-  });
+  const response = await onNewConnection(node, tokenRequest(basicHeader(clientId, apiKey)));
   expect(response.status, response.text).toBe(200);
   return response.json<{ access_token: string }>().access_token;
 }

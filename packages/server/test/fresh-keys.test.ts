@@ -6,8 +6,10 @@ import {
   basicHeader,
   httpsRequest,
   startTestServer,
+  type TestRequest,
   type TestResponse,
   type TestServer,
+  tokenRequest,
   waitUntil,
 } from './helpers/harness.js';
 
@@ -51,12 +53,7 @@ async function cli(...args: string[]): Promise<{ apiKey: string; keyId: string }
   return JSON.parse(result.stdout);
 }
 
-function onNewConnection(request: {
-  method?: string;
-  path: string;
-  headers: Record<string, string>;
-  body?: string;
-}): Promise<TestResponse> {
+function onNewConnection(request: TestRequest): Promise<TestResponse> {
   return httpsRequest(t.port, new https.Agent({ ca: t.server.tls.cert }), request);
 }
 
@@ -65,15 +62,7 @@ function getClient(clientId: string, authorization: string): Promise<TestRespons
 }
 
 async function tokenFor(clientId: string, apiKey: string): Promise<string> {
-  const response = await onNewConnection({
-    method: 'POST',
-    path: '/v2.01/oauth/token',
-    headers: {
-      authorization: basicHeader(clientId, apiKey),
-      'content-type': 'application/x-www-form-urlencoded',
-    },
-    body: 'grant_type=client_credentials',
-  });
+  const response = await onNewConnection(tokenRequest(basicHeader(clientId, apiKey)));
   expect(response.status, response.text).toBe(200);
   return response.json<{ access_token: string }>().access_token;
 }

@@ -3,7 +3,14 @@ import https from 'node:https';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clusterFlags, createSharedBackend, type SharedBackend } from './helpers/backends.js';
 import { runCli, type ServerProcess, spawnServer } from './helpers/cli.js';
-import { basicHeader, httpsRequest, type TestResponse, tempDataDir, waitUntil } from './helpers/harness.js';
+import {
+  basicHeader,
+  httpsRequest,
+  type TestResponse,
+  tempDataDir,
+  tokenRequest,
+  waitUntil,
+} from './helpers/harness.js';
 
 /**
  * Three nodes on three ports (one of them with two workers), sharing one PostgreSQL schema and one Redis
@@ -30,15 +37,7 @@ function call(
 }
 
 async function tokenFrom(node: ServerProcess, key = apiKey): Promise<string> {
-  const response = await httpsRequest(node.port, agent, {
-    method: 'POST',
-    path: '/v2.01/oauth/token',
-    headers: {
-      authorization: basicHeader('fleet', key),
-      'content-type': 'application/x-www-form-urlencoded',
-    },
-    body: 'grant_type=client_credentials',
-  });
+  const response = await httpsRequest(node.port, agent, tokenRequest(basicHeader('fleet', key)));
   expect(response.status).toBe(200);
   return response.json<{ access_token: string }>().access_token;
 }
@@ -230,12 +229,7 @@ describe('two nodes with tight failed-authentication limits, shared through Redi
         localAddress: nat,
       });
     const oldBasic = basicHeader('nat', old.apiKey);
-    const tokenResponse = await httpsRequest((pair[0] as ServerProcess).port, agent, {
-      method: 'POST',
-      path: '/v2.01/oauth/token',
-      headers: { authorization: oldBasic, 'content-type': 'application/x-www-form-urlencoded' },
-      body: 'grant_type=client_credentials',
-    });
+    const tokenResponse = await httpsRequest((pair[0] as ServerProcess).port, agent, tokenRequest(oldBasic));
     const oldBearer = `Bearer ${tokenResponse.json<{ access_token: string }>().access_token}`;
     const rotated = JSON.parse(
       (await limitedCli('keys', 'rotate', 'nat', old.keyId, '--grace-hours', '0', '--json')).stdout,

@@ -73,6 +73,16 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
+/** A token request (RFC 6749 §4.4) with `authorization`, form-encoded. */
+export function tokenRequest(authorization: string, body = 'grant_type=client_credentials'): TestRequest {
+  return {
+    method: 'POST',
+    path: '/v2.01/oauth/token',
+    headers: { authorization, 'content-type': 'application/x-www-form-urlencoded' },
+    body,
+  };
+}
+
 export function basicHeader(clientId: string, secret: string): string {
   return `Basic ${Buffer.from(`${clientId}:${secret}`).toString('base64')}`;
 }
@@ -172,12 +182,7 @@ export async function startTestServer(
     },
     request,
     async token(client, body = 'grant_type=client_credentials') {
-      const response = await request({
-        method: 'POST',
-        path: '/v2.01/oauth/token',
-        headers: { authorization: client.basic, 'content-type': 'application/x-www-form-urlencoded' },
-        body,
-      });
+      const response = await request(tokenRequest(client.basic, body));
       if (response.status !== 200)
         throw new Error(`token request failed: ${response.status} ${response.text}`);
       return response.json<{ access_token: string }>().access_token;
