@@ -72,7 +72,7 @@ export class FailedAuthentications {
 
   /** Counts a failure. Awaited by the caller, so that a failed count fails the request (closed). */
   async record(address: string, clientId: string | undefined, now: number): Promise<void> {
-    const key = this.recordEnded(address, clientId, now);
+    const key = this.#audited(address, clientId, now);
     // With shared counters every check asks them, so the addresses failed here would go unread.
     if (!this.#countersShared) this.#rememberFailed(key, now);
     if (this.#perAddress.enabled) await this.#perAddress.hit(key, now);
@@ -85,9 +85,14 @@ export class FailedAuthentications {
    * Audits a refusal of credentials that were once right and have ended (a revoked, expired or rotated-out
    * key, a token of one, a disabled client) without counting it: many instances of a client behind one
    * address keep sending them for a moment after a revocation, and counting them would lock the client
-   * out of its new key from that address. Returns the address as counted.
+   * out of its new key from that address.
    */
-  recordEnded(address: string, clientId: string | undefined, now: number): string {
+  recordEnded(address: string, clientId: string | undefined, now: number): void {
+    this.#audited(address, clientId, now);
+  }
+
+  /** Counts the failure in the audit trail; returns the address as the limits count it. */
+  #audited(address: string, clientId: string | undefined, now: number): string {
     const key = addressKey(address, this.#ipv6Prefix);
     this.#audit.count('authentication.failed', auditSubject(address, key, clientId), now);
     return key;
