@@ -89,6 +89,27 @@ describe('a key or client created by the CLI while the server runs', () => {
     for (let i = 0; i < 4; i++) expect((await getClient('newcomer', basic)).status).toBe(200);
   });
 
+  it('a client enabled by the CLI works at once, with its key and its token, on any process', async () => {
+    const created = await t.createClient('paused');
+    const bearer = `Bearer ${await tokenFor('paused', created.apiKey)}`;
+    await cli('clients', 'disable', 'paused');
+    const refused = async () =>
+      (await getClient('paused', created.basic)).status === 401 &&
+      (await getClient('paused', bearer)).status === 401;
+    expect(await waitUntil(refused, 1000, 5)).toBeLessThan(1000);
+    // Disabled in memory now, on every process that answers.
+    for (let i = 0; i < 4; i++) expect(await refused()).toBe(true);
+    for (let round = 0; round < 3; round++) {
+      await cli('clients', 'enable', 'paused');
+      for (const authorization of [created.basic, bearer, created.basic, bearer]) {
+        const answer = await getClient('paused', authorization);
+        expect(answer.status, `round ${round}: ${answer.text}`).toBe(200);
+      }
+      await cli('clients', 'disable', 'paused');
+      expect(await waitUntil(refused, 1000, 5)).toBeLessThan(1000);
+    }
+  });
+
   it('a revoked key stays refused within the bound; misses that read the store never bring it back', async () => {
     await t.createClient('revoking');
     const created = await cli('keys', 'create', 'revoking');

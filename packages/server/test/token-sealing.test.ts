@@ -62,7 +62,7 @@ function sealVersion2(secret: Buffer, environment: Environment, claims: Version2
 
 function tokensFor(serverSecret: Buffer, environment: Environment) {
   return new AccessTokens({
-    directory: { lookup: async () => ({ entry: null, found: undefined }) },
+    directory: { lookup: async () => null },
     serverSecret,
     environment,
   });

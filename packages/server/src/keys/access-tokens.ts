@@ -159,10 +159,13 @@ export class AccessTokens {
   /** Whether opened claims still grant access: not expired nor revoked, key usable, client active. */
   async check(claims: AccessTokenClaims, now: number): Promise<TokenVerification> {
     if (claims.expiresAt <= now) return { ok: false, reason: 'expired' };
-    // A key created a moment ago (its token minted on another process) is looked for in the store.
-    const { entry, found: key } = await this.#directory.lookup(claims.clientId, (e) =>
-      e.keysById.get(claims.keyId),
+    // A key created a moment ago (its token minted on another process), or a client enabled a moment
+    // ago, is looked for in the store.
+    const entry = await this.#directory.lookup(
+      claims.clientId,
+      (e) => e.client.status === 'active' && e.keysById.has(claims.keyId),
     );
+    const key = entry?.keysById.get(claims.keyId);
     if (entry == null || key === undefined || !isKeyUsable(key, now)) {
       return { ok: false, reason: 'key_revoked_or_expired' };
     }

@@ -55,22 +55,20 @@ export class CredentialDirectory {
   }
 
   /**
-   * Finds `pick` in the client's entry. When the client or what `pick` looks for is missing, the client
-   * is read from the store again (the entry then replaces the cached one), so that what a writer
-   * acknowledged before the request is found before the change feed says so. Bounded: a miss joins a
-   * read in flight for the client, and a client is read again at most once per interval; a miss within
+   * The client's entry, when it `satisfies` the request. When the client is missing or does not satisfy
+   * it, the client is read from the store again (the entry then replaces the cached one), so that what a
+   * writer acknowledged before the request is found before the change feed says so. Bounded: a miss joins
+   * a read in flight for the client, and a client is read again at most once per interval; a miss within
    * it is answered from memory, as before (the change feed still applies the change within its poll).
    */
-  async lookup<T>(
+  async lookup(
     clientId: string,
-    pick: (entry: DirectoryEntry) => T | undefined,
-  ): Promise<{ readonly entry: DirectoryEntry | null; readonly found: T | undefined }> {
+    satisfies: (entry: DirectoryEntry) => boolean,
+  ): Promise<DirectoryEntry | null> {
     const since = performance.now();
     const cached = await this.#get(clientId);
-    const found = cached === null ? undefined : pick(cached);
-    if (found !== undefined) return { entry: cached, found };
-    const entry = await this.#readSince(clientId, since);
-    return { entry, found: entry === null ? undefined : pick(entry) };
+    if (cached !== null && satisfies(cached)) return cached;
+    return this.#readSince(clientId, since);
   }
 
   invalidate(clientIds: Iterable<string>): void {

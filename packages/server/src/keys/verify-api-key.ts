@@ -49,14 +49,18 @@ export class ApiKeyVerifier {
 
   /**
    * Looks up a hashed key: it must belong to `clientId`, be usable now, and the client be active. A key
-   * or client not in memory is looked for in the store before it is refused (`CredentialDirectory.lookup`).
+   * or client not in memory, or a client disabled in memory, is looked for in the store before it is
+   * refused (`CredentialDirectory.lookup`).
    */
   async check(clientId: string, keyHash: string, now: number): Promise<ApiKeyVerification> {
     if (!isValidClientId(clientId)) return { ok: false, reason: 'unknown_client' };
-    const { entry, found: key } = await this.#options.directory.lookup(clientId, (e) =>
-      e.keysByHash.get(keyHash),
+    // A disabled client is read again too, so that one enabled a moment ago works at once.
+    const entry = await this.#options.directory.lookup(
+      clientId,
+      (e) => e.client.status === 'active' && e.keysByHash.has(keyHash),
     );
     if (entry === null) return { ok: false, reason: 'unknown_client' };
+    const key = entry.keysByHash.get(keyHash);
     if (key === undefined) return { ok: false, reason: 'unknown_key' };
     if (!isKeyUsable(key, now)) return { ok: false, reason: 'key_revoked_or_expired' };
     if (entry.client.status !== 'active') return { ok: false, reason: 'client_disabled' };
