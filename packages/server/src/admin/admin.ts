@@ -50,7 +50,7 @@ export async function requireClient(store: Store, clientId: string): Promise<Cli
   return client;
 }
 
-/** The client, deleted or not, refused when there is none: for the operations that act on a deleted one too. */
+/** The client, deleted or not, refused when there is none: for operations that act on a deleted one too. */
 export async function requireClientRecord(store: Store, clientId: string): Promise<ClientRecord> {
   const client = isValidClientId(clientId) ? await store.getClient(clientId) : undefined;
   if (client === undefined) throw new AdminError(`no client "${printable(clientId)}"`);

@@ -19,7 +19,7 @@ export interface ClientRecord {
   readonly profile: ClientProfile;
   readonly createdAt: number;
   readonly updatedAt: number;
-  /** When the client was deleted: it then authenticates nothing and is listed nowhere, but its ClientId stays taken. */
+  /** When it was deleted: it then authenticates nothing and is listed nowhere; its ClientId stays taken. */
   readonly deletedAt: number | null;
 }
 
@@ -96,11 +96,6 @@ export interface ChangeBatch {
   readonly clientIds: readonly string[];
 }
 
-/**
- * One entry of the audit trail. Events that can come in floods (tokens issued, failed authentications,
- * limits hit) are counted per minute rather than written one by one: `at` is then the minute's start.
- * Never holds a key, a token or an Authorization value: keys by id, tokens by fingerprint.
- */
 /** A value in an audit entry's detail: plain JSON, never a secret. */
 export type AuditValue =
   | string
@@ -110,6 +105,11 @@ export type AuditValue =
   | readonly AuditValue[]
   | { readonly [name: string]: AuditValue };
 
+/**
+ * One entry of the audit trail. Events that can come in floods (tokens issued, failed authentications,
+ * limits hit) are counted per minute rather than written one by one: `at` is then the minute's start.
+ * Never holds a key, a token or an Authorization value: keys by id, tokens by fingerprint.
+ */
 export interface AuditEvent {
   readonly at: number;
   readonly type: AuditEventType;

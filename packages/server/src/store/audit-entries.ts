@@ -18,7 +18,7 @@ export function clientCreated(clientId: string, at: number): ClientChangeEntry {
   return entry(at, 'client.created', clientId, null);
 }
 
-/** A status change is `client.enabled` or `client.disabled`; the other fields changed are listed in `changed`. */
+/** A status change is `client.enabled` or `client.disabled`; the other fields changed are in `changed`. */
 export function clientUpdated(
   clientId: string,
   before: ClientStatus,

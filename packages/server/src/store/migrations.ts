@@ -99,7 +99,7 @@ export const sqliteMigrations: readonly { readonly version: number; readonly sql
     `,
   },
   {
-    // 3 holds the audit pruning and 4 is kept for a concurrent change, so deletion is 5 here (3 on PostgreSQL).
+    // 3 holds the audit pruning and 4 another change, so deletion is 5 here (3 on PostgreSQL).
     version: 5,
     sql: `
       -- Deletion is a tombstone (Store.deleteClient, Store.deleteApiKey): the audit trail names ClientIds and

@@ -28,7 +28,7 @@ export interface Statements {
   readonly selectKeysOfClient: string;
   /** [keyHash] → the key, unless deleted */
   readonly selectKeyByHash: string;
-  /** [keyId, clientId] → the row, deleted or not, locked until the transaction ends where the database locks rows */
+  /** [keyId, clientId] → the row, deleted or not, locked until the transaction ends where rows are locked */
   readonly selectKeyForChange: string;
   /** [keyId, at] → the row */
   readonly revokeKey: string;
@@ -38,7 +38,7 @@ export interface Statements {
   readonly endKeyAt: string;
   /** [keyId, at]: flagged exposed, keeping the first time → the row */
   readonly exposeKey: string;
-  /** [now] → key_id, client_id, expires_at of each key not deleted whose expiry passed unrecorded, now recorded */
+  /** [now] → key_id, client_id, expires_at of each live key whose expiry passed unrecorded, now recorded */
   readonly markExpiredKeys: string;
   /** [JSON array of {key_id, at}]: each key's last use, only ever moved forward */
   readonly touchKeys: string;
@@ -137,8 +137,9 @@ export interface SqlDialect {
   /** Runs `work` in one transaction: committed when it returns, rolled back when a statement fails. */
   transaction<T>(kind: TransactionKind, work: () => Work<T>): Promise<T>;
   /**
-   * A client (deleted or not) with its keys not deleted and its revoked token ids, from one snapshot. The credential directory loads
-   * these on a miss, on the request path: a dialect reads them as cheaply as it can.
+   * A client (deleted or not) with its keys not deleted and its revoked token ids, from one snapshot.
+   * The credential directory loads these on a miss, on the request path: a dialect reads them as cheaply
+   * as it can.
    */
   credentials(clientId: string): Promise<CredentialRows | undefined>;
   close(): Promise<void>;

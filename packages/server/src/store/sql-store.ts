@@ -223,7 +223,7 @@ export class SqlStore implements Store {
     if (rows === undefined || rows.client.deleted_at !== null) return undefined;
     return {
       client: toClient(rows.client),
-      keys: rows.keys.filter((key) => key.deleted_at === null).map(toApiKey),
+      keys: rows.keys.map(toApiKey),
       revokedTokenIds: [...rows.revokedTokenIds],
     };
   }

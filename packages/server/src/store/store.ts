@@ -46,7 +46,7 @@ export interface Store {
    */
   onChange(listener: ChangeListener): void;
 
-  /** Undefined when the ClientId is taken, in any case, also by a deleted client: ClientIds are never reused. */
+  /** Undefined when the ClientId is taken, in any case, by a deleted client too: ClientIds are never reused. */
   createClient(client: NewClient): Promise<ClientRecord | undefined>;
   /** The client, deleted or not (`deletedAt` says). */
   getClient(clientId: string): Promise<ClientRecord | undefined>;
