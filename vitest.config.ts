@@ -11,6 +11,7 @@ const BEHAVIOUR_SUITE = [
   'packages/server/test/token-endpoint.test.ts',
   'packages/server/test/protected-api.test.ts',
   'packages/server/test/key-lifecycle.test.ts',
+  'packages/server/test/client-deletion.test.ts',
   'packages/server/test/fresh-keys.test.ts',
   'packages/server/test/audit-trail.test.ts',
   'packages/server/test/audit-retention.test.ts',

@@ -115,6 +115,45 @@ describe('three nodes on one PostgreSQL and one Redis', () => {
     expect(slowest).toBeLessThan(1000);
   });
 
+  it('a key and a client deleted through the CLI are refused on every node within one second (measured)', async () => {
+    const created = JSON.parse((await cli('clients', 'create', 'departing', '--json')).stdout);
+    const spare = JSON.parse((await cli('keys', 'create', 'departing', '--json')).stdout);
+    const credentials = async (key: string) => {
+      const response = await httpsRequest(
+        (nodes[2] as ServerProcess).port,
+        agent,
+        tokenRequest(basicHeader('departing', key)),
+      );
+      expect(response.status).toBe(200);
+      return [
+        basicHeader('departing', key),
+        `Bearer ${response.json<{ access_token: string }>().access_token}`,
+      ];
+    };
+    const kept = await credentials(created.apiKey);
+    const deleted = await credentials(spare.apiKey);
+    const everywhere = (authorizations: string[], status: number) => async () =>
+      (
+        await Promise.all(
+          nodes.flatMap((node) => authorizations.map((a) => call(node, a, '/v2.01/departing/clients'))),
+        )
+      ).every((answer) => answer.status === status);
+    await waitUntil(everywhere([...kept, ...deleted], 200), 1000);
+
+    expect((await cli('keys', 'delete', 'departing', spare.keyId)).code).toBe(0);
+    const keyTook = await waitUntil(everywhere(deleted, 401), 1000, 5);
+    expect(await everywhere(kept, 200)()).toBe(true);
+    expect((await cli('clients', 'delete', 'departing')).code).toBe(0);
+    const clientTook = await waitUntil(everywhere(kept, 401), 1000, 5);
+    console.info(
+      `multi-node: deleted key refused on all 3 nodes ${keyTook} ms, deleted client ${clientTook} ms after the CLI returned`,
+    );
+    expect(Math.max(keyTook, clientTook)).toBeLessThan(1000);
+    const refused = await cli('clients', 'create', 'departing');
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(/belonged to a client deleted at .* and is never reused/);
+  });
+
   it('a token revoked on one node (RFC 7009) is refused on the others within one second', async () => {
     const token = await tokenFrom(nodes[0] as ServerProcess);
     expect((await revokeOn(nodes[0] as ServerProcess, token)).status).toBe(200);

@@ -1,6 +1,6 @@
 import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ApiKeyRecord } from '../src/domain/records.js';
+import type { ApiKeyRecord, AuditEvent } from '../src/domain/records.js';
 import { PgStore } from '../src/store/pg-store.js';
 import { SqliteStore } from '../src/store/sqlite-store.js';
 import type { Store } from '../src/store/store.js';
@@ -58,6 +58,7 @@ function key(clientId: string, keyId: string, overrides: Partial<ApiKeyRecord> =
     lastUsedAt: null,
     exposedAt: null,
     replacedBy: null,
+    deletedAt: null,
     ...overrides,
   };
 }
@@ -133,7 +134,10 @@ describe.each([sqlite, ...(pgReachable ? [postgres] : [])])('the $name store', (
     await store.createApiKey(key('acme', 'key_r'));
     expect(await announced(() => store.revokeApiKey('acme', 'key_r', T0 + 10))).toEqual([['acme']]);
     expect(await announced(() => store.revokeApiKey('acme', 'key_r', T0 + 20))).toEqual([]);
-    expect((await store.revokeApiKey('acme', 'key_r', T0 + 30))?.revokedAt).toBe(T0 + 10);
+    expect(await store.revokeApiKey('acme', 'key_r', T0 + 30)).toMatchObject({
+      record: { revokedAt: T0 + 10 },
+      changed: false,
+    });
     expect(await announced(() => store.revokeApiKey('acme', 'key_missing', T0))).toEqual([]);
   });
 
@@ -178,7 +182,7 @@ describe.each([sqlite, ...(pgReachable ? [postgres] : [])])('the $name store', (
   it('feeds every announced change to changesSince, in order', async () => {
     const before = await store.latestChange();
     await store.updateClient('globex', { name: 'Globex' }, T0 + 7);
-    await store.updateClient('acme', { name: 'Acme' }, T0 + 8);
+    await store.updateClient('acme', { name: 'Acme Inc' }, T0 + 8);
     const batch = await store.changesSince(before);
     expect(batch.clientIds).toEqual(['globex', 'acme']);
     expect(batch.latest).toBe(await store.latestChange());
@@ -192,6 +196,118 @@ describe.each([sqlite, ...(pgReachable ? [postgres] : [])])('the $name store', (
     const expired = (await store.readAudit({ limit: 1000 })).filter((e) => e.type === 'key.expired');
     expect(expired.map((e) => e.keyId)).toEqual(['key_e']);
     expect(await store.latestChange()).toBe(changes);
+  });
+
+  it('writes nothing for an update that changes nothing, and lists the fields an update changed', async () => {
+    await store.createClient({
+      clientId: 'hooli',
+      name: 'Hooli',
+      tokenTtlSeconds: 60,
+      rateLimits: null,
+      createdAt: T0,
+    });
+    await store.changeClient(
+      'hooli',
+      { profile: { PlatformCategorization: { Sector: 'A', BusinessType: 'B' } } },
+      T0,
+    );
+    const trail = async () => (await store.readAudit({ clientId: 'hooli', limit: 1000 })).length;
+    const entries = await trail();
+    const changes = await store.latestChange();
+    for (const update of [
+      {},
+      { name: 'Hooli', tokenTtlSeconds: 60, rateLimits: null },
+      { status: 'active' as const },
+      // The same value with its members in another order.
+      { profile: { PlatformCategorization: { BusinessType: 'B', Sector: 'A' } } },
+    ]) {
+      expect(await announced(() => store.changeClient('hooli', update, T0 + 1))).toEqual([]);
+      expect(await store.changeClient('hooli', update, T0 + 1)).toMatchObject({ changed: false, fields: {} });
+    }
+    expect(await trail()).toBe(entries);
+    expect(await store.latestChange()).toBe(changes);
+    const outcome = await store.changeClient(
+      'hooli',
+      { name: 'Hooli XYZ', tokenTtlSeconds: null, profile: { TaxNumber: 'T-9' } },
+      T0 + 2,
+    );
+    const fields = {
+      name: 'Hooli XYZ',
+      tokenTtlSeconds: null,
+      PlatformCategorization: null,
+      TaxNumber: 'T-9',
+    };
+    expect(outcome).toMatchObject({
+      changed: true,
+      fields,
+      record: { name: 'Hooli XYZ', updatedAt: T0 + 2 },
+    });
+    const [last] = (await store.readAudit({ clientId: 'hooli', limit: 1 })) as AuditEvent[];
+    expect(last).toMatchObject({ type: 'client.updated', detail: { changed: fields } });
+    await store.changeClient('hooli', { status: 'disabled', rateLimits: 'off' }, T0 + 3);
+    const [disabled] = (await store.readAudit({ clientId: 'hooli', limit: 1 })) as AuditEvent[];
+    expect(disabled).toMatchObject({ type: 'client.disabled', detail: { changed: { rateLimits: 'off' } } });
+  });
+
+  it('deletes a client as a tombstone: gone from listings and credentials, its ClientId kept, once', async () => {
+    await store.createClient({
+      clientId: 'Initech',
+      name: 'I',
+      tokenTtlSeconds: null,
+      rateLimits: null,
+      createdAt: T0,
+    });
+    await store.createApiKey(key('Initech', 'key_i1'));
+    await store.createApiKey(key('Initech', 'key_i2'));
+    await store.revokeApiKey('Initech', 'key_i2', T0 + 1);
+    expect(await announced(() => store.deleteClient('Initech', T0 + 2))).toEqual([['Initech']]);
+    expect(await store.getClient('Initech')).toMatchObject({ clientId: 'Initech', deletedAt: T0 + 2 });
+    expect((await store.listClients()).map((c) => c.clientId)).not.toContain('Initech');
+    expect(await store.listApiKeys('Initech')).toEqual([]);
+    expect(await store.getClientCredentials('Initech')).toBeUndefined();
+    expect(await store.findKeyByHash('hash-key_i1')).toBeUndefined();
+    const [deleted] = (await store.readAudit({ clientId: 'Initech', limit: 1 })) as AuditEvent[];
+    expect(deleted).toMatchObject({ type: 'client.deleted', keyId: null, detail: { keys: 2 } });
+    // The history before the deletion stays.
+    const types = (await store.readAudit({ clientId: 'Initech', limit: 100 })).map((e) => e.type);
+    expect(types).toEqual(['client.created', 'key.created', 'key.created', 'key.revoked', 'client.deleted']);
+
+    // Twice: unchanged, nothing written or announced; its keys went with it.
+    const changes = await store.latestChange();
+    expect(await announced(() => store.deleteClient('Initech', T0 + 3))).toEqual([]);
+    expect(await store.deleteClient('Initech', T0 + 3)).toMatchObject({
+      changed: false,
+      record: { deletedAt: T0 + 2 },
+    });
+    expect(await store.deleteApiKey('Initech', 'key_i1', T0 + 3)).toMatchObject({ changed: false });
+    expect(await store.changeClient('Initech', { name: 'Back' }, T0 + 3)).toBeUndefined();
+    expect(await store.revokeApiKey('Initech', 'key_i1', T0 + 3)).toBeUndefined();
+    expect(await store.latestChange()).toBe(changes);
+    expect(await store.deleteClient('nobody', T0)).toBeUndefined();
+
+    // Never reused, in any case.
+    const again = { name: 'I', tokenTtlSeconds: null, rateLimits: null, createdAt: T0 + 4 };
+    expect(await store.createClient({ clientId: 'Initech', ...again })).toBeUndefined();
+    expect(await store.createClient({ clientId: 'initech', ...again })).toBeUndefined();
+  });
+
+  it('deletes a key as a tombstone: gone from listings and credentials, the other keys kept, once', async () => {
+    await store.createApiKey(key('acme', 'key_d'));
+    expect(await announced(() => store.deleteApiKey('acme', 'key_d', T0 + 1005))).toEqual([['acme']]);
+    expect((await store.listApiKeys('acme')).map((k) => k.keyId)).not.toContain('key_d');
+    const credentials = await store.getClientCredentials('acme');
+    expect(credentials?.keys.map((k) => k.keyId)).not.toContain('key_d');
+    expect(credentials?.keys.map((k) => k.keyId)).toContain('key_a');
+    expect(await store.findKeyByHash('hash-key_d')).toBeUndefined();
+    expect(await store.revokeApiKey('acme', 'key_d', T0 + 1006)).toBeUndefined();
+    expect(await announced(() => store.deleteApiKey('acme', 'key_d', T0 + 1006))).toEqual([]);
+    expect(await store.deleteApiKey('acme', 'key_d', T0 + 1006)).toMatchObject({
+      changed: false,
+      record: { deletedAt: T0 + 1005 },
+    });
+    expect(await store.deleteApiKey('acme', 'key_missing', T0)).toBeUndefined();
+    const [deleted] = (await store.readAudit({ clientId: 'acme', limit: 1 })) as AuditEvent[];
+    expect(deleted).toMatchObject({ type: 'key.deleted', keyId: 'key_d', detail: null });
   });
 
   it('prunes the audit trail before a cutoff, keeping the record of the pruning', async () => {

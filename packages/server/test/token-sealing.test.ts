@@ -109,6 +109,7 @@ describe('tokens sealed now (version 3, XAES-256-GCM)', () => {
       lastUsedAt: null,
       exposedAt: null,
       replacedBy: null,
+      deletedAt: null,
     };
     const { accessToken } = tokens.issue(key, 'write', 3600, Date.UTC(2026, 0, 1));
     const bytes = Buffer.from(accessToken, 'base64url');

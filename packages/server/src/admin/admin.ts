@@ -39,7 +39,19 @@ export function checkLabel(what: 'name' | 'alias', value: string | undefined): v
   }
 }
 
+/** The client, refused when there is none or it was deleted. */
 export async function requireClient(store: Store, clientId: string): Promise<ClientRecord> {
+  const client = await requireClientRecord(store, clientId);
+  if (client.deletedAt !== null) {
+    throw new AdminError(
+      `client ${client.clientId} was deleted at ${new Date(client.deletedAt).toISOString()}; its ClientId is never reused`,
+    );
+  }
+  return client;
+}
+
+/** The client, deleted or not, refused when there is none: for operations that act on a deleted one too. */
+export async function requireClientRecord(store: Store, clientId: string): Promise<ClientRecord> {
   const client = isValidClientId(clientId) ? await store.getClient(clientId) : undefined;
   if (client === undefined) throw new AdminError(`no client "${printable(clientId)}"`);
   return client;

@@ -1,8 +1,15 @@
 import type { ApiKeyRecord, ClientRecord, ClientStatus } from '../domain/records.js';
 import { isValidClientId } from '../keys/client-id.js';
 import { parseLimitWindows } from '../limits/window-spec.js';
-import type { Store } from '../store/store.js';
-import { type AdminContext, AdminError, checkLabel, printable, requireClient } from './admin.js';
+import type { ClientUpdateOutcome, Outcome, Store } from '../store/store.js';
+import {
+  type AdminContext,
+  AdminError,
+  checkLabel,
+  printable,
+  requireClient,
+  requireClientRecord,
+} from './admin.js';
 import { type CreatedKey, createKey, type NewKeyOptions } from './keys.js';
 
 export interface ClientSettings {
@@ -34,6 +41,13 @@ export async function createClient(
     createdAt: Date.now(),
   });
   if (client === undefined) {
+    const taken = await context.store.getClient(input.clientId);
+    if (taken !== undefined && taken.deletedAt !== null) {
+      throw new AdminError(
+        `ClientId ${input.clientId} belonged to a client deleted at ${new Date(taken.deletedAt).toISOString()} and is never reused: choose another`,
+        'clientId',
+      );
+    }
     throw new AdminError(
       `client ${input.clientId} already exists, or one whose ClientId differs from it only in case (which an upstream API may not tell apart)`,
     );
@@ -53,26 +67,49 @@ export async function showClient(
   return { client: await requireClient(store, clientId), keys: await store.listApiKeys(clientId) };
 }
 
-/** Disabling a client stops its keys and tokens at once; enabling it lets its keys work again. */
+/**
+ * Disabling a client stops its keys and tokens at once; enabling it lets its keys work again. Setting the
+ * status it has changes nothing, and writes nothing.
+ */
 export async function setClientStatus(
   store: Store,
   clientId: string,
   status: ClientStatus,
-): Promise<ClientRecord> {
+): Promise<ClientUpdateOutcome> {
   await requireClient(store, clientId);
-  return (await store.updateClient(clientId, { status }, Date.now())) as ClientRecord;
+  return changed(clientId, await store.changeClient(clientId, { status }, Date.now()));
 }
 
-/** Changes the settings given; undefined ones keep their value, null ones return to the server's. */
+/**
+ * Changes the settings given; undefined ones keep their value, null ones return to the server's. Settings
+ * equal to the current ones (or none) change nothing, and write nothing.
+ */
 export async function updateClientSettings(
   store: Store,
   clientId: string,
   settings: ClientSettings,
-): Promise<ClientRecord> {
+): Promise<ClientUpdateOutcome> {
   await requireClient(store, clientId);
   checkClientSettings(settings);
   const update = Object.fromEntries(Object.entries(settings).filter(([, value]) => value !== undefined));
-  return (await store.updateClient(clientId, update, Date.now())) as ClientRecord;
+  return changed(clientId, await store.changeClient(clientId, update, Date.now()));
+}
+
+/**
+ * Deletes a client: its keys and tokens stop working at once, it leaves the listings, its audit entries
+ * stay, and its ClientId is never given to another client. Deleting it again changes nothing.
+ */
+export async function deleteClient(store: Store, clientId: string): Promise<Outcome<ClientRecord>> {
+  const client = await requireClientRecord(store, clientId);
+  const outcome = await store.deleteClient(client.clientId, Date.now());
+  if (outcome === undefined) throw new AdminError(`no client "${printable(clientId)}"`);
+  return outcome;
+}
+
+/** A change to a client that existed a moment ago: it can only have been deleted meanwhile. */
+function changed(clientId: string, outcome: ClientUpdateOutcome | undefined): ClientUpdateOutcome {
+  if (outcome === undefined) throw new AdminError(`client ${clientId} was deleted meanwhile`);
+  return outcome;
 }
 
 function checkClientSettings(settings: ClientSettings): void {

@@ -1,8 +1,15 @@
 import type { ApiKeyRecord } from '../domain/records.js';
 import type { KeyScope } from '../domain/scope.js';
 import { generateApiKey, generateKeyId, hashApiKey } from '../keys/api-key.js';
-import type { Store } from '../store/store.js';
-import { type AdminContext, AdminError, checkLabel, printable, requireClient } from './admin.js';
+import type { Outcome, Store } from '../store/store.js';
+import {
+  type AdminContext,
+  AdminError,
+  checkLabel,
+  printable,
+  requireClient,
+  requireClientRecord,
+} from './admin.js';
 
 export interface NewKeyOptions {
   readonly alias?: string | undefined;
@@ -65,11 +72,30 @@ export async function rotateKey(
 }
 
 /** Ends a key at once, and every token it obtained with it. Revoking a revoked key changes nothing. */
-export async function revokeKey(store: Store, clientId: string, keyId: string): Promise<ApiKeyRecord> {
+export async function revokeKey(
+  store: Store,
+  clientId: string,
+  keyId: string,
+): Promise<Outcome<ApiKeyRecord>> {
   await requireClient(store, clientId);
-  const key = await store.revokeApiKey(clientId, keyId, Date.now());
-  if (key === undefined) throw new AdminError(`client ${clientId} has no key ${printable(keyId)}`);
-  return key;
+  const outcome = await store.revokeApiKey(clientId, keyId, Date.now());
+  if (outcome === undefined) throw new AdminError(`client ${clientId} has no key ${printable(keyId)}`);
+  return outcome;
+}
+
+/**
+ * Deletes a key: it and its tokens stop working at once, it leaves the listings, and its audit entries
+ * stay. Deleting it again, or a key of a deleted client (deleted with it), changes nothing.
+ */
+export async function deleteKey(
+  store: Store,
+  clientId: string,
+  keyId: string,
+): Promise<Outcome<ApiKeyRecord>> {
+  await requireClientRecord(store, clientId);
+  const outcome = await store.deleteApiKey(clientId, keyId, Date.now());
+  if (outcome === undefined) throw new AdminError(`client ${clientId} has no key ${printable(keyId)}`);
+  return outcome;
 }
 
 function newKey(
@@ -94,6 +120,7 @@ function newKey(
     lastUsedAt: null,
     exposedAt: null,
     replacedBy: null,
+    deletedAt: null,
   };
   return { key, apiKey };
 }

@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import {
   createClient,
+  deleteClient,
   listClients,
   setClientStatus,
   showClient,
@@ -38,7 +39,9 @@ const RATE_LIMITS_HELP =
   "API calls for this client, COUNT/WINDOW,… or off (default: the server's --rate-limits)";
 
 export function clientsCommand(): Command {
-  const clients = new Command('clients').description('create, list, show, disable and enable API clients');
+  const clients = new Command('clients').description(
+    'create, list, show, update, disable, enable and delete API clients',
+  );
 
   clients
     .command('create')
@@ -83,15 +86,23 @@ export function clientsCommand(): Command {
     )
     .option('--rate-limits <windows>', `${RATE_LIMITS_HELP}; "default" for the server's`)
     .action(async (clientId: string, options: UpdateOptions) => {
-      const client = await withStoreOnly(options, (store) =>
+      const given = [options.name, options.tokenTtl, options.rateLimits].some((value) => value !== undefined);
+      const {
+        record: client,
+        changed,
+        fields,
+      } = await withStoreOnly(options, (store) =>
         updateClientSettings(store, clientId, {
           name: options.name,
           tokenTtlSeconds: options.tokenTtl === 'default' ? null : options.tokenTtl,
           rateLimits: options.rateLimits === 'default' ? null : options.rateLimits,
         }),
       );
-      if (options.json) printJson(clientSummary(client));
-      else printLines([`Client ${client.clientId} is updated.`]);
+      if (options.json) printJson({ ...clientSummary(client), changed });
+      else if (changed)
+        printLines([`Client ${client.clientId} is updated: ${Object.keys(fields).join(', ')}.`]);
+      else if (given) printLines([`Nothing changed: client ${client.clientId} already has these settings.`]);
+      else printLines(['Nothing changed: no setting given (--name, --token-ttl, --rate-limits).']);
     });
 
   clients
@@ -149,13 +160,33 @@ export function clientsCommand(): Command {
       )
       .argument('<ClientId>')
       .action(async (clientId: string, options: CommonOptions) => {
-        const client = await withStoreOnly(options, (store) =>
+        const { record: client, changed } = await withStoreOnly(options, (store) =>
           setClientStatus(store, clientId, status as ClientStatus),
         );
-        if (options.json) printJson(clientSummary(client));
-        else printLines([`Client ${client.clientId} is ${client.status}.`]);
+        if (options.json) printJson({ ...clientSummary(client), changed });
+        else if (changed) printLines([`Client ${client.clientId} is ${client.status}.`]);
+        else printLines([`Nothing changed: client ${client.clientId} is already ${client.status}.`]);
       });
   }
+
+  clients
+    .command('delete')
+    .description(
+      'delete a client: its keys and tokens stop working at once, its audit entries stay, its ClientId is never reused',
+    )
+    .argument('<ClientId>')
+    .action(async (clientId: string, options: CommonOptions) => {
+      const { record: client, changed } = await withStoreOnly(options, (store) =>
+        deleteClient(store, clientId),
+      );
+      const deletedAt = new Date(client.deletedAt as number).toISOString();
+      if (options.json) printJson({ clientId: client.clientId, deletedAt, changed });
+      else if (changed) {
+        printLines([
+          `Client ${client.clientId} is deleted: its keys and tokens stopped working; its ClientId is never reused.`,
+        ]);
+      } else printLines([`Nothing changed: client ${client.clientId} was already deleted at ${deletedAt}.`]);
+    });
 
   for (const command of clients.commands) addStoreOptions(command);
   return clients;

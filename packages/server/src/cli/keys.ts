@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { createKey, listKeys, revokeKey, rotateKey } from '../admin/keys.js';
+import { createKey, deleteKey, listKeys, revokeKey, rotateKey } from '../admin/keys.js';
 import type { Environment } from '../domain/environment.js';
 import { type KeyScope, keyScopes } from '../domain/scope.js';
 import {
@@ -28,7 +28,7 @@ interface RotateOptions extends CommonOptions {
 }
 
 export function keysCommand(): Command {
-  const keys = new Command('keys').description("create, list, rotate and revoke a client's API keys");
+  const keys = new Command('keys').description("create, list, rotate, revoke and delete a client's API keys");
 
   keys
     .command('create')
@@ -131,9 +131,33 @@ export function keysCommand(): Command {
     .argument('<ClientId>')
     .argument('<KeyId>')
     .action(async (clientId: string, keyId: string, options: CommonOptions) => {
-      const key = await withStoreOnly(options, (store) => revokeKey(store, clientId, keyId));
-      if (options.json) printJson(keySummary(key, Date.now()));
-      else printLines([`Key ${key.keyId} of client ${clientId} is revoked.`]);
+      const { record: key, changed } = await withStoreOnly(options, (store) =>
+        revokeKey(store, clientId, keyId),
+      );
+      if (options.json) printJson({ ...keySummary(key, Date.now()), changed });
+      else if (changed) printLines([`Key ${key.keyId} of client ${clientId} is revoked.`]);
+      else printLines([`Nothing changed: key ${key.keyId} of client ${clientId} is already revoked.`]);
+    });
+
+  keys
+    .command('delete')
+    .description(
+      'delete a key: it and its tokens stop working at once, it leaves the listings, its audit entries stay',
+    )
+    .argument('<ClientId>')
+    .argument('<KeyId>')
+    .action(async (clientId: string, keyId: string, options: CommonOptions) => {
+      const { record: key, changed } = await withStoreOnly(options, (store) =>
+        deleteKey(store, clientId, keyId),
+      );
+      const deletedAt = new Date(key.deletedAt as number).toISOString();
+      if (options.json) printJson({ keyId: key.keyId, clientId: key.clientId, deletedAt, changed });
+      else if (changed)
+        printLines([`Key ${key.keyId} of client ${clientId} is deleted: it and its tokens stopped working.`]);
+      else
+        printLines([
+          `Nothing changed: key ${key.keyId} of client ${clientId} was already deleted at ${deletedAt}.`,
+        ]);
     });
 
   for (const command of keys.commands) addStoreOptions(command);

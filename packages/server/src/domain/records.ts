@@ -19,6 +19,8 @@ export interface ClientRecord {
   readonly profile: ClientProfile;
   readonly createdAt: number;
   readonly updatedAt: number;
+  /** When it was deleted: it then authenticates nothing and is listed nowhere; its ClientId stays taken. */
+  readonly deletedAt: number | null;
 }
 
 export interface ApiKeyRecord {
@@ -37,6 +39,8 @@ export interface ApiKeyRecord {
   readonly exposedAt: number | null;
   /** The key that replaced this one in a rotation. */
   readonly replacedBy: string | null;
+  /** When the key, or its client, was deleted: it then works nowhere and is listed nowhere. */
+  readonly deletedAt: number | null;
 }
 
 export interface NewClient {
@@ -54,6 +58,12 @@ export interface ClientUpdate {
   readonly rateLimits?: string | null;
   readonly profile?: ClientProfile;
 }
+
+/**
+ * What a client update changed besides its status: each field's name (a profile field under MANGOPAY's
+ * name) and its new value. None of them is secret, so the audit trail records them.
+ */
+export type ClientChanges = Readonly<Record<string, AuditValue>>;
 
 /** A client with every one of its keys and revoked tokens: what authentication needs, in one read. */
 export interface ClientCredentials {
@@ -86,6 +96,15 @@ export interface ChangeBatch {
   readonly clientIds: readonly string[];
 }
 
+/** A value in an audit entry's detail: plain JSON, never a secret. */
+export type AuditValue =
+  | string
+  | number
+  | boolean
+  | null
+  | readonly AuditValue[]
+  | { readonly [name: string]: AuditValue };
+
 /**
  * One entry of the audit trail. Events that can come in floods (tokens issued, failed authentications,
  * limits hit) are counted per minute rather than written one by one: `at` is then the minute's start.
@@ -99,7 +118,7 @@ export interface AuditEvent {
   /** The source address, for events a request caused. */
   readonly source: string | null;
   readonly count: number;
-  readonly detail: Readonly<Record<string, string | number | boolean | null>> | null;
+  readonly detail: Readonly<Record<string, AuditValue>> | null;
 }
 
 export const auditEventTypes = [
@@ -107,9 +126,11 @@ export const auditEventTypes = [
   'client.updated',
   'client.disabled',
   'client.enabled',
+  'client.deleted',
   'key.created',
   'key.rotated',
   'key.revoked',
+  'key.deleted',
   'key.expired',
   'key.exposed',
   'token.exposed',
@@ -132,7 +153,7 @@ export interface AuditQuery {
 }
 
 export function isKeyUsable(key: ApiKeyRecord, now: number): boolean {
-  return key.revokedAt === null && (key.expiresAt === null || key.expiresAt > now);
+  return key.revokedAt === null && key.deletedAt === null && (key.expiresAt === null || key.expiresAt > now);
 }
 
 /** How the audit trail and logs name a token: the first characters of its public id, never the token. */

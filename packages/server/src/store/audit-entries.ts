@@ -2,6 +2,7 @@ import {
   type ApiKeyRecord,
   type AuditEvent,
   type AuditEventType,
+  type ClientChanges,
   type ClientStatus,
   type RevokedToken,
   tokenFingerprint,
@@ -17,15 +18,26 @@ export function clientCreated(clientId: string, at: number): ClientChangeEntry {
   return entry(at, 'client.created', clientId, null);
 }
 
+/** A status change is `client.enabled` or `client.disabled`; the other fields changed are in `changed`. */
 export function clientUpdated(
   clientId: string,
   before: ClientStatus,
   after: ClientStatus,
+  fields: ClientChanges,
   at: number,
 ): ClientChangeEntry {
   const type =
     before === after ? 'client.updated' : after === 'active' ? 'client.enabled' : 'client.disabled';
-  return entry(at, type, clientId, null);
+  return entry(at, type, clientId, null, Object.keys(fields).length === 0 ? null : { changed: fields });
+}
+
+/** `keys`: how many of its keys were not deleted yet, and were deleted with it. */
+export function clientDeleted(clientId: string, keys: number, at: number): ClientChangeEntry {
+  return entry(at, 'client.deleted', clientId, null, { keys });
+}
+
+export function keyDeleted(clientId: string, keyId: string, at: number): ClientChangeEntry {
+  return entry(at, 'key.deleted', clientId, keyId);
 }
 
 export function keyCreated(key: ApiKeyRecord): ClientChangeEntry {

@@ -98,4 +98,15 @@ export const sqliteMigrations: readonly { readonly version: number; readonly sql
         BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
     `,
   },
+  {
+    // 3 holds the audit pruning and 4 another change, so deletion is 5 here (3 on PostgreSQL).
+    version: 5,
+    sql: `
+      -- Deletion is a tombstone (Store.deleteClient, Store.deleteApiKey): the audit trail names ClientIds and
+      -- key ids, so the rows stay, and a deleted ClientId stays taken; deleted rows authenticate nothing and
+      -- are listed nowhere.
+      ALTER TABLE clients ADD COLUMN deleted_at INTEGER;
+      ALTER TABLE api_keys ADD COLUMN deleted_at INTEGER;
+    `,
+  },
 ];

@@ -94,4 +94,14 @@ export const pgMigrations: readonly { readonly version: number; readonly sql: st
         END $$;
     `,
   },
+  {
+    version: 3,
+    sql: `
+      -- Deletion is a tombstone (Store.deleteClient, Store.deleteApiKey): the audit trail names ClientIds and
+      -- key ids, so the rows stay, and a deleted ClientId stays taken; deleted rows authenticate nothing and
+      -- are listed nowhere.
+      ALTER TABLE clients ADD COLUMN deleted_at BIGINT;
+      ALTER TABLE api_keys ADD COLUMN deleted_at BIGINT;
+    `,
+  },
 ];

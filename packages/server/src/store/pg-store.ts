@@ -90,7 +90,7 @@ class PgDialect implements SqlDialect {
     const result = await this.#pool.query<{ client: ClientRow; keys: ApiKeyRow[]; revoked: string[] }>(
       `SELECT row_to_json(c) AS client,
          COALESCE((SELECT json_agg(k ORDER BY k.created_at, k.key_id) FROM api_keys k
-                   WHERE k.client_id = c.client_id), '[]') AS keys,
+                   WHERE k.client_id = c.client_id AND k.deleted_at IS NULL), '[]') AS keys,
          COALESCE((SELECT json_agg(r.token_id) FROM revoked_tokens r
                    WHERE r.client_id = c.client_id), '[]') AS revoked
        FROM clients c WHERE c.client_id = $1`,
@@ -150,15 +150,16 @@ const SQL: Statements = {
   insertClient: `INSERT INTO clients (client_id, name, status, token_ttl_seconds, rate_limits, created_at, updated_at)
     VALUES ($1, $2, 'active', $3, $4, $5, $5) ON CONFLICT DO NOTHING RETURNING *`,
   selectClient: 'SELECT * FROM clients WHERE client_id = $1',
-  selectClients: 'SELECT * FROM clients ORDER BY client_id',
+  selectClients: 'SELECT * FROM clients WHERE deleted_at IS NULL ORDER BY client_id',
   selectClientForChange: 'SELECT * FROM clients WHERE client_id = $1 FOR UPDATE',
   updateClient: `UPDATE clients SET name = $2, status = $3, token_ttl_seconds = $4, rate_limits = $5, profile = $6,
     updated_at = $7 WHERE client_id = $1 RETURNING *`,
 
   insertKey: `INSERT INTO api_keys (key_id, client_id, alias, key_hash, environment, scope, created_at, expires_at)
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-  selectKeysOfClient: 'SELECT * FROM api_keys WHERE client_id = $1 ORDER BY created_at, key_id',
-  selectKeyByHash: 'SELECT * FROM api_keys WHERE key_hash = $1',
+  selectKeysOfClient:
+    'SELECT * FROM api_keys WHERE client_id = $1 AND deleted_at IS NULL ORDER BY created_at, key_id',
+  selectKeyByHash: 'SELECT * FROM api_keys WHERE key_hash = $1 AND deleted_at IS NULL',
   selectKeyForChange: 'SELECT * FROM api_keys WHERE key_id = $1 AND client_id = $2 FOR UPDATE',
   revokeKey: 'UPDATE api_keys SET revoked_at = $2 WHERE key_id = $1 RETURNING *',
   endKeyNow: 'UPDATE api_keys SET revoked_at = $2, replaced_by = $3 WHERE key_id = $1 RETURNING *',
@@ -166,11 +167,15 @@ const SQL: Statements = {
     WHERE key_id = $1 RETURNING *`,
   exposeKey: 'UPDATE api_keys SET exposed_at = COALESCE(exposed_at, $2) WHERE key_id = $1',
   markExpiredKeys: `UPDATE api_keys SET expiry_recorded = TRUE
-    WHERE NOT expiry_recorded AND expires_at <= $1 AND revoked_at IS NULL
+    WHERE NOT expiry_recorded AND expires_at <= $1 AND revoked_at IS NULL AND deleted_at IS NULL
     RETURNING key_id, client_id, expires_at`,
   touchKeys: `UPDATE api_keys SET last_used_at = used.at
     FROM json_to_recordset($1::json) AS used (key_id text, at bigint)
     WHERE api_keys.key_id = used.key_id AND (last_used_at IS NULL OR last_used_at < used.at)`,
+
+  deleteClient: 'UPDATE clients SET deleted_at = $2, updated_at = $2 WHERE client_id = $1 RETURNING *',
+  deleteKeysOfClient: 'UPDATE api_keys SET deleted_at = $2 WHERE client_id = $1 AND deleted_at IS NULL',
+  deleteKey: 'UPDATE api_keys SET deleted_at = $2 WHERE key_id = $1 RETURNING *',
 
   insertRevokedToken: `INSERT INTO revoked_tokens (token_id, client_id, key_id, expires_at, revoked_at)
     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (token_id) DO NOTHING`,

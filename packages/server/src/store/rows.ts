@@ -25,6 +25,7 @@ export interface ClientRow {
   profile: Json<Record<string, unknown>>;
   created_at: number;
   updated_at: number;
+  deleted_at: number | null;
 }
 
 export interface ApiKeyRow {
@@ -40,6 +41,7 @@ export interface ApiKeyRow {
   last_used_at: number | null;
   exposed_at: number | null;
   replaced_by: string | null;
+  deleted_at: number | null;
 }
 
 export interface IntrospectorRow {
@@ -69,6 +71,7 @@ export function toClient(row: ClientRow): ClientRecord {
     profile: parsed(row.profile),
     createdAt: row.created_at,
     updatedAt: row.updated_at,
+    deletedAt: row.deleted_at,
   };
 }
 
@@ -86,6 +89,7 @@ export function toApiKey(row: ApiKeyRow): ApiKeyRecord {
     lastUsedAt: row.last_used_at,
     exposedAt: row.exposed_at,
     replacedBy: row.replaced_by,
+    deletedAt: row.deleted_at,
   };
 }
 

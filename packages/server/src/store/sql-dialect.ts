@@ -13,9 +13,9 @@ import type { ApiKeyRow, ClientRow } from './rows.js';
 export interface Statements {
   /** [clientId, name, tokenTtlSeconds, rateLimits, createdAt] → the row, or none if the ClientId is taken */
   readonly insertClient: string;
-  /** [clientId] */
+  /** [clientId], deleted or not */
   readonly selectClient: string;
-  /** [] → every client, by ClientId */
+  /** [] → every client not deleted, by ClientId */
   readonly selectClients: string;
   /** [clientId] → the row, locked until the transaction ends where the database locks rows */
   readonly selectClientForChange: string;
@@ -24,11 +24,11 @@ export interface Statements {
 
   /** [keyId, clientId, alias, keyHash, environment, scope, createdAt, expiresAt] */
   readonly insertKey: string;
-  /** [clientId] → its keys, oldest first */
+  /** [clientId] → its keys not deleted, oldest first */
   readonly selectKeysOfClient: string;
-  /** [keyHash] */
+  /** [keyHash] → the key, unless deleted */
   readonly selectKeyByHash: string;
-  /** [keyId, clientId] → the row, locked until the transaction ends where the database locks rows */
+  /** [keyId, clientId] → the row, deleted or not, locked until the transaction ends where rows are locked */
   readonly selectKeyForChange: string;
   /** [keyId, at] → the row */
   readonly revokeKey: string;
@@ -38,10 +38,18 @@ export interface Statements {
   readonly endKeyAt: string;
   /** [keyId, at]: flagged exposed, keeping the first time → the row */
   readonly exposeKey: string;
-  /** [now] → key_id, client_id, expires_at of each key whose expiry passed unrecorded, now recorded */
+  /** [now] → key_id, client_id, expires_at of each live key whose expiry passed unrecorded, now recorded */
   readonly markExpiredKeys: string;
   /** [JSON array of {key_id, at}]: each key's last use, only ever moved forward */
   readonly touchKeys: string;
+
+  // Deletion leaves a tombstone: the audit trail names ClientIds and key ids, which must keep their meaning.
+  /** [clientId, at] → the row, marked deleted */
+  readonly deleteClient: string;
+  /** [clientId, at]: marks deleted every key of the client not deleted yet */
+  readonly deleteKeysOfClient: string;
+  /** [keyId, at] → the row, marked deleted */
+  readonly deleteKey: string;
 
   /** [tokenId, clientId, keyId, expiresAt, revokedAt]: nothing if already revoked */
   readonly insertRevokedToken: string;
@@ -129,8 +137,9 @@ export interface SqlDialect {
   /** Runs `work` in one transaction: committed when it returns, rolled back when a statement fails. */
   transaction<T>(kind: TransactionKind, work: () => Work<T>): Promise<T>;
   /**
-   * A client with its keys and revoked token ids, from one snapshot. The credential directory loads
-   * these on a miss, on the request path: a dialect reads them as cheaply as it can.
+   * A client (deleted or not) with its keys not deleted and its revoked token ids, from one snapshot.
+   * The credential directory loads these on a miss, on the request path: a dialect reads them as cheaply
+   * as it can.
    */
   credentials(clientId: string): Promise<CredentialRows | undefined>;
   close(): Promise<void>;

@@ -2,7 +2,9 @@ import type {
   ApiKeyRecord,
   AuditEvent,
   AuditQuery,
+  AuditValue,
   ChangeBatch,
+  ClientChanges,
   ClientCredentials,
   ClientRecord,
   ClientUpdate,
@@ -23,7 +25,7 @@ import {
   toIntrospector,
 } from './rows.js';
 import { first, run, type SqlDialect, type SqlValue, type StatementName, type Work } from './sql-dialect.js';
-import type { ChangeListener, Store } from './store.js';
+import type { ChangeListener, ClientUpdateOutcome, Outcome, Store } from './store.js';
 
 /** Inside a change transaction: records that a client changed, with its audit entry. */
 type RecordChange = (entry: audit.ClientChangeEntry) => Work<void>;
@@ -93,24 +95,46 @@ export class SqlStore implements Store {
     return (await this.#rows<ClientRow>('selectClients')).map(toClient);
   }
 
-  /** Merges `update` into the client: a field left undefined keeps its value. */
   async updateClient(clientId: string, update: ClientUpdate, now: number): Promise<ClientRecord | undefined> {
+    return (await this.changeClient(clientId, update, now))?.record;
+  }
+
+  /**
+   * Merges `update` into the client: a field left undefined keeps its value. An update that changes
+   * nothing writes nothing: no audit entry, no change-feed row.
+   */
+  async changeClient(
+    clientId: string,
+    update: ClientUpdate,
+    now: number,
+  ): Promise<ClientUpdateOutcome | undefined> {
     return this.#change(function* (changed) {
       const row = yield* first<ClientRow>('selectClientForChange', [clientId]);
-      if (row === undefined) return undefined;
+      if (row === undefined || row.deleted_at !== null) return undefined;
       const current = toClient(row);
+      const next: EditableClient = {
+        name: update.name ?? current.name,
+        tokenTtlSeconds:
+          update.tokenTtlSeconds === undefined ? current.tokenTtlSeconds : update.tokenTtlSeconds,
+        rateLimits: update.rateLimits === undefined ? current.rateLimits : update.rateLimits,
+        profile: update.profile ?? current.profile,
+      };
       const status = update.status ?? current.status;
+      const fields = changedFields(current, next);
+      if (status === current.status && Object.keys(fields).length === 0) {
+        return { record: current, changed: false, fields };
+      }
       const updated = yield* first<ClientRow>('updateClient', [
         clientId,
-        update.name ?? current.name,
+        next.name,
         status,
-        update.tokenTtlSeconds === undefined ? current.tokenTtlSeconds : update.tokenTtlSeconds,
-        update.rateLimits === undefined ? current.rateLimits : update.rateLimits,
-        JSON.stringify(update.profile ?? current.profile),
+        next.tokenTtlSeconds,
+        next.rateLimits,
+        JSON.stringify(next.profile),
         now,
       ]);
-      yield* changed(audit.clientUpdated(clientId, current.status, status, now));
-      return toClient(updated as ClientRow);
+      yield* changed(audit.clientUpdated(clientId, current.status, status, fields, now));
+      return { record: toClient(updated as ClientRow), changed: true, fields };
     });
   }
 
@@ -130,13 +154,18 @@ export class SqlStore implements Store {
     return row && toApiKey(row);
   }
 
-  async revokeApiKey(clientId: string, keyId: string, now: number): Promise<ApiKeyRecord | undefined> {
+  async revokeApiKey(
+    clientId: string,
+    keyId: string,
+    now: number,
+  ): Promise<Outcome<ApiKeyRecord> | undefined> {
     return this.#change(function* (changed) {
       const row = yield* first<ApiKeyRow>('selectKeyForChange', [keyId, clientId]);
-      if (row === undefined) return undefined;
-      if (row.revoked_at !== null) return toApiKey(row);
+      if (row === undefined || row.deleted_at !== null) return undefined;
+      if (row.revoked_at !== null) return { record: toApiKey(row), changed: false };
       yield* changed(audit.keyRevoked(clientId, keyId, now));
-      return toApiKey((yield* first<ApiKeyRow>('revokeKey', [keyId, now])) as ApiKeyRow);
+      const revoked = (yield* first<ApiKeyRow>('revokeKey', [keyId, now])) as ApiKeyRow;
+      return { record: toApiKey(revoked), changed: true };
     });
   }
 
@@ -163,7 +192,7 @@ export class SqlStore implements Store {
   async markKeyExposed(clientId: string, keyId: string, now: number, revoke: boolean): Promise<void> {
     await this.#change(function* (changed) {
       const row = yield* first<ApiKeyRow>('selectKeyForChange', [keyId, clientId]);
-      if (row === undefined) return;
+      if (row === undefined || row.deleted_at !== null) return;
       yield* run('exposeKey', [keyId, now]);
       yield* changed(audit.keyExposed(clientId, keyId, revoke, now));
       if (revoke && row.revoked_at === null) {
@@ -190,7 +219,8 @@ export class SqlStore implements Store {
 
   async getClientCredentials(clientId: string): Promise<ClientCredentials | undefined> {
     const rows = await this.#dialect.credentials(clientId);
-    if (rows === undefined) return undefined;
+    // A deleted client is no client: read through, it must never come back as one that authenticates.
+    if (rows === undefined || rows.client.deleted_at !== null) return undefined;
     return {
       client: toClient(rows.client),
       keys: rows.keys.map(toApiKey),
@@ -209,6 +239,33 @@ export class SqlStore implements Store {
       ]);
       if (changes === 0) return;
       yield* changed(audit.tokenRevoked(token, reason, now));
+    });
+  }
+
+  async deleteClient(clientId: string, now: number): Promise<Outcome<ClientRecord> | undefined> {
+    return this.#change(function* (changed) {
+      const row = yield* first<ClientRow>('selectClientForChange', [clientId]);
+      if (row === undefined) return undefined;
+      if (row.deleted_at !== null) return { record: toClient(row), changed: false };
+      const { changes: keys } = yield* run('deleteKeysOfClient', [clientId, now]);
+      const deleted = (yield* first<ClientRow>('deleteClient', [clientId, now])) as ClientRow;
+      yield* changed(audit.clientDeleted(clientId, keys, now));
+      return { record: toClient(deleted), changed: true };
+    });
+  }
+
+  async deleteApiKey(
+    clientId: string,
+    keyId: string,
+    now: number,
+  ): Promise<Outcome<ApiKeyRecord> | undefined> {
+    return this.#change(function* (changed) {
+      const row = yield* first<ApiKeyRow>('selectKeyForChange', [keyId, clientId]);
+      if (row === undefined) return undefined;
+      if (row.deleted_at !== null) return { record: toApiKey(row), changed: false };
+      const deleted = (yield* first<ApiKeyRow>('deleteKey', [keyId, now])) as ApiKeyRow;
+      yield* changed(audit.keyDeleted(clientId, keyId, now));
+      return { record: toApiKey(deleted), changed: true };
     });
   }
 
@@ -291,6 +348,35 @@ export class SqlStore implements Store {
   close(): Promise<void> {
     return this.#dialect.close();
   }
+}
+
+type EditableClient = Pick<ClientRecord, 'name' | 'tokenTtlSeconds' | 'rateLimits' | 'profile'>;
+
+/**
+ * The fields that differ between `current` and `next`, with their new values; a profile field that
+ * `next` lacks is null. Profile values are compared as JSON, whatever the order of their members.
+ */
+function changedFields(current: EditableClient, next: EditableClient): ClientChanges {
+  const fields: Record<string, AuditValue> = {};
+  for (const name of ['name', 'tokenTtlSeconds', 'rateLimits'] as const) {
+    if (next[name] !== current[name]) fields[name] = next[name];
+  }
+  for (const name of new Set([...Object.keys(current.profile), ...Object.keys(next.profile)])) {
+    // Profile values were checked as JSON on their way in (api/client-resource.ts).
+    const value = (next.profile[name] ?? null) as AuditValue;
+    if (canonicalJson(value) !== canonicalJson(current.profile[name] ?? null)) fields[name] = value;
+  }
+  return fields;
+}
+
+/** JSON with every object's members in name order, so that equal values give equal text. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (typeof value === 'object' && value !== null) {
+    const members = Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${members.map(([name, member]) => `${JSON.stringify(name)}:${canonicalJson(member)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
 }
 
 function* insertKey(key: ApiKeyRecord): Work<void> {

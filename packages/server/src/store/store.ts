@@ -3,6 +3,7 @@ import type {
   AuditEvent,
   AuditQuery,
   ChangeBatch,
+  ClientChanges,
   ClientCredentials,
   ClientRecord,
   ClientUpdate,
@@ -18,6 +19,20 @@ import type {
 export type ChangeListener = (clientIds: readonly string[]) => void;
 
 /**
+ * What a write did: the record as the write left it, and whether it changed anything. A write that found
+ * nothing to change wrote nothing: no audit entry, no change-feed row, no announcement.
+ */
+export interface Outcome<T> {
+  readonly record: T;
+  readonly changed: boolean;
+}
+
+/** A client update's outcome, with the fields it changed besides the status and their new values. */
+export interface ClientUpdateOutcome extends Outcome<ClientRecord> {
+  readonly fields: ClientChanges;
+}
+
+/**
  * Durable state behind one interface, so that the embedded SQLite store and a networked one can serve
  * the same server. Every mutation of a client, its keys or its tokens records a change, which other
  * processes on the same store read through `changesSince` to drop what they cached, and appends its
@@ -31,19 +46,30 @@ export interface Store {
    */
   onChange(listener: ChangeListener): void;
 
+  /** Undefined when the ClientId is taken, in any case, by a deleted client too: ClientIds are never reused. */
   createClient(client: NewClient): Promise<ClientRecord | undefined>;
+  /** The client, deleted or not (`deletedAt` says). */
   getClient(clientId: string): Promise<ClientRecord | undefined>;
+  /** Every client not deleted. */
   listClients(): Promise<ClientRecord[]>;
+  /** `changeClient`'s record: undefined when there is no such client, or it was deleted. */
   updateClient(clientId: string, update: ClientUpdate, now: number): Promise<ClientRecord | undefined>;
+  /**
+   * Merges `update` into the client (an undefined field keeps its value); undefined when there is no
+   * such client, or it was deleted. The audit entry lists the fields changed and their new values.
+   */
+  changeClient(clientId: string, update: ClientUpdate, now: number): Promise<ClientUpdateOutcome | undefined>;
 
   createApiKey(key: ApiKeyRecord): Promise<void>;
+  /** The client's keys not deleted, oldest first. */
   listApiKeys(clientId: string): Promise<ApiKeyRecord[]>;
   /**
    * The key with this HMAC, whatever its client, in one indexed read: the plain-HTTP exposure check
    * uses it so that its cost does not depend on whether the ClientId sent beside the key exists.
    */
   findKeyByHash(keyHash: string): Promise<ApiKeyRecord | undefined>;
-  revokeApiKey(clientId: string, keyId: string, now: number): Promise<ApiKeyRecord | undefined>;
+  /** Undefined when the client has no such key, or it was deleted; unchanged when it was revoked already. */
+  revokeApiKey(clientId: string, keyId: string, now: number): Promise<Outcome<ApiKeyRecord> | undefined>;
   /**
    * Creates `replacement` and ends `keyId` at `oldEndsAt` (at once when that is `now`), in one
    * transaction. Undefined when the client has no such key still usable.
@@ -61,7 +87,18 @@ export interface Store {
   recordExpiredKeys(now: number): Promise<void>;
   recordKeyUse(lastUsedByKeyId: ReadonlyMap<string, number>): Promise<void>;
 
+  /** Undefined for a deleted client; its keys not deleted. */
   getClientCredentials(clientId: string): Promise<ClientCredentials | undefined>;
+
+  /**
+   * Deletion leaves a tombstone rather than removing the row: the audit trail names ClientIds and key
+   * ids, and a ClientId handed to someone else would make another party's old tokens, logs and history
+   * name the new owner. A deleted client's keys are deleted with it, in one transaction; deleted clients
+   * and keys authenticate nothing and are listed nowhere. Undefined when there is no such client or key;
+   * unchanged when it was deleted already.
+   */
+  deleteClient(clientId: string, now: number): Promise<Outcome<ClientRecord> | undefined>;
+  deleteApiKey(clientId: string, keyId: string, now: number): Promise<Outcome<ApiKeyRecord> | undefined>;
 
   /** Adds a token to its client's revoked tokens (RFC 7009); `reason` goes to the audit trail. */
   revokeToken(token: RevokedToken, now: number, reason: 'revoked' | 'exposed'): Promise<void>;
