@@ -4,7 +4,7 @@ import https from 'node:https';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CLI, spawnServer } from './helpers/cli.js';
+import { CLI, runCli, spawnServer } from './helpers/cli.js';
 import { basicHeader, httpsRequest, tempDataDir, waitUntil } from './helpers/harness.js';
 
 /**
@@ -53,5 +53,24 @@ describe('the demo API key', () => {
     const { stdout } = await run('script', ['-qec', command, '/dev/null']).catch((error) => error);
     expect(stdout).toMatch(KEY_LINE);
     expect(stdout).not.toContain('warning');
+  });
+
+  it('is not made again once deleted: the server starts, and the ClientId stays unused', async () => {
+    const directory = dataDir();
+    const first = await spawnServer(['--data-dir', directory, '--workers', '1', '--demo-client']);
+    await waitUntil(async () => KEY_LINE.test(first.errorOutput()), 5000);
+    await first.stop('SIGTERM');
+    const deleted = await runCli(['clients', 'delete', 'demo', '--data-dir', directory]);
+    expect(deleted.code, deleted.stderr).toBe(0);
+    const second = await spawnServer(['--data-dir', directory, '--workers', '1', '--demo-client']);
+    try {
+      const agent = new https.Agent({ ca: readFileSync(join(directory, 'tls-cert.pem')) });
+      const response = await httpsRequest(second.port, agent, { path: '/v2.01/demo/clients' });
+      agent.destroy();
+      expect(response.status).toBe(401);
+      expect(second.errorOutput()).not.toMatch(KEY_LINE);
+    } finally {
+      await second.stop('SIGTERM');
+    }
   });
 });

@@ -13,13 +13,18 @@ export interface DemoClient {
 
 const DEMO_CLIENT_ID = 'demo';
 
-/** The demo client, created when the store has no client at all. */
+/**
+ * The demo client, created when the store has no client at all, and never again once deleted: its
+ * ClientId, like every other, is not reused.
+ */
 export async function createDemoClient(
   store: Store,
   dataDir: string,
   environment: Environment,
 ): Promise<DemoClient | undefined> {
-  if ((await store.listClients()).length > 0) return undefined;
+  if ((await store.listClients()).length > 0 || (await store.getClient(DEMO_CLIENT_ID)) !== undefined) {
+    return undefined;
+  }
   const context = { store, serverSecret: loadOrCreateServerSecret(dataDir), environment };
   const { client, apiKey } = await createClient(context, { clientId: DEMO_CLIENT_ID, name: 'Demo client' });
   return { clientId: client.clientId, apiKey };
