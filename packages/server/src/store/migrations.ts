@@ -98,4 +98,19 @@ export const sqliteMigrations: readonly { readonly version: number; readonly sql
         BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
     `,
   },
+  {
+    version: 4,
+    sql: `
+      -- The server secret's fingerprint (never the secret): the current one, and those retired by rotation,
+      -- so that a node or CLI with another secret refuses to start instead of writing keys no one else
+      -- can verify.
+      CREATE TABLE server_secrets (
+        fingerprint TEXT PRIMARY KEY,
+        state TEXT NOT NULL CHECK (state IN ('current', 'retired')),
+        recorded_at INTEGER NOT NULL,
+        retired_at INTEGER
+      ) STRICT;
+      CREATE UNIQUE INDEX server_secrets_one_current ON server_secrets (state) WHERE state = 'current';
+    `,
+  },
 ];
