@@ -33,8 +33,8 @@ export const SERVER_OPTIONS = {
     flag: '--secrets-file',
     placeholder: '<file>',
     env: 'PORTCULLIS_SECRETS_FILE',
-    defaultText: "PORTCULLIS_SECRETS, else the data directory's server-secret file",
-    help: 'server secrets, one a line, current first (shared by every node and the CLI)',
+    defaultText: "the data directory's server-secret",
+    help: 'server secrets, one a line, current first, for every node and the CLI; PORTCULLIS_SECRETS wins',
   }),
   /** Where clients, keys and the audit trail live: a `postgres://` URL shared by many nodes. */
   store: optionalOption({
