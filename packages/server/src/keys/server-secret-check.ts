@@ -21,12 +21,12 @@ const WHAT_TO_DO =
 const MAX_ATTEMPTS = 5;
 
 /**
- * The start-up check (`given`: what `readServerSecrets` found, read before the store is opened so that a
- * bad value is refused first) of the server (the primary, with workers) and of every CLI command that uses the
- * secret: the store keeps the fingerprint of the cluster's current secret, and a process whose secrets do
- * not agree with it refuses to start, with one line naming both fingerprints and what to do, instead of
- * hashing keys that every other node refuses (`unknown_key`). Never makes a data-directory secret for a
- * store that already holds clients or a fingerprint: that secret could only be wrong.
+ * The start-up check of the server (the primary, with workers) and of every CLI command that uses the
+ * secret. `given` is what `readServerSecrets` found, read before the store was opened so that a bad value
+ * is refused first. The store keeps the fingerprint of the cluster's current secret, and a process whose
+ * secrets do not agree with it refuses to start, with one line naming both fingerprints and what to do,
+ * instead of hashing keys that every other node refuses (`unknown_key`). Never makes a data-directory
+ * secret for a store that already holds clients or a fingerprint: that secret could only be wrong.
  *
  * - no fingerprint yet: the current one is recorded (a store from before fingerprints adopts it only when
  *   the secret was the operator's choice or already existed, i.e. was `given`);
@@ -41,9 +41,9 @@ export async function prepareServerSecrets(
   dataDir: string,
   now: () => number = Date.now,
 ): Promise<PreparedSecrets> {
+  let secrets = given;
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const state = await store.serverSecretState();
-    let secrets = given;
     if (secrets === undefined) {
       if (state.current !== undefined || state.holdsClients) {
         const held = state.current === undefined ? '' : ` (its secret's fingerprint is ${state.current})`;
