@@ -86,6 +86,18 @@ function get(server: ServerProcess, clientId: string, authorization: string): Pr
   return httpsRequest(server.port, agent, { path: `/v2.01/${clientId}/clients`, headers: { authorization } });
 }
 
+/** RFC 7662 introspection of `token` by the introspector `name`; resolves with the status. */
+async function introspect(
+  server: ServerProcess,
+  name: string,
+  apiKey: string,
+  token: string,
+): Promise<number> {
+  const request = tokenRequest(basicHeader(name, apiKey), `token=${token.slice('Bearer '.length)}`);
+  const response = await httpsRequest(server.port, agent, { ...request, path: '/v2.01/oauth/introspect' });
+  return response.status;
+}
+
 async function tokenFrom(server: ServerProcess, clientId: string, apiKey: string): Promise<string> {
   const response = await httpsRequest(server.port, agent, tokenRequest(basicHeader(clientId, apiKey)));
   expect(response.status, response.text).toBe(200);
@@ -186,6 +198,9 @@ describe('rotating the secret', () => {
     const keyA = await created(await cli(operator, backend, withSecrets(s1), 'clients', 'create', 'rotor'));
     const keyB = await created(await cli(operator, backend, withSecrets(s1), 'keys', 'create', 'rotor'));
     const tokenB = await tokenFrom(server, 'rotor', keyB);
+    const gate = await created(
+      await cli(operator, backend, withSecrets(s1), 'introspectors', 'create', 'gate'),
+    );
     await stop(server);
 
     // Phase 2 (docs/deployment.md): the new secret first, the old one still listed.
@@ -193,9 +208,10 @@ describe('rotating the secret', () => {
     expect(server.output()).toMatch(/server secret rotated: [A-Za-z0-9_-]{16} is current/);
     expect((await get(server, 'rotor', basicHeader('rotor', keyA))).status).toBe(200);
     expect((await get(server, 'rotor', tokenB)).status).toBe(200);
+    expect(await introspect(server, 'gate', gate, tokenB)).toBe(200);
     // Keys the CLI makes now are hashed under S2, and the CLI agrees with the store.
     const keyC = await created(await cli(operator, backend, withSecrets(s2, s1), 'keys', 'create', 'rotor'));
-    await stop(server); // flushes the re-hash of key A
+    await stop(server); // flushes the re-hash of key A and of the introspector's key
 
     // Phase 3: S1 dropped.
     server = await node(nodeDir, backend, withSecrets(s2));
@@ -203,7 +219,9 @@ describe('rotating the secret', () => {
     expect((await get(server, 'rotor', basicHeader('rotor', keyC))).status).toBe(200);
     expect((await get(server, 'rotor', basicHeader('rotor', keyB))).status).toBe(401);
     expect((await get(server, 'rotor', tokenB)).status).toBe(401);
-    expect((await get(server, 'rotor', await tokenFrom(server, 'rotor', keyA))).status).toBe(200);
+    const tokenA = await tokenFrom(server, 'rotor', keyA);
+    expect((await get(server, 'rotor', tokenA)).status).toBe(200);
+    expect(await introspect(server, 'gate', gate, tokenA)).toBe(200);
 
     // S1 first again, by a machine that missed the rotation: refused, whatever follows it.
     const retired = [/was retired by rotation/, /put the new secret first/];
