@@ -38,9 +38,7 @@ for (const dist of dists) {
   // Builds since server secrets for clusters take the secrets, current first; older ones, one secret.
   const { ServerSecrets } = await import(pathToFileURL(resolve(dist, 'keys/server-secret.js')).href);
   const secret =
-    ServerSecrets === undefined
-      ? { serverSecret }
-      : { secrets: new ServerSecrets([serverSecret], 'bench', true) };
+    ServerSecrets === undefined ? { serverSecret } : { secrets: new ServerSecrets([serverSecret], 'bench') };
   builds.push({ dist, AccessTokens, secret, issue: [], open: [], length: 0 });
 }
 

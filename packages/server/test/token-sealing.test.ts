@@ -64,7 +64,7 @@ function sealVersion2(secret: Buffer, environment: Environment, claims: Version2
 function tokensFor(serverSecret: Buffer, environment: Environment) {
   return new AccessTokens({
     directory: { lookup: async () => ({ entry: null, found: undefined }) },
-    secrets: new ServerSecrets([serverSecret], 'the test', true),
+    secrets: new ServerSecrets([serverSecret], 'the test'),
     environment,
   });
 }

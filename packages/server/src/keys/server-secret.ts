@@ -43,16 +43,13 @@ export class ServerSecrets {
   readonly #secrets: readonly Buffer[];
   /** Where they came from, for messages: the variable, the file, or the data directory's file. */
   readonly source: string;
-  /** Whether the operator named them (variable or file), rather than the data directory's default file. */
-  readonly operatorGiven: boolean;
 
-  constructor(secrets: readonly Buffer[], source: string, operatorGiven: boolean) {
+  constructor(secrets: readonly Buffer[], source: string) {
     if (secrets.length === 0 || secrets.length > MAX_SECRETS) {
       throw new RangeError(`${source} must hold 1 to ${MAX_SECRETS} secrets`);
     }
     this.#secrets = secrets;
     this.source = source;
-    this.operatorGiven = operatorGiven;
   }
 
   get current(): Buffer {
@@ -98,15 +95,15 @@ const SECRETS_OPTION = 'secrets (PORTCULLIS_SECRETS)';
 export function readServerSecrets(sources: SecretSources): ServerSecrets | undefined {
   if (sources.secrets !== undefined) {
     if (!Array.isArray(sources.secrets)) throw new Error(`${SECRETS_OPTION} must be a list of secrets`);
-    return new ServerSecrets(decodeAll(sources.secrets, SECRETS_OPTION), 'PORTCULLIS_SECRETS', true);
+    return new ServerSecrets(decodeAll(sources.secrets, SECRETS_OPTION), 'PORTCULLIS_SECRETS');
   }
   if (sources.secretsFile !== undefined) {
     const path = sources.secretsFile;
-    return new ServerSecrets(readSecretsFile(path, 'the secrets file'), `--secrets-file ${path}`, true);
+    return new ServerSecrets(readSecretsFile(path, 'the secrets file'), `--secrets-file ${path}`);
   }
   const path = join(sources.dataDir, SECRET_FILE);
   if (!existsSync(path)) return undefined;
-  return new ServerSecrets(readSecretsFile(path, 'the server secret'), path, false);
+  return new ServerSecrets(readSecretsFile(path, 'the server secret'), path);
 }
 
 /** Splits `PORTCULLIS_SECRETS`: comma-separated, spaces around each ignored. */
@@ -124,7 +121,7 @@ export function createDataDirSecret(dataDir: string): ServerSecrets {
     // Another process made it first: use theirs.
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
   }
-  return new ServerSecrets(readSecretsFile(path, 'the server secret'), path, false);
+  return new ServerSecrets(readSecretsFile(path, 'the server secret'), path);
 }
 
 /**
