@@ -42,6 +42,7 @@ const SERVICE_SUITES = [
   'packages/server/test/multi-node.test.ts',
   'packages/server/test/fresh-keys-nodes.test.ts',
   'packages/server/test/faults.test.ts',
+  'packages/server/test/server-secrets-nodes.test.ts',
 ];
 
 export default defineConfig(async () => {

@@ -15,6 +15,12 @@ export type ServerOptions = {
 } & {
   /** Where structured log lines go. Default: nowhere. */
   readonly logger?: Logger;
+  /**
+   * The server secrets, base64url (each at least 32 bytes), current first, as `PORTCULLIS_SECRETS` gives
+   * them to `serve`. Over `secretsFile` and the data directory's file. Kept out of the resolved options,
+   * which are shown and logged; checked when the server starts (`keys/server-secret.ts`).
+   */
+  readonly secrets?: readonly string[];
 };
 
 type ResolvedFields = {

@@ -8,9 +8,11 @@ import { createRequestHandler } from './http/app.js';
 import { RouteTable, routes } from './http/routes.js';
 import { AccessTokens } from './keys/access-tokens.js';
 import { CredentialDirectory } from './keys/credential-directory.js';
+import { CredentialRehashes } from './keys/credential-rehashes.js';
 import { IntrospectorDirectory } from './keys/introspector-directory.js';
 import { KeyUsage } from './keys/key-usage.js';
-import { loadOrCreateServerSecret } from './keys/server-secret.js';
+import { readServerSecrets, type ServerSecrets } from './keys/server-secret.js';
+import { prepareServerSecrets, secretRecordLine } from './keys/server-secret-check.js';
 import { ApiKeyVerifier } from './keys/verify-api-key.js';
 import { ClientLimits } from './limits/client-limits.js';
 import { FailedAuthentications } from './limits/failed-authentications.js';
@@ -47,6 +49,8 @@ export interface PortcullisServer {
   readonly options: ResolvedServerOptions;
   readonly tls: TlsMaterial;
   readonly store: Store;
+  /** The server secrets in use, current first (printed, they show fingerprints only). */
+  readonly secrets: ServerSecrets;
   /** Access tokens issued since start, for tests and monitoring. */
   tokensIssued(): number;
   /** Starts listening; resolves with the bound address once connections are accepted. */
@@ -64,8 +68,24 @@ export async function createPortcullisServer(
   dependencies: ServerDependencies = {},
 ): Promise<PortcullisServer> {
   const options = resolveServerOptions(input);
+  const given = readServerSecrets({
+    secrets: input.secrets,
+    secretsFile: options.secretsFile,
+    dataDir: options.dataDir,
+  });
   const store =
     dependencies.store ?? (await openStore(options.store, options.dataDir, options.storeTimeoutMs));
+  let secrets: ServerSecrets;
+  try {
+    const prepared = await prepareServerSecrets(store, given, options.dataDir);
+    secrets = prepared.secrets;
+    const line = secretRecordLine(prepared.record);
+    if (line !== undefined) options.logger.info(`server_secret.${prepared.record.kind}`, { detail: line });
+  } catch (error) {
+    // Refused before anything else was opened or listened: nothing is left running.
+    await store.close();
+    throw error;
+  }
   const cache =
     options.cache === undefined
       ? undefined
@@ -82,7 +102,6 @@ export async function createPortcullisServer(
   });
   const counters = dependencies.counters ?? cache?.counters ?? inProcessCounters;
   const changeSignal = dependencies.changeSignal ?? cache;
-  const serverSecret = loadOrCreateServerSecret(options.dataDir);
   const tls = await loadOrCreateTlsMaterial({
     dataDir: options.dataDir,
     host: options.host,
@@ -99,14 +118,15 @@ export async function createPortcullisServer(
     changeSignal?.announce();
   });
   const audit = new AuditCounter();
+  const rehashes = new CredentialRehashes();
   const peers = new ConnectionPeers();
   const trustedProxies = new TrustedProxies(options.trustProxy, peers);
   const services: Services = {
     options,
     store,
     directory,
-    apiKeys: new ApiKeyVerifier({ directory, serverSecret, environment: options.environment }),
-    tokens: new AccessTokens({ directory, serverSecret, environment: options.environment }),
+    apiKeys: new ApiKeyVerifier({ directory, secrets, environment: options.environment, rehashes }),
+    tokens: new AccessTokens({ directory, secrets, environment: options.environment }),
     keyUsage: new KeyUsage(),
     limits: new ClientLimits(options.rateLimits, options.tokenLimit, audit, counters),
     failedAuthentications: new FailedAuthentications(
@@ -118,7 +138,7 @@ export async function createPortcullisServer(
     ),
     addressOf: (req) => trustedProxies.clientAddress(req),
     audit,
-    introspectors: new IntrospectorDirectory(store, revocationBoundMs),
+    introspectors: new IntrospectorDirectory(store, revocationBoundMs, rehashes),
     logger: options.logger,
   };
   const exposure = new CredentialExposure(services);
@@ -141,13 +161,14 @@ export async function createPortcullisServer(
       exposure.checkAfterAnswer(req);
     },
   });
-  const background = startBackgroundWork(services, await store.latestChange());
+  const background = startBackgroundWork(services, rehashes, await store.latestChange());
   changeSignal?.subscribe(() => background.readChangesNow());
 
   return {
     options,
     tls,
     store,
+    secrets,
     tokensIssued: () => services.tokens.issuedCount,
     listen: () => listener.listen(options.port, options.host),
     async close() {
@@ -162,11 +183,12 @@ export async function createPortcullisServer(
 
 /**
  * Reads the store's change feed so that changes made by the CLI or another process reach this one's
- * caches, writes batched key usage and audit counts, records keys that expired, forgets expired tokens
- * and prunes old change records.
+ * caches, writes batched key usage, keys moved to the current server secret and audit counts, records
+ * keys that expired, forgets expired tokens and prunes old change records.
  */
 function startBackgroundWork(
   services: Services,
+  rehashes: CredentialRehashes,
   initialChange: number,
 ): { readChangesNow(): void; stop(): Promise<void> } {
   const { store, directory, tokens, keyUsage, audit, logger, options } = services;
@@ -178,6 +200,12 @@ function startBackgroundWork(
   let lastRead = Date.now();
   const flush = async () => {
     await store.recordKeyUse(keyUsage.take());
+    const pending = rehashes.take();
+    if (pending.length > 0) {
+      await store.rehashCredentials(pending.map(({ rehash }) => rehash));
+      // This process's entries hold the old HMACs; other processes find the new ones by reading through.
+      directory.invalidate(pending.flatMap(({ clientId }) => (clientId === undefined ? [] : [clientId])));
+    }
     const counted = audit.take();
     if (counted.length === 0) return;
     try {

@@ -225,7 +225,15 @@ describe('portcullis explains itself', () => {
   });
 
   /** The README's "The CLI" section says which of these flags each command takes. */
-  const STORE_FLAGS = ['--data-dir', '--store', '--cache', '--cache-prefix', '--json', '--help'];
+  const STORE_FLAGS = [
+    '--data-dir',
+    '--store',
+    '--cache',
+    '--cache-prefix',
+    '--secrets-file',
+    '--json',
+    '--help',
+  ];
   const CLIENT_FLAGS = ['--data-dir', '--help', '--base-url', '--client-id', '--api-key', '--ca-file'];
   const SAID = [...new Set([...STORE_FLAGS, ...CLIENT_FLAGS])];
   it.each([
@@ -249,7 +257,7 @@ describe('portcullis explains itself', () => {
       'audit prune',
     ].map((command) => [command, STORE_FLAGS] as const),
     ['migrate', ['--data-dir', '--store', '--json', '--help']],
-    ['serve', ['--data-dir', '--store', '--cache', '--cache-prefix', '--help']],
+    ['serve', ['--data-dir', '--store', '--cache', '--cache-prefix', '--secrets-file', '--help']],
     ['token', [...CLIENT_FLAGS, '--json']],
     ['call', CLIENT_FLAGS],
   ] as const)('%s takes the flags the README says', async (command, flags) => {

@@ -330,4 +330,35 @@ describe.each([sqlite, ...(pgReachable ? [postgres] : [])])('the $name store', (
       { before: new Date(T0 - HOUR).toISOString(), removed: 0 },
     ]);
   });
+  it("records the server secret's fingerprint by compare-and-set: racers agree, a retired one never returns", async () => {
+    expect(await store.serverSecretState()).toEqual({ current: undefined, retired: [], holdsClients: true });
+    const first = await Promise.all([
+      store.recordServerSecret('fp-one', undefined, T0),
+      store.recordServerSecret('fp-two', undefined, T0),
+    ]);
+    expect(first.filter(Boolean)).toHaveLength(1);
+    const winner = (await store.serverSecretState()).current as string;
+    const rotations = await Promise.all([
+      store.recordServerSecret('fp-new', winner, T0 + 1),
+      store.recordServerSecret('fp-new', winner, T0 + 1),
+    ]);
+    expect(rotations.filter(Boolean)).toHaveLength(1);
+    expect(await store.serverSecretState()).toMatchObject({ current: 'fp-new', retired: [winner] });
+    await expect(store.recordServerSecret(winner, 'fp-new', T0 + 2)).rejects.toThrow(/retired/);
+    expect(await store.serverSecretState()).toMatchObject({ current: 'fp-new', retired: [winner] });
+  });
+
+  it('moves a key and an introspector to a new HMAC only from the hash they still have', async () => {
+    await store.createApiKey(key('acme', 'key_moved'));
+    await store.createIntrospector({ name: 'gate', keyHash: 'hash-gate', createdAt: T0, revokedAt: null });
+    const moves = [
+      { kind: 'key', id: 'key_moved', fromHash: 'hash-key_moved', toHash: 'hash-key_moved-2' },
+      { kind: 'introspector', id: 'gate', fromHash: 'hash-gate', toHash: 'hash-gate-2' },
+    ] as const;
+    expect(await store.rehashCredentials(moves)).toBe(2);
+    expect(await store.rehashCredentials(moves)).toBe(0);
+    expect((await store.findKeyByHash('hash-key_moved-2'))?.keyId).toBe('key_moved');
+    expect((await store.findIntrospector('hash-gate-2'))?.name).toBe('gate');
+    expect(await store.findKeyByHash('hash-key_moved')).toBeUndefined();
+  });
 });

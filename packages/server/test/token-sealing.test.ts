@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Environment } from '../src/domain/environment.js';
 import type { ApiKeyRecord } from '../src/domain/records.js';
 import { AccessTokens } from '../src/keys/access-tokens.js';
+import { ServerSecrets } from '../src/keys/server-secret.js';
 import { startTestServer, type TestClient, type TestServer } from './helpers/harness.js';
 
 /**
@@ -63,7 +64,7 @@ function sealVersion2(secret: Buffer, environment: Environment, claims: Version2
 function tokensFor(serverSecret: Buffer, environment: Environment) {
   return new AccessTokens({
     directory: { lookup: async () => null },
-    serverSecret,
+    secrets: new ServerSecrets([serverSecret], 'the test'),
     environment,
   });
 }

@@ -1,7 +1,8 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { AdminContext } from '../admin/admin.js';
 import type { Environment } from '../domain/environment.js';
-import { loadOrCreateServerSecret } from '../keys/server-secret.js';
+import { readServerSecrets, type ServerSecrets, splitSecretList } from '../keys/server-secret.js';
+import { prepareServerSecrets, secretRecordLine } from '../keys/server-secret-check.js';
 import { SERVER_OPTIONS } from '../options/server-option-table.js';
 import { openStore } from '../store/open-store.js';
 import type { Store } from '../store/store.js';
@@ -13,6 +14,7 @@ export interface CommonOptions {
   readonly store?: string;
   readonly cache?: string;
   readonly cachePrefix: string;
+  readonly secretsFile?: string;
   readonly json: boolean;
 }
 
@@ -23,6 +25,16 @@ export const dataDirOption = (): Option => flagOf(SERVER_OPTIONS.dataDir);
 export const storeOption = (): Option => flagOf(SERVER_OPTIONS.store);
 export const cacheOption = (): Option => flagOf(SERVER_OPTIONS.cache);
 export const cachePrefixOption = (): Option => flagOf(SERVER_OPTIONS.cachePrefix);
+export const secretsFileOption = (): Option => flagOf(SERVER_OPTIONS.secretsFile);
+
+/**
+ * `PORTCULLIS_SECRETS`, split: the secrets themselves are read from the environment only (a secret
+ * manager sets it), never from a flag, which `ps` shows to every user of the machine.
+ */
+export function environmentSecrets(): string[] | undefined {
+  const text = process.env.PORTCULLIS_SECRETS;
+  return text === undefined || text === '' ? undefined : splitSecretList(text);
+}
 
 /**
  * The options of every command that manages clients, keys or the audit trail: where the store is, the
@@ -34,6 +46,7 @@ export function addStoreOptions(command: Command): Command {
     .addOption(storeOption())
     .addOption(cacheOption())
     .addOption(cachePrefixOption())
+    .addOption(secretsFileOption())
     .addOption(jsonOption());
 }
 
@@ -55,16 +68,45 @@ export function integerArgument(min: number, max: number): (value: string) => nu
 /**
  * Runs `action` with the store (`--store`, or the data directory's SQLite file) and the server secret,
  * closes the store afterwards, and, with `--cache`, tells every server to read the change now if it made
- * one.
+ * one. The secret passes the same start-up check as a server's (`prepareServerSecrets`): a CLI with
+ * another secret than the cluster's refuses, rather than create keys that every node refuses.
  */
 export function withStore<T>(
-  options: Pick<CommonOptions, 'dataDir' | 'store' | 'cache' | 'cachePrefix'>,
+  options: Pick<CommonOptions, 'dataDir' | 'store' | 'cache' | 'cachePrefix' | 'secretsFile'>,
   environment: Environment,
   action: (context: AdminContext) => Promise<T>,
 ): Promise<T> {
-  return withStoreOnly(options, (store) =>
-    action({ store, serverSecret: loadOrCreateServerSecret(options.dataDir), environment }),
-  );
+  const given = givenSecrets(options);
+  return withStoreOnly(options, async (store) => {
+    const secrets = await checkedSecrets(store, given, options.dataDir);
+    return action({ store, serverSecret: secrets.current, environment });
+  });
+}
+
+/** The secrets the operator gave (`PORTCULLIS_SECRETS`, `--secrets-file`) or the data directory holds. */
+export function givenSecrets(
+  options: Pick<CommonOptions, 'dataDir' | 'secretsFile'>,
+): ServerSecrets | undefined {
+  return readServerSecrets({
+    secrets: environmentSecrets(),
+    secretsFile: options.secretsFile,
+    dataDir: options.dataDir,
+  });
+}
+
+/**
+ * The start-up check. A rotation is said on standard error (standard output is the command's answer);
+ * the first record on a new store is routine and goes unsaid.
+ */
+export async function checkedSecrets(
+  store: Store,
+  given: ServerSecrets | undefined,
+  dataDir: string,
+): Promise<ServerSecrets> {
+  const { secrets, record } = await prepareServerSecrets(store, given, dataDir);
+  const line = secretRecordLine(record);
+  if (record.kind === 'rotated' && line !== undefined) process.stderr.write(`portcullis: ${line}\n`);
+  return secrets;
 }
 
 /** Runs `action` with the store only, for commands that need no secret; otherwise as `withStore`. */

@@ -1,7 +1,6 @@
 import { relative } from 'node:path';
 import { createClient } from '../admin/clients.js';
 import type { Environment } from '../domain/environment.js';
-import { loadOrCreateServerSecret } from '../keys/server-secret.js';
 import type { Store } from '../store/store.js';
 import type { TlsMaterial } from '../tls/certificate.js';
 
@@ -15,17 +14,17 @@ const DEMO_CLIENT_ID = 'demo';
 
 /**
  * The demo client, created when the store has no client at all, and never again once deleted: its
- * ClientId, like every other, is not reused.
+ * ClientId, like every other, is not reused. Its key is hashed under `serverSecret`.
  */
 export async function createDemoClient(
   store: Store,
-  dataDir: string,
+  serverSecret: Buffer,
   environment: Environment,
 ): Promise<DemoClient | undefined> {
   if ((await store.listClients()).length > 0 || (await store.getClient(DEMO_CLIENT_ID)) !== undefined) {
     return undefined;
   }
-  const context = { store, serverSecret: loadOrCreateServerSecret(dataDir), environment };
+  const context = { store, serverSecret, environment };
   const { client, apiKey } = await createClient(context, { clientId: DEMO_CLIENT_ID, name: 'Demo client' });
   return { clientId: client.clientId, apiKey };
 }

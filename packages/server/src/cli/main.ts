@@ -6,6 +6,7 @@ import { clientsCommand } from './clients.js';
 import { introspectorsCommand } from './introspectors.js';
 import { keysCommand } from './keys.js';
 import { migrateCommand } from './migrate.js';
+import { secretCommand } from './secret.js';
 import { serveCommand } from './serve.js';
 
 /** The server package's version: package.json is two levels up from src/cli/ and dist/cli/ alike. */
@@ -25,6 +26,7 @@ const program = new Command('portcullis')
   .addCommand(introspectorsCommand())
   .addCommand(auditCommand())
   .addCommand(migrateCommand())
+  .addCommand(secretCommand())
   .addCommand(tokenCommand())
   .addCommand(callCommand());
 

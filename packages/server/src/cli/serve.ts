@@ -4,13 +4,15 @@ import { Command } from 'commander';
 import { reportListening, superviseWorkers } from '../cluster/supervisor.js';
 import { PrimaryLink } from '../cluster/worker-side.js';
 import { type ResolvedServerOptions, resolveServerOptions, type ServerOptions } from '../config.js';
-import { loadOrCreateServerSecret } from '../keys/server-secret.js';
+import { readServerSecrets, type ServerSecrets } from '../keys/server-secret.js';
+import { prepareServerSecrets, secretRecordLine } from '../keys/server-secret-check.js';
 import { createJsonLogger } from '../log.js';
 import { integerOption, switchOption } from '../options/option-row.js';
 import { SERVER_OPTIONS } from '../options/server-option-table.js';
 import { createPortcullisServer } from '../server.js';
 import { openStore } from '../store/open-store.js';
 import { loadOrCreateTlsMaterial, type TlsMaterial } from '../tls/certificate.js';
+import { environmentSecrets } from './common.js';
 import { createDemoClient, type DemoClient } from './demo-client.js';
 import { flagOf, valuesOf } from './option-flags.js';
 import { printStart } from './start-banner.js';
@@ -48,8 +50,10 @@ export function serveCommand(): Command {
 }
 
 async function serve(values: Readonly<Record<string, unknown>>): Promise<void> {
+  const secrets = environmentSecrets();
   const given: ServerOptions = {
     ...valuesOf(SERVER_OPTIONS, values),
+    ...(secrets !== undefined && { secrets }),
     logger: createJsonLogger((line) => process.stdout.write(line)),
   };
   const { workers, demoClient } = valuesOf(SERVE_ONLY, values);
@@ -57,45 +61,66 @@ async function serve(values: Readonly<Record<string, unknown>>): Promise<void> {
   // Bad options end here, once, rather than in every worker.
   const options = resolveServerOptions(given);
   const count = SERVE_ONLY.workers.resolve(workers, 'workers');
-  if (count > 1) return serveAsPrimary(options, count, demoClient === true);
+  if (count > 1) return serveAsPrimary(options, given.secrets, count, demoClient === true);
   const server = await createPortcullisServer(given);
   const address = await server.listen();
   const demo =
     demoClient === true
-      ? await createDemoClient(server.store, options.dataDir, options.environment)
+      ? await createDemoClient(server.store, server.secrets.current, options.environment)
       : undefined;
-  printStart(options, address.port, server.tls, demo);
+  printStart(options, address.port, server.tls, demo, secretLines(server.secrets));
   stopOnSignals(() => server.close(), true);
 }
 
+/** The line that lets operators compare machines' secrets: fingerprints only, never a secret. */
+function secretLines(secrets: ServerSecrets, more: readonly string[] = []): string[] {
+  const [current, ...older] = secrets.fingerprints();
+  const olderText = older.length === 0 ? '' : `; older, still accepted: ${older.join(', ')}`;
+  return [`portcullis: server secret ${current} (from ${secrets.source})${olderText}`, ...more];
+}
+
 /**
- * `--workers N`: this process prepares what the workers share (schema, server secret, certificate, demo
- * client), then supervises them (cluster/supervisor.ts).
+ * `--workers N`: this process prepares what the workers share (schema, server secret and its check
+ * against the store, certificate, demo client), then supervises them (cluster/supervisor.ts).
  */
 async function serveAsPrimary(
   options: ResolvedServerOptions,
+  givenSecrets: readonly string[] | undefined,
   workers: number,
   demoClient: boolean,
 ): Promise<void> {
+  const given = readServerSecrets({
+    secrets: givenSecrets,
+    secretsFile: options.secretsFile,
+    dataDir: options.dataDir,
+  });
   const store = await openStore(options.store, options.dataDir, STORE_TIMEOUT_MS);
   let tls: TlsMaterial;
   let demo: DemoClient | undefined;
+  let secrets: ServerSecrets;
+  let recorded: string | undefined;
   try {
-    loadOrCreateServerSecret(options.dataDir);
+    const prepared = await prepareServerSecrets(store, given, options.dataDir);
+    secrets = prepared.secrets;
+    recorded = secretRecordLine(prepared.record);
     tls = await loadOrCreateTlsMaterial({
       dataDir: options.dataDir,
       host: options.host,
       certFile: options.tlsCert,
       keyFile: options.tlsKey,
     });
-    demo = demoClient ? await createDemoClient(store, options.dataDir, options.environment) : undefined;
+    demo = demoClient ? await createDemoClient(store, secrets.current, options.environment) : undefined;
   } finally {
     await store.close();
   }
   superviseWorkers({
     workers,
     countInPrimary: options.cache === undefined,
-    onListening: (port) => printStart(options, port, tls, demo, [`portcullis: ${workers} workers`]),
+    onListening: (port) =>
+      printStart(options, port, tls, demo, [
+        ...secretLines(secrets, recorded === undefined ? [] : [`portcullis: ${recorded}`]),
+        `portcullis: ${workers} workers`,
+      ]),
   });
 }
 

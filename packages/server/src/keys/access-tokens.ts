@@ -7,6 +7,7 @@ import type { KeyScope } from '../domain/scope.js';
 import type { CredentialDirectory } from './credential-directory.js';
 import { LEGACY_OVERHEAD_BYTES, LEGACY_VERSION, LegacyTokenOpener } from './legacy-token-opener.js';
 import { pooledRandomBytes } from './random-pool.js';
+import type { ServerSecrets } from './server-secret.js';
 import { XAES_NONCE_BYTES, XAES_TAG_BYTES, Xaes256Gcm } from './xaes-256-gcm.js';
 
 /**
@@ -22,6 +23,10 @@ import { XAES_NONCE_BYTES, XAES_TAG_BYTES, Xaes256Gcm } from './xaes-256-gcm.js'
  * derives from it a key for this token alone, so no key nears the 2^32 random nonces NIST SP 800-38D §8.3
  * allows (SECURITY.md, Sealed tokens); its first 128 bits are the token id, which needs no second random value.
  * Version 2 tokens (token id inside, one key for all) still open until they expire.
+ *
+ * Tokens are sealed under the current server secret and opened under each secret, current first, so that
+ * tokens minted before a rotation keep working until they expire. The list is capped (`MAX_SECRETS`), so
+ * a forged token costs at most that many opens, and with one secret, as usual, exactly one.
  */
 const VERSION = 3;
 const VERSION_BYTE = Buffer.of(VERSION);
@@ -97,7 +102,7 @@ export interface IssuedToken {
 export interface AccessTokensOptions {
   /** Only read: where `check` finds the key and client a token names. */
   readonly directory: Pick<CredentialDirectory, 'lookup'>;
-  readonly serverSecret: Buffer;
+  readonly secrets: ServerSecrets;
   /** Bound into every token, so that a sandbox token never opens on a production server. */
   readonly environment: Environment;
   /** How many opened tokens to remember, so that a token in use is decrypted once. */
@@ -106,20 +111,22 @@ export interface AccessTokensOptions {
 
 export class AccessTokens {
   readonly #directory: Pick<CredentialDirectory, 'lookup'>;
-  readonly #xaes: Xaes256Gcm;
+  /** One per server secret, current (which seals) first. */
+  readonly #xaes: readonly [Xaes256Gcm, ...Xaes256Gcm[]];
   readonly #associatedData: Buffer;
-  readonly #legacy: LegacyTokenOpener;
+  readonly #legacy: readonly LegacyTokenOpener[];
   readonly #maxCachedTokens: number;
   readonly #opened = new Map<string, AccessTokenClaims>();
   #issued = 0;
 
   constructor(options: AccessTokensOptions) {
     this.#directory = options.directory;
-    this.#xaes = new Xaes256Gcm(
-      Buffer.from(hkdfSync('sha256', options.serverSecret, Buffer.alloc(0), KEY_INFO, 32)),
-    );
+    const [current, ...older] = options.secrets.all.map(
+      (secret) => new Xaes256Gcm(Buffer.from(hkdfSync('sha256', secret, Buffer.alloc(0), KEY_INFO, 32))),
+    ) as [Xaes256Gcm, ...Xaes256Gcm[]];
+    this.#xaes = [current, ...older];
     this.#associatedData = Buffer.from(`${VERSION}:${options.environment}`);
-    this.#legacy = new LegacyTokenOpener(options.serverSecret, options.environment);
+    this.#legacy = options.secrets.all.map((secret) => new LegacyTokenOpener(secret, options.environment));
     this.#maxCachedTokens = options.maxCachedTokens ?? 100_000;
   }
 
@@ -144,7 +151,7 @@ export class AccessTokens {
     const sealed = Buffer.concat([
       VERSION_BYTE,
       nonce,
-      this.#xaes.seal(nonce, plaintext, this.#associatedData),
+      this.#xaes[0].seal(nonce, plaintext, this.#associatedData),
     ]);
     // Not remembered here: a token-per-call client would fill the cache with tokens never presented.
     this.#issued++;
@@ -205,18 +212,25 @@ export class AccessTokens {
       case VERSION: {
         if (!claimsFit(sealed.length - OVERHEAD_BYTES)) return undefined;
         const nonce = sealed.subarray(1, 1 + XAES_NONCE_BYTES);
-        const claims = this.#xaes.open(nonce, sealed.subarray(1 + XAES_NONCE_BYTES), this.#associatedData);
-        return claims && { tokenId: nonce.subarray(0, TOKEN_ID_BYTES), claims };
+        const body = sealed.subarray(1 + XAES_NONCE_BYTES);
+        for (const xaes of this.#xaes) {
+          const claims = xaes.open(nonce, body, this.#associatedData);
+          if (claims !== undefined) return { tokenId: nonce.subarray(0, TOKEN_ID_BYTES), claims };
+        }
+        return undefined;
       }
       case LEGACY_VERSION: {
         if (!claimsFit(sealed.length - LEGACY_OVERHEAD_BYTES - TOKEN_ID_BYTES)) return undefined;
-        const plaintext = this.#legacy.open(sealed);
-        return (
-          plaintext && {
-            tokenId: plaintext.subarray(0, TOKEN_ID_BYTES),
-            claims: plaintext.subarray(TOKEN_ID_BYTES),
+        for (const legacy of this.#legacy) {
+          const plaintext = legacy.open(sealed);
+          if (plaintext !== undefined) {
+            return {
+              tokenId: plaintext.subarray(0, TOKEN_ID_BYTES),
+              claims: plaintext.subarray(TOKEN_ID_BYTES),
+            };
           }
-        );
+        }
+        return undefined;
       }
       default:
         return undefined;

@@ -2,6 +2,8 @@ import { setBounded } from '../bounded-map.js';
 import type { IntrospectorRecord } from '../domain/records.js';
 import { unavailable } from '../errors.js';
 import type { Store } from '../store/store.js';
+import type { CredentialRehashes } from './credential-rehashes.js';
+import type { HashedKey } from './verify-api-key.js';
 
 /** Keys presented to the introspection endpoint, valid or not: bounded, oldest dropped first. */
 const MAX_CACHED_INTROSPECTORS = 1000;
@@ -20,26 +22,44 @@ export class IntrospectorDirectory {
   readonly #store: Store;
   readonly #maxAgeMs: number;
   readonly #cache = new Map<string, Cached>();
+  readonly #rehashes: CredentialRehashes;
 
-  constructor(store: Store, maxAgeMs: number) {
+  /** @param rehashes where a key found under an older server secret is queued to move to the current one */
+  constructor(store: Store, maxAgeMs: number, rehashes: CredentialRehashes) {
     this.#store = store;
     this.#maxAgeMs = maxAgeMs;
+    this.#rehashes = rehashes;
   }
 
-  /** The active introspector `name` whose key hashes to `keyHash`, or undefined. */
-  async find(name: string, keyHash: string, now: number): Promise<IntrospectorRecord | undefined> {
-    let cached = this.#cache.get(keyHash);
+  /** The active introspector `name` whose key is `hashed`, or undefined. */
+  async find(name: string, hashed: HashedKey, now: number): Promise<IntrospectorRecord | undefined> {
+    let cached = this.#cache.get(hashed.keyHash);
     if (cached === undefined || now - cached.loadedAt > this.#maxAgeMs) {
       let introspector: IntrospectorRecord | undefined;
       try {
-        introspector = await this.#store.findIntrospector(keyHash);
+        introspector = await this.#load(hashed);
       } catch (error) {
         throw unavailable('store_unavailable', error);
       }
       cached = { introspector, loadedAt: now };
-      setBounded(this.#cache, keyHash, cached, MAX_CACHED_INTROSPECTORS);
+      setBounded(this.#cache, hashed.keyHash, cached, MAX_CACHED_INTROSPECTORS);
     }
     const found = cached.introspector;
-    return found !== undefined && found.name === name && found.revokedAt === null ? found : undefined;
+    if (found === undefined || found.name !== name || found.revokedAt !== null) return undefined;
+    if (found.keyHash !== hashed.keyHash) {
+      this.#rehashes.add({ kind: 'introspector', id: name, fromHash: found.keyHash, toHash: hashed.keyHash });
+    }
+    return found;
+  }
+
+  /** By the current secret's HMAC, else by an older secret's (a rotation in progress). */
+  async #load(hashed: HashedKey): Promise<IntrospectorRecord | undefined> {
+    const introspector = await this.#store.findIntrospector(hashed.keyHash);
+    if (introspector !== undefined) return introspector;
+    for (const olderHash of hashed.olderHashes()) {
+      const older = await this.#store.findIntrospector(olderHash);
+      if (older !== undefined) return older;
+    }
+    return undefined;
   }
 }

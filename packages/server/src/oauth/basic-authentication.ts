@@ -2,7 +2,12 @@ import type { Socket } from 'node:net';
 import { type Environment, wrongEnvironmentMessage } from '../domain/environment.js';
 import { type ErrorCode, PortcullisError } from '../errors.js';
 import { loggableClientId } from '../keys/client-id.js';
-import type { ApiKeyRejection, ApiKeyVerification, ApiKeyVerifier } from '../keys/verify-api-key.js';
+import type {
+  ApiKeyRejection,
+  ApiKeyVerification,
+  ApiKeyVerifier,
+  HashedKey,
+} from '../keys/verify-api-key.js';
 import type { Services } from '../services.js';
 import { claimedClientId, parseBasicAuthorization } from './basic-credentials.js';
 import { basicChallenge } from './challenges.js';
@@ -12,7 +17,7 @@ import { type CredentialCheck, checkUnderFailureLimits } from './failure-limits.
 export type BasicAuthentication = CredentialCheck<Extract<ApiKeyVerification, { ok: true }>>;
 
 /** The last Basic header each connection had verified: a repeat skips base64, UTF-8 and the HMAC. */
-const verifiedOnConnection = new ConnectionMemo<{ readonly clientId: string; readonly keyHash: string }>();
+const verifiedOnConnection = new ConnectionMemo<{ readonly clientId: string; readonly hashed: HashedKey }>();
 
 /**
  * `Authorization: Basic base64(ClientId:ApiKey)` (RFC 7617, RFC 6749 §2.3.1), checked against the keys
@@ -28,7 +33,7 @@ export function authenticateBasic(
   const previous = verifiedOnConnection.get(connection, authorization);
   if (previous !== undefined) {
     return checkUnderFailureLimits(failedAuthentications, address, now, undefined, async () =>
-      withClientId(await apiKeys.check(previous.clientId, previous.keyHash, now), previous.clientId),
+      withClientId(await apiKeys.check(previous.clientId, previous.hashed, now), previous.clientId),
     );
   }
   return checkUnderFailureLimits(
@@ -51,8 +56,8 @@ async function verify(
   const { clientId, secret } = parsed.credentials;
   const hashed = apiKeys.hash(secret);
   if (!hashed.ok) return { ok: false, reason: hashed.reason, clientId };
-  const result = await apiKeys.check(clientId, hashed.keyHash, now);
-  if (result.ok) verifiedOnConnection.set(connection, authorization, { clientId, keyHash: hashed.keyHash });
+  const result = await apiKeys.check(clientId, hashed, now);
+  if (result.ok) verifiedOnConnection.set(connection, authorization, { clientId, hashed });
   return withClientId(result, clientId);
 }
 

@@ -77,8 +77,12 @@ export class CredentialExposure {
     const { clientId, secret } = parsed.credentials;
     const hashed = apiKeys.hash(secret);
     if (!hashed.ok) return;
-    // By hash alone, then compared: the same single read whether or not the ClientId exists.
-    const found = await store.findKeyByHash(hashed.keyHash);
+    // By hash alone, then compared: the same reads whether or not the ClientId exists (one, unless a
+    // rotation is in progress and the key is not yet stored under the current secret).
+    let found = await store.findKeyByHash(hashed.keyHash);
+    for (const olderHash of found === undefined ? hashed.olderHashes() : []) {
+      found ??= await store.findKeyByHash(olderHash);
+    }
     const key = found?.clientId === clientId ? found : undefined;
     if (key === undefined) return;
     const revoke = options.revokeExposedKeys && key.revokedAt === null;

@@ -59,7 +59,7 @@ async function authenticateIntrospector(
       if (!parsed.ok) return parsed;
       const { clientId: name, secret } = parsed.credentials;
       const hashed = apiKeys.hash(secret);
-      const introspector = hashed.ok ? await introspectors.find(name, hashed.keyHash, now) : undefined;
+      const introspector = hashed.ok ? await introspectors.find(name, hashed, now) : undefined;
       return introspector === undefined
         ? { ok: false, reason: 'not an introspector', clientId: name }
         : { ok: true, introspector };

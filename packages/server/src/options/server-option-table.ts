@@ -24,6 +24,18 @@ export const SERVER_OPTIONS = {
     default: './.portcullis',
     help: 'data directory (SQLite store, server secret, TLS certificate)',
   }),
+  /**
+   * The server secrets, one a line, current first (a private file, mode 0600): every node and operator
+   * machine of a cluster needs the same. The secrets themselves are never a flag, which `ps` would show:
+   * they come from this file, from `PORTCULLIS_SECRETS`, or from the `secrets` option of the API.
+   */
+  secretsFile: optionalOption({
+    flag: '--secrets-file',
+    placeholder: '<file>',
+    env: 'PORTCULLIS_SECRETS_FILE',
+    defaultText: "the data directory's server-secret",
+    help: 'server secrets, one a line, current first, for every node and the CLI; PORTCULLIS_SECRETS wins',
+  }),
   /** Where clients, keys and the audit trail live: a `postgres://` URL shared by many nodes. */
   store: optionalOption({
     flag: '--store',

@@ -99,14 +99,28 @@ export const sqliteMigrations: readonly { readonly version: number; readonly sql
     `,
   },
   {
-    // 3 holds the audit pruning and 4 another change, so deletion is 5 here (3 on PostgreSQL).
-    version: 5,
+    version: 4,
     sql: `
       -- Deletion is a tombstone (Store.deleteClient, Store.deleteApiKey): the audit trail names ClientIds and
       -- key ids, so the rows stay, and a deleted ClientId stays taken; deleted rows authenticate nothing and
       -- are listed nowhere.
       ALTER TABLE clients ADD COLUMN deleted_at INTEGER;
       ALTER TABLE api_keys ADD COLUMN deleted_at INTEGER;
+    `,
+  },
+  {
+    version: 5,
+    sql: `
+      -- The server secret's fingerprint (never the secret): the current one, and those retired by rotation,
+      -- so that a node or CLI with another secret refuses to start instead of writing keys no one else
+      -- can verify.
+      CREATE TABLE server_secrets (
+        fingerprint TEXT PRIMARY KEY,
+        state TEXT NOT NULL CHECK (state IN ('current', 'retired')),
+        recorded_at INTEGER NOT NULL,
+        retired_at INTEGER
+      ) STRICT;
+      CREATE UNIQUE INDEX server_secrets_one_current ON server_secrets (state) WHERE state = 'current';
     `,
   },
 ];

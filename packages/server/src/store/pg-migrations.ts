@@ -104,4 +104,19 @@ export const pgMigrations: readonly { readonly version: number; readonly sql: st
       ALTER TABLE api_keys ADD COLUMN deleted_at BIGINT;
     `,
   },
+  {
+    version: 4,
+    sql: `
+      -- The server secret's fingerprint (never the secret): the current one, and those retired by rotation,
+      -- so that a node or CLI with another secret refuses to start instead of writing keys no one else
+      -- can verify.
+      CREATE TABLE server_secrets (
+        fingerprint TEXT PRIMARY KEY,
+        state TEXT NOT NULL CHECK (state IN ('current', 'retired')),
+        recorded_at BIGINT NOT NULL,
+        retired_at BIGINT
+      );
+      CREATE UNIQUE INDEX server_secrets_one_current ON server_secrets (state) WHERE state = 'current';
+    `,
+  },
 ];

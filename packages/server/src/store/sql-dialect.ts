@@ -90,6 +90,19 @@ export interface Statements {
   /** [before] */
   readonly deleteOldChanges: string;
 
+  /** [] → fingerprint and state ('current' or 'retired') of each server secret recorded, oldest first */
+  readonly selectServerSecrets: string;
+  /** [] → one row when the store holds any client */
+  readonly selectAnyClient: string;
+  /** [fingerprint, at]: retires it if it is the current one */
+  readonly retireServerSecret: string;
+  /** [fingerprint, at]: records it as the current one; nothing when there is one or it was recorded before */
+  readonly insertServerSecret: string;
+  /** [keyId, fromHash, toHash]: the key's stored HMAC, only if it is still `fromHash` */
+  readonly rehashKey: string;
+  /** [name, fromHash, toHash]: the introspector's stored HMAC, only if it is still `fromHash` */
+  readonly rehashIntrospector: string;
+
   /** [] → `version`: the latest migration applied */
   readonly schemaVersion: string;
 }

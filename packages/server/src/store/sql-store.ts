@@ -25,7 +25,14 @@ import {
   toIntrospector,
 } from './rows.js';
 import { first, run, type SqlDialect, type SqlValue, type StatementName, type Work } from './sql-dialect.js';
-import type { ChangeListener, ClientUpdateOutcome, Outcome, Store } from './store.js';
+import type {
+  ChangeListener,
+  ClientUpdateOutcome,
+  CredentialRehash,
+  Outcome,
+  ServerSecretState,
+  Store,
+} from './store.js';
 
 /** Inside a change transaction: records that a client changed, with its audit entry. */
 type RecordChange = (entry: audit.ClientChangeEntry) => Work<void>;
@@ -339,6 +346,43 @@ export class SqlStore implements Store {
       latest: last === undefined ? sequence : last.sequence,
       clientIds: [...new Set(rows.map((row) => row.client_id))],
     };
+  }
+
+  async serverSecretState(): Promise<ServerSecretState> {
+    const rows = await this.#rows<{ fingerprint: string; state: 'current' | 'retired' }>(
+      'selectServerSecrets',
+    );
+    return {
+      current: rows.find((row) => row.state === 'current')?.fingerprint,
+      retired: rows.filter((row) => row.state === 'retired').map((row) => row.fingerprint),
+      holdsClients: (await this.#rows('selectAnyClient')).length > 0,
+    };
+  }
+
+  async recordServerSecret(fingerprint: string, expected: string | undefined, now: number): Promise<boolean> {
+    return this.#dialect.transaction('write', function* () {
+      // The retiring update takes the row's lock (PostgreSQL), so of two nodes rotating at once the second
+      // finds nothing current to retire; with none yet, the one-current index makes the second insert nothing.
+      if (expected !== undefined && (yield* run('retireServerSecret', [expected, now])).changes === 0) {
+        return false;
+      }
+      if ((yield* run('insertServerSecret', [fingerprint, now])).changes > 0) return true;
+      if (expected === undefined) return false;
+      // Rolls the retirement back: a retired secret never becomes current again.
+      throw new Error(`the server secret ${fingerprint} was retired by an earlier rotation`);
+    });
+  }
+
+  async rehashCredentials(rehashes: readonly CredentialRehash[]): Promise<number> {
+    if (rehashes.length === 0) return 0;
+    return this.#dialect.transaction('write', function* () {
+      let moved = 0;
+      for (const { kind, id, fromHash, toHash } of rehashes) {
+        const statement = kind === 'key' ? 'rehashKey' : 'rehashIntrospector';
+        moved += (yield* run(statement, [id, fromHash, toHash])).changes;
+      }
+      return moved;
+    });
   }
 
   async schemaVersion(): Promise<number> {

@@ -206,5 +206,15 @@ const SQL: Statements = {
   changesSince: 'SELECT sequence, client_id FROM changes WHERE sequence > ?1 ORDER BY sequence',
   deleteOldChanges: 'DELETE FROM changes WHERE changed_at < ?1',
 
+  selectServerSecrets: 'SELECT fingerprint, state FROM server_secrets ORDER BY recorded_at, fingerprint',
+  selectAnyClient: 'SELECT 1 AS found FROM clients LIMIT 1',
+  retireServerSecret: `UPDATE server_secrets SET state = 'retired', retired_at = ?2
+    WHERE fingerprint = ?1 AND state = 'current'`,
+  // Any conflict, on the fingerprint or on the one current row (a racing node recorded its own), inserts nothing.
+  insertServerSecret: `INSERT INTO server_secrets (fingerprint, state, recorded_at) VALUES (?1, 'current', ?2)
+    ON CONFLICT DO NOTHING`,
+  rehashKey: 'UPDATE api_keys SET key_hash = ?3 WHERE key_id = ?1 AND key_hash = ?2',
+  rehashIntrospector: 'UPDATE introspectors SET key_hash = ?3 WHERE name = ?1 AND key_hash = ?2',
+
   schemaVersion: 'SELECT MAX(version) AS version FROM schema_migrations',
 };

@@ -18,6 +18,25 @@ import type {
  */
 export type ChangeListener = (clientIds: readonly string[]) => void;
 
+/** The server secret as the store knows it: fingerprints only (`keys/server-secret.ts`). */
+export interface ServerSecretState {
+  /** The fingerprint of the secret that hashes new keys, or undefined before any process recorded one. */
+  readonly current: string | undefined;
+  /** Fingerprints of secrets retired by rotation. */
+  readonly retired: readonly string[];
+  /** Whether the store holds any client: one without a fingerprint is then from before fingerprints. */
+  readonly holdsClients: boolean;
+}
+
+/** An API key's or introspector's HMAC, found under an older server secret, moved to the current one's. */
+export interface CredentialRehash {
+  readonly kind: 'key' | 'introspector';
+  /** The key id, or the introspector's name. */
+  readonly id: string;
+  readonly fromHash: string;
+  readonly toHash: string;
+}
+
 /**
  * What a write did: the record as the write left it, and whether it changed anything. A write that found
  * nothing to change wrote nothing: no audit entry, no change-feed row, no announcement.
@@ -123,6 +142,19 @@ export interface Store {
 
   latestChange(): Promise<number>;
   changesSince(sequence: number): Promise<ChangeBatch>;
+
+  serverSecretState(): Promise<ServerSecretState>;
+  /**
+   * Compare-and-set of the current secret's fingerprint: records `fingerprint` as current if the current
+   * one is still `expected` (undefined: none yet), and retires `expected`. False when another process
+   * changed it first; the caller reads the state again. Rejects when `fingerprint` was retired before.
+   */
+  recordServerSecret(fingerprint: string, expected: string | undefined, now: number): Promise<boolean>;
+  /**
+   * Moves each credential to its new HMAC, only where the stored one is still `fromHash` (another process
+   * may have moved it, or the key been replaced). Resolves with how many moved.
+   */
+  rehashCredentials(rehashes: readonly CredentialRehash[]): Promise<number>;
 
   /** The latest migration applied. */
   schemaVersion(): Promise<number>;

@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { type ResolvedServerOptions, resolveServerOptions, type ServerOptions } from '../../src/config.js';
+import { readServerSecrets } from '../../src/keys/server-secret.js';
 import { SERVER_OPTIONS } from '../../src/options/server-option-table.js';
 import type { PortcullisServer } from '../../src/server.js';
 import { openStore } from '../../src/store/open-store.js';
@@ -38,10 +39,13 @@ export async function startServerProcess(
   };
   child.child.stdout?.on('data', collect);
   for (const line of child.output().split('\n')) if (line.startsWith('{')) logLines.push(`${line}\n`);
+  const secrets = readServerSecrets({ dataDir: options.dataDir });
+  if (secrets === undefined) throw new Error('the server process made no server secret');
   const server: PortcullisServer = {
     options,
     tls,
     store,
+    secrets,
     tokensIssued() {
       throw new Error('tokensIssued() is not available across worker processes');
     },
