@@ -5,7 +5,7 @@ import { reportListening, superviseWorkers } from '../cluster/supervisor.js';
 import { PrimaryLink } from '../cluster/worker-side.js';
 import { type ResolvedServerOptions, resolveServerOptions, type ServerOptions } from '../config.js';
 import { loadOrCreateServerSecret } from '../keys/server-secret.js';
-import { createJsonLogger } from '../log.js';
+import { createStdoutLogger } from '../log.js';
 import { integerOption, switchOption } from '../options/option-row.js';
 import { SERVER_OPTIONS } from '../options/server-option-table.js';
 import { createPortcullisServer } from '../server.js';
@@ -38,6 +38,12 @@ const SERVE_ONLY = {
 /** Every flag of `serve`, as the README's option table lists them. */
 export const SERVE_OPTIONS = { ...SERVER_OPTIONS, ...SERVE_ONLY };
 
+/**
+ * Log lines are written to standard output without waiting (see docs/performance.md for the measurement);
+ * what is held when the process stops is flushed (stopOnSignals, and pino on exit).
+ */
+const LOG_SYNC = process.env.PORTCULLIS_BENCH_LOG_SYNC === '1';
+
 /** How long the primary waits for the store while preparing it, and a worker for its primary. */
 const STORE_TIMEOUT_MS = 5000;
 
@@ -48,12 +54,15 @@ export function serveCommand(): Command {
 }
 
 async function serve(values: Readonly<Record<string, unknown>>): Promise<void> {
-  const given: ServerOptions = {
-    ...valuesOf(SERVER_OPTIONS, values),
-    logger: createJsonLogger((line) => process.stdout.write(line)),
-  };
+  const fromFlags = valuesOf(SERVER_OPTIONS, values);
+  // The format is checked here, before the logger is made of it; every other option by resolveServerOptions.
+  const logger = createStdoutLogger(
+    SERVER_OPTIONS.logFormat.resolve(fromFlags.logFormat, 'logFormat'),
+    LOG_SYNC,
+  );
+  const given: ServerOptions = { ...fromFlags, logger };
   const { workers, demoClient } = valuesOf(SERVE_ONLY, values);
-  if (cluster.isWorker) return serveAsWorker(given);
+  if (cluster.isWorker) return serveAsWorker(given, logger.flush);
   // Bad options end here, once, rather than in every worker.
   const options = resolveServerOptions(given);
   const count = SERVE_ONLY.workers.resolve(workers, 'workers');
@@ -65,7 +74,7 @@ async function serve(values: Readonly<Record<string, unknown>>): Promise<void> {
       ? await createDemoClient(server.store, options.dataDir, options.environment)
       : undefined;
   printStart(options, address.port, server.tls, demo);
-  stopOnSignals(() => server.close(), true);
+  stopOnSignals({ close: () => server.close(), announce: true, flushLog: logger.flush });
 }
 
 /**
@@ -99,11 +108,11 @@ async function serveAsPrimary(
   });
 }
 
-async function serveAsWorker(options: ServerOptions): Promise<void> {
+async function serveAsWorker(options: ServerOptions, flushLog: () => void): Promise<void> {
   const link = new PrimaryLink(STORE_TIMEOUT_MS);
   const shared = options.cache === undefined ? { counters: link.counters, changeSignal: link } : {};
   const server = await createPortcullisServer(options, shared);
   const address = await server.listen();
-  stopOnSignals(() => server.close(), false, ['SIGTERM']);
+  stopOnSignals({ close: () => server.close(), announce: false, signals: ['SIGTERM'], flushLog });
   reportListening(address.port);
 }
