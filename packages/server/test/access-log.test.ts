@@ -9,6 +9,7 @@ import {
   basicHeader,
   httpsRequest,
   mistyped,
+  plainHttpRequest,
   startTestServer,
   type TestClient,
   type TestRequest,
@@ -194,6 +195,13 @@ describe('the access line, in process', () => {
     expect(added.find((l) => l.event === 'request.unauthenticated')).toMatchObject({
       clientAddress: '192.0.2.10',
     });
+  });
+
+  it('names the address a plain-HTTP request came from', async () => {
+    await plainHttpRequest(t.port, 'Basic eDp5');
+    await waitUntil(async () => parsed(t.logLines).some((l) => l.event === 'request.plain_http'), 2000, 5);
+    const line = parsed(t.logLines).find((l) => l.event === 'request.plain_http');
+    expect(line).toMatchObject({ level: 'warn', clientAddress: '127.0.0.1', credentialsSent: true });
   });
 });
 
