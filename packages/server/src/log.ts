@@ -20,7 +20,8 @@ export interface Logger {
 
 /** A logger of standard output that can write out what it holds before the process exits. */
 export interface ProcessLogger extends Logger {
-  flush(): void;
+  /** Writes out the lines held, then closes the stream; later lines are dropped. */
+  flush(): Promise<void>;
 }
 
 const noop = () => {};
@@ -67,23 +68,58 @@ export function createJsonLogger(write: (line: string) => void): Logger {
 
 /**
  * The `serve` command's logger, on standard output. JSON lines are written straight to file descriptor 1
- * (pino's sonic-boom); `sync: false` buffers while a write is in flight, and `flush()` (also run by pino
- * when the process exits) writes out what is held. `pretty` is for people at a terminal: one line per
- * event, time, level, event and `name=value` fields, formatted here (pino-pretty would bring a dozen
+ * by pino's sonic-boom, asynchronously: lines that come while a write is in flight are held and written
+ * together next, so a slow reader never holds up a request (measured against synchronous writes in
+ * docs/performance.md); pino writes out what is held if the process exits. `pretty` is for people at a
+ * terminal: time, level, event and `name=value` fields, formatted here (pino-pretty would bring a dozen
  * packages into the server for it).
  */
-export function createStdoutLogger(format: LogFormat, sync: boolean): ProcessLogger {
+export function createStdoutLogger(format: LogFormat): ProcessLogger {
   if (format === 'pretty') {
-    return { ...pinoLogger({ write: (line) => process.stdout.write(prettyLine(line)) }), flush: noop };
+    return {
+      ...pinoLogger({ write: (line) => process.stdout.write(prettyLine(line)) }),
+      flush: async () => {},
+    };
   }
-  const destination = pino.destination({ dest: 1, sync, minLength: 0 });
-  return {
-    ...pinoLogger(destination),
-    flush: () => {
-      if (!sync) destination.flushSync();
+  const destination = pino.destination({
+    dest: 1,
+    sync: false,
+    minLength: 0,
+    maxLength: HELD_AT_MOST,
+    // Whole lines, at most PIPE_BUF bytes per write: workers share the pipe, and POSIX keeps such writes
+    // whole, where larger ones may interleave with another writer's.
+    maxWrite: 4096,
+  });
+  // A line logged after flush() is dropped: the stream is closing for the process to exit.
+  let closing = false;
+  const logger = pinoLogger({
+    write: (line) => {
+      if (!closing) destination.write(line);
     },
+  });
+  return {
+    ...logger,
+    flush: () =>
+      new Promise((resolve) => {
+        closing = true;
+        const stuck = setTimeout(resolve, FLUSH_WAIT_MS);
+        destination.once('close', () => {
+          clearTimeout(stuck);
+          resolve();
+        });
+        destination.end();
+      }),
   };
 }
+
+/** How long the last lines may take to reach standard output when the process stops. */
+const FLUSH_WAIT_MS = 2000;
+
+/**
+ * Bytes of lines held while standard output does not take them (a stalled log collector): past this, new
+ * lines are dropped rather than the process growing without bound or requests waiting for the log.
+ */
+const HELD_AT_MOST = 16 * 1024 * 1024;
 
 /** `2026-12-02T04:21:03.123Z INFO  request method=GET route=clients status=200 …`, from a JSON line. */
 function prettyLine(line: string): string {

@@ -38,12 +38,6 @@ const SERVE_ONLY = {
 /** Every flag of `serve`, as the README's option table lists them. */
 export const SERVE_OPTIONS = { ...SERVER_OPTIONS, ...SERVE_ONLY };
 
-/**
- * Log lines are written to standard output without waiting (see docs/performance.md for the measurement);
- * what is held when the process stops is flushed (stopOnSignals, and pino on exit).
- */
-const LOG_SYNC = process.env.PORTCULLIS_BENCH_LOG_SYNC === '1';
-
 /** How long the primary waits for the store while preparing it, and a worker for its primary. */
 const STORE_TIMEOUT_MS = 5000;
 
@@ -56,10 +50,7 @@ export function serveCommand(): Command {
 async function serve(values: Readonly<Record<string, unknown>>): Promise<void> {
   const fromFlags = valuesOf(SERVER_OPTIONS, values);
   // The format is checked here, before the logger is made of it; every other option by resolveServerOptions.
-  const logger = createStdoutLogger(
-    SERVER_OPTIONS.logFormat.resolve(fromFlags.logFormat, 'logFormat'),
-    LOG_SYNC,
-  );
+  const logger = createStdoutLogger(SERVER_OPTIONS.logFormat.resolve(fromFlags.logFormat, 'logFormat'));
   const given: ServerOptions = { ...fromFlags, logger };
   const { workers, demoClient } = valuesOf(SERVE_ONLY, values);
   if (cluster.isWorker) return serveAsWorker(given, logger.flush);
@@ -108,7 +99,7 @@ async function serveAsPrimary(
   });
 }
 
-async function serveAsWorker(options: ServerOptions, flushLog: () => void): Promise<void> {
+async function serveAsWorker(options: ServerOptions, flushLog: () => Promise<void>): Promise<void> {
   const link = new PrimaryLink(STORE_TIMEOUT_MS);
   const shared = options.cache === undefined ? { counters: link.counters, changeSignal: link } : {};
   const server = await createPortcullisServer(options, shared);

@@ -5,7 +5,7 @@ export interface Stopping {
   readonly announce: boolean;
   readonly signals?: readonly NodeJS.Signals[];
   /** Writes out log lines still held, last: the drained requests' lines are among them. */
-  readonly flushLog: () => void;
+  readonly flushLog: () => Promise<void>;
 }
 
 /**
@@ -24,16 +24,12 @@ export function stopOnSignals({
     stopping = true;
     if (announce) process.stdout.write(`portcullis: ${signal} received, draining\n`);
     close().then(
-      () => {
-        flushLog();
-        process.exit(0);
-      },
+      () => flushLog().then(() => process.exit(0)),
       (error: unknown) => {
-        flushLog();
         process.stderr.write(
           `portcullis: shutdown failed: ${error instanceof Error ? error.message : String(error)}\n`,
         );
-        process.exit(1);
+        flushLog().then(() => process.exit(1));
       },
     );
   };
