@@ -258,7 +258,7 @@ describe('serve: levels and formats', () => {
     const lines = text.split('\n').filter((line) => /^\d{4}-\d\d-\d\dT/.test(line));
     expect(lines).toHaveLength(3);
     expect(lines[0]).toMatch(
-      /^\S+Z INFO {2}request pid=\d+ method=GET route=clients status=200 ms=[\d.]+ clientId=acme keyId=key_\w+ authMethod=basic requestId=[\w-]+ clientAddress=127\.0\.0\.1$/,
+      /^\S+Z INFO {2}request pid=\d+ method=GET route=clients status=200 ms=[\d.]+ clientId=acme keyId=key_[\w-]+ authMethod=basic requestId=[\w-]+ clientAddress=127\.0\.0\.1$/,
     );
     expect(lines[1]).toMatch(/^\S+Z WARN {2}request\.unauthenticated .*code=invalid_credentials/);
     expect(text).not.toMatch(/^\{/m);
