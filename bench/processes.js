@@ -1,22 +1,43 @@
 // What the bench scripts share: starting a server process and waiting until it listens.
 import { spawn } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 /**
  * Starts `node ...args` and resolves with the child and its port once it prints
  * `listening on https://host:port`; rejects if it exits first.
+ *
+ * Its standard output goes to a file (removed at once, kept open), not to a pipe: run.js blocks in wrk
+ * while it measures, and a pipe that nobody reads would stall a server that logs every request (or, with
+ * asynchronous writes, make it hold the lines in memory), which no deployment does.
  */
 export function startListening(args, env = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'portcullis-bench-out-'));
+  const fd = openSync(join(dir, 'stdout'), 'w+');
   const child = spawn(process.execPath, args, {
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['ignore', fd, 'inherit'],
     env: { ...process.env, ...env },
   });
+  rmSync(dir, { recursive: true, force: true });
+  const head = Buffer.alloc(4096);
   return new Promise((resolve, reject) => {
-    let output = '';
-    child.stdout.on('data', (chunk) => {
-      output += chunk;
-      const match = /listening on https:\/\/[^\s:]+:(\d+)/.exec(output);
-      if (match) resolve({ child, port: Number(match[1]) });
-    });
-    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}`)));
+    const done = () => {
+      clearInterval(poll);
+      closeSync(fd);
+    };
+    const poll = setInterval(() => {
+      const length = readSync(fd, head, 0, head.length, 0);
+      const match = /listening on https:\/\/[^\s:]+:(\d+)/.exec(head.toString('utf8', 0, length));
+      if (match === null) return;
+      done();
+      child.off('exit', exited);
+      resolve({ child, port: Number(match[1]) });
+    }, 50);
+    const exited = (code) => {
+      done();
+      reject(new Error(`${args.join(' ')} exited with ${code}`));
+    };
+    child.once('exit', exited);
   });
 }

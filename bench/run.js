@@ -4,6 +4,8 @@
 // towards 1). Absolute figures on shared machines are noise; the ratios to bare are the result.
 //
 //   npm run bench -- --duration 10 --connections 32 --rounds 3 --warmup 3 --setups single,workers,postgres
+//
+// `--log-level warn` turns the access log off, to measure what it costs (default: the server's, info).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
@@ -20,6 +22,7 @@ const { values: args } = parseArgs({
     rounds: { type: 'string', default: '3' },
     warmup: { type: 'string', default: '3' },
     setups: { type: 'string', default: 'single,workers,postgres' },
+    'log-level': { type: 'string' },
   },
 });
 const chosen = new Set(args.setups.split(','));
@@ -201,6 +204,7 @@ async function measure(setup) {
     String(setup.workers),
     ...LIMITS,
     ...storeArgs,
+    ...(args['log-level'] === undefined ? [] : ['--log-level', args['log-level']]),
   ]);
   let bare;
   try {
@@ -303,7 +307,7 @@ function summary(setup, { name, runs }) {
 
 function report() {
   console.log(
-    `\nwrk -t1 -c${connections}, ${duration} s per run, ${rounds} interleaved rounds (medians), node ${process.version}`,
+    `\nwrk -t1 -c${connections}, ${duration} s per run, ${rounds} interleaved rounds (medians), node ${process.version}, log level ${args['log-level'] ?? 'default'}`,
   );
   console.table(rows);
 }

@@ -1,4 +1,4 @@
-import { type Logger, silentLogger } from './log.js';
+import { atLevel, LOG_LEVELS, type Logger, levelEnabled, silentLogger } from './log.js';
 import type { ConnectionLimits } from './net/listener.js';
 import { OptionError } from './options/option-error.js';
 import type { InputOf } from './options/option-row.js';
@@ -13,7 +13,7 @@ export { OptionError };
 export type ServerOptions = {
   readonly [Field in keyof ServerOptionTable]?: InputOf<ServerOptionTable[Field]>;
 } & {
-  /** Where structured log lines go. Default: nowhere. */
+  /** Where structured log lines go, those of `logLevel` and above. Default: nowhere. */
   readonly logger?: Logger;
   /**
    * The server secrets, base64url (each at least 32 bytes), current first, as `PORTCULLIS_SECRETS` gives
@@ -29,7 +29,10 @@ type ResolvedFields = {
 
 export interface ResolvedServerOptions extends Omit<ResolvedFields, keyof ConnectionLimits> {
   readonly connectionLimits: ConnectionLimits;
+  /** The given logger, without the levels below `logLevel`. */
   readonly logger: Logger;
+  /** Whether a line is written per request: a logger was given and `logLevel` takes in `info`. */
+  readonly accessLog: boolean;
 }
 
 /** The fields the listener takes together, as `connectionLimits`; the type makes the list complete. */
@@ -55,7 +58,23 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
   const resolved = fields as Omit<ResolvedFields, keyof ConnectionLimits>;
   const connectionLimits = Object.freeze(limits) as unknown as ConnectionLimits;
   checkTogether(resolved, connectionLimits);
-  return Object.freeze({ ...resolved, connectionLimits, logger: options.logger ?? silentLogger });
+  const { logger } = options;
+  if (logger !== undefined && !isLogger(logger)) {
+    throw new OptionError(`logger must have the methods ${LOG_LEVELS.join(', ')}`);
+  }
+  return Object.freeze({
+    ...resolved,
+    connectionLimits,
+    logger: logger === undefined ? silentLogger : atLevel(logger, resolved.logLevel),
+    accessLog: logger !== undefined && levelEnabled(resolved.logLevel, 'info'),
+  });
+}
+
+/** A program's own logger, checked as any other option: a missing level would fail on its first line. */
+function isLogger(value: unknown): value is Logger {
+  if (typeof value !== 'object' || value === null) return false;
+  const methods: Readonly<Record<string, unknown>> = value as Readonly<Record<string, unknown>>;
+  return LOG_LEVELS.every((level) => typeof methods[level] === 'function');
 }
 
 /** The rules between options, named both ways (see `OptionRow.resolve`). */

@@ -1,24 +1,133 @@
+import { type DestinationStream, pino } from 'pino';
+
 /**
- * Structured logging: one JSON object per line. Callers pass ids and fingerprints, never a key, a token or
- * an Authorization value; the fields are written as given.
+ * Structured logging: one JSON object per line, written by pino. Callers pass ids and fingerprints, never
+ * a key, a token or an Authorization value; the fields are written as given. Nothing outside this file
+ * knows pino: the rest of the server sees `Logger`.
  */
-export type LogLevel = 'info' | 'warn' | 'error';
+export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+export const LOG_FORMATS = ['json', 'pretty'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
 export type LogFields = Readonly<Record<string, string | number | boolean | null | undefined>>;
 
 export interface Logger {
+  debug(event: string, fields?: LogFields): void;
   info(event: string, fields?: LogFields): void;
   warn(event: string, fields?: LogFields): void;
   error(event: string, fields?: LogFields): void;
 }
 
-export function createJsonLogger(write: (line: string) => void): Logger {
-  const log = (level: LogLevel, event: string, fields?: LogFields) =>
-    write(`${JSON.stringify({ time: new Date().toISOString(), level, event, ...fields })}\n`);
+/** A logger of standard output that can write out what it holds before the process exits. */
+export interface ProcessLogger extends Logger {
+  /** Writes out the lines held, then closes the stream; later lines are dropped. */
+  flush(): Promise<void>;
+}
+
+const noop = () => {};
+
+export const silentLogger: Logger = { debug: noop, info: noop, warn: noop, error: noop };
+
+/** Whether a logger set to `threshold` writes lines of `level`. */
+export function levelEnabled(threshold: LogLevel, level: LogLevel): boolean {
+  return LOG_LEVELS.indexOf(level) <= LOG_LEVELS.indexOf(threshold);
+}
+
+/** `logger` without the levels below `threshold`: those calls do nothing, at no cost. */
+export function atLevel(logger: Logger, threshold: LogLevel): Logger {
+  const pick = (level: LogLevel) => (levelEnabled(threshold, level) ? logger[level].bind(logger) : noop);
+  return { debug: pick('debug'), info: pick('info'), warn: pick('warn'), error: pick('error') };
+}
+
+/**
+ * Every level, as JSON lines: `{"level":"info","time":"<ISO 8601>","pid":…,"event":"…",…fields}`. The
+ * level is chosen by the server (`logLevel`), so that one option decides it whoever made the logger.
+ */
+function pinoLogger(destination: DestinationStream): Logger {
+  const writer = pino(
+    {
+      level: 'debug',
+      base: { pid: process.pid },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    destination,
+  );
   return {
-    info: (event, fields) => log('info', event, fields),
-    warn: (event, fields) => log('warn', event, fields),
-    error: (event, fields) => log('error', event, fields),
+    debug: (event, fields) => writer.debug({ event, ...fields }),
+    info: (event, fields) => writer.info({ event, ...fields }),
+    warn: (event, fields) => writer.warn({ event, ...fields }),
+    error: (event, fields) => writer.error({ event, ...fields }),
   };
 }
 
-export const silentLogger: Logger = { info() {}, warn() {}, error() {} };
+/** JSON lines handed to `write`, one call per line: for programs that embed the server, and tests. */
+export function createJsonLogger(write: (line: string) => void): Logger {
+  return pinoLogger({ write });
+}
+
+/**
+ * The `serve` command's logger, on standard output. JSON lines are written straight to file descriptor 1
+ * by pino's sonic-boom, asynchronously: lines that come while a write is in flight are held and written
+ * together next, so a slow reader never holds up a request (measured against synchronous writes in
+ * docs/performance.md); pino writes out what is held if the process exits. `pretty` is for people at a
+ * terminal: time, level, event and `name=value` fields, formatted here (pino-pretty would bring a dozen
+ * packages into the server for it).
+ */
+export function createStdoutLogger(format: LogFormat): ProcessLogger {
+  if (format === 'pretty') {
+    return {
+      ...pinoLogger({ write: (line) => process.stdout.write(prettyLine(line)) }),
+      flush: async () => {},
+    };
+  }
+  const destination = pino.destination({
+    dest: 1,
+    sync: false,
+    minLength: 0,
+    maxLength: HELD_AT_MOST,
+    // Whole lines, at most PIPE_BUF bytes per write: workers share the pipe, and POSIX keeps such writes
+    // whole, where larger ones may interleave with another writer's.
+    maxWrite: 4096,
+  });
+  // A line logged after flush() is dropped: the stream is closing for the process to exit.
+  let closing = false;
+  const logger = pinoLogger({
+    write: (line) => {
+      if (!closing) destination.write(line);
+    },
+  });
+  return {
+    ...logger,
+    flush: () =>
+      new Promise((resolve) => {
+        closing = true;
+        const stuck = setTimeout(resolve, FLUSH_WAIT_MS);
+        destination.once('close', () => {
+          clearTimeout(stuck);
+          resolve();
+        });
+        destination.end();
+      }),
+  };
+}
+
+/** How long the last lines may take to reach standard output when the process stops. */
+const FLUSH_WAIT_MS = 2000;
+
+/**
+ * Bytes of lines held while standard output does not take them (a stalled log collector): past this, new
+ * lines are dropped rather than the process growing without bound or requests waiting for the log.
+ */
+const HELD_AT_MOST = 16 * 1024 * 1024;
+
+/** `2026-12-02T04:21:03.123Z INFO  request method=GET route=clients status=200 …`, from a JSON line. */
+function prettyLine(line: string): string {
+  const { time, level, event, ...fields } = JSON.parse(line) as Record<string, unknown>;
+  let text = `${String(time)} ${String(level).toUpperCase().padEnd(5)} ${String(event)}`;
+  for (const [name, value] of Object.entries(fields)) {
+    const shown = typeof value === 'string' && /^[^\s"=]+$/.test(value) ? value : JSON.stringify(value);
+    text += ` ${name}=${shown}`;
+  }
+  return `${text}\n`;
+}

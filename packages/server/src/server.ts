@@ -157,6 +157,8 @@ export async function createPortcullisServer(
       options.logger.warn('request.plain_http', {
         path: (req.url ?? '').split('?', 1)[0],
         credentialsSent: req.headers.authorization !== undefined,
+        // The peer: the client, or a trusted proxy that did not say the client used HTTPS.
+        clientAddress: req.socket.remoteAddress,
       });
       exposure.checkAfterAnswer(req);
     },

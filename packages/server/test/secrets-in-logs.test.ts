@@ -13,13 +13,14 @@ import {
 /**
  * The rule: no API key, token or Authorization value ever reaches a log line. Every secret this run makes
  * or sends is collected, the server is driven through successes and every kind of failure, and every log
- * line it wrote is searched for every secret.
+ * line it wrote, at the most verbose level (the access line of every request included), is searched for
+ * every secret.
  */
 let t: TestServer;
 const secrets: string[] = [];
 
 beforeAll(async () => {
-  t = await startTestServer({ failedAuthLimitPerClient: '2/15m', tokenLimit: '3/10m' });
+  t = await startTestServer({ failedAuthLimitPerClient: '2/15m', tokenLimit: '3/10m', logLevel: 'debug' });
 });
 afterAll(() => t.close());
 
@@ -111,6 +112,8 @@ describe('secrets never reach the log', () => {
       // Nor the base64 credentials alone, nor the key without its prefix.
       expect(log).not.toContain(secret.replace(/^(Basic|Bearer) /, ''));
     }
+    expect(log).toContain('"event":"request"');
+    expect(log).toContain('request.refused');
     expect(log).toContain('request.unauthenticated');
     expect(log).toContain('request.limited');
     expect(log).toContain('request.plain_http');

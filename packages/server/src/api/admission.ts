@@ -31,6 +31,11 @@ export async function admitApiCall(
   pathClientId: string,
 ): Promise<Admission> {
   const principal = await authenticateRequest(services, exchange);
+  exchange.caller = {
+    method: principal.method,
+    clientId: principal.client.clientId,
+    keyId: principal.key.keyId,
+  };
   requirePathClientId(principal, pathClientId);
   requireScopeForMethod(principal, exchange.req.method);
   services.keyUsage.touch(principal.key.keyId, exchange.now);

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import http, { type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import https from 'node:https';
 import { pipeline } from 'node:stream/promises';
@@ -49,10 +48,9 @@ export class Gateway {
   }
 
   async forward(
-    { req, res, path, query, clientAddress }: Exchange,
+    { req, res, path, query, clientAddress, requestId }: Exchange,
     { principal, limitHeaders }: Admission,
   ): Promise<void> {
-    const requestId = randomUUID();
     // Before anything is sent: a refused header is answered 400 and the upstream never hears of it.
     const headers = upstreamRequestHeaders(req, {
       principal,

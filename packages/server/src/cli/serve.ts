@@ -6,7 +6,7 @@ import { PrimaryLink } from '../cluster/worker-side.js';
 import { type ResolvedServerOptions, resolveServerOptions, type ServerOptions } from '../config.js';
 import { readServerSecrets, type ServerSecrets } from '../keys/server-secret.js';
 import { prepareServerSecrets, secretRecordLine } from '../keys/server-secret-check.js';
-import { createJsonLogger } from '../log.js';
+import { createStdoutLogger } from '../log.js';
 import { integerOption, switchOption } from '../options/option-row.js';
 import { SERVER_OPTIONS } from '../options/server-option-table.js';
 import { createPortcullisServer } from '../server.js';
@@ -51,13 +51,12 @@ export function serveCommand(): Command {
 
 async function serve(values: Readonly<Record<string, unknown>>): Promise<void> {
   const secrets = environmentSecrets();
-  const given: ServerOptions = {
-    ...valuesOf(SERVER_OPTIONS, values),
-    ...(secrets !== undefined && { secrets }),
-    logger: createJsonLogger((line) => process.stdout.write(line)),
-  };
+  const fromFlags = valuesOf(SERVER_OPTIONS, values);
+  // The format is checked here, before the logger is made of it; every other option by resolveServerOptions.
+  const logger = createStdoutLogger(SERVER_OPTIONS.logFormat.resolve(fromFlags.logFormat, 'logFormat'));
+  const given: ServerOptions = { ...fromFlags, ...(secrets !== undefined && { secrets }), logger };
   const { workers, demoClient } = valuesOf(SERVE_ONLY, values);
-  if (cluster.isWorker) return serveAsWorker(given);
+  if (cluster.isWorker) return serveAsWorker(given, logger.flush);
   // Bad options end here, once, rather than in every worker.
   const options = resolveServerOptions(given);
   const count = SERVE_ONLY.workers.resolve(workers, 'workers');
@@ -69,7 +68,7 @@ async function serve(values: Readonly<Record<string, unknown>>): Promise<void> {
       ? await createDemoClient(server.store, server.secrets.current, options.environment)
       : undefined;
   printStart(options, address.port, server.tls, demo, secretLines(server.secrets));
-  stopOnSignals(() => server.close(), true);
+  stopOnSignals({ close: () => server.close(), announce: true, flushLog: logger.flush });
 }
 
 /** The line that lets operators compare machines' secrets: fingerprints only, never a secret. */
@@ -124,11 +123,11 @@ async function serveAsPrimary(
   });
 }
 
-async function serveAsWorker(options: ServerOptions): Promise<void> {
+async function serveAsWorker(options: ServerOptions, flushLog: () => Promise<void>): Promise<void> {
   const link = new PrimaryLink(STORE_TIMEOUT_MS);
   const shared = options.cache === undefined ? { counters: link.counters, changeSignal: link } : {};
   const server = await createPortcullisServer(options, shared);
   const address = await server.listen();
-  stopOnSignals(() => server.close(), false, ['SIGTERM']);
+  stopOnSignals({ close: () => server.close(), announce: false, signals: ['SIGTERM'], flushLog });
   reportListening(address.port);
 }

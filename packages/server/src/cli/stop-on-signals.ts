@@ -1,24 +1,35 @@
+export interface Stopping {
+  /** Drains in-flight requests and closes the server. */
+  readonly close: () => Promise<void>;
+  /** Says on standard output that a signal was received. */
+  readonly announce: boolean;
+  readonly signals?: readonly NodeJS.Signals[];
+  /** Writes out log lines still held, last: the drained requests' lines are among them. */
+  readonly flushLog: () => Promise<void>;
+}
+
 /**
- * SIGTERM or SIGINT (or only `signals`) drains in-flight requests through `close` and exits 0; a second
- * signal exits at once. `announce` says so on standard output.
+ * SIGTERM or SIGINT (or only `signals`) drains in-flight requests through `close`, flushes the log and
+ * exits 0; a second signal exits at once (pino still flushes on exit).
  */
-export function stopOnSignals(
-  close: () => Promise<void>,
-  announce: boolean,
-  signals: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGINT'],
-): void {
+export function stopOnSignals({
+  close,
+  announce,
+  signals = ['SIGTERM', 'SIGINT'],
+  flushLog,
+}: Stopping): void {
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) process.exit(1);
     stopping = true;
     if (announce) process.stdout.write(`portcullis: ${signal} received, draining\n`);
     close().then(
-      () => process.exit(0),
+      () => flushLog().then(() => process.exit(0)),
       (error: unknown) => {
         process.stderr.write(
           `portcullis: shutdown failed: ${error instanceof Error ? error.message : String(error)}\n`,
         );
-        process.exit(1);
+        flushLog().then(() => process.exit(1));
       },
     );
   };

@@ -3,27 +3,32 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { PortcullisError, toPortcullisError } from '../errors.js';
 import type { RequestHandler } from '../net/listener.js';
 import type { Services } from '../services.js';
-import type { Exchange } from '../wire/exchange.js';
+import type { Caller, Exchange } from '../wire/exchange.js';
 import { comesFromBrowser } from '../wire/request.js';
 import { sendApiError, sendOAuthError } from '../wire/respond.js';
 import type { ErrorShape, RouteTable } from './routes.js';
 
 /**
  * Serves every HTTPS request of one listener from its route table. Errors end here, in the shape of the
- * route (MANGOPAY's when no route matched), each with a request id in the body, in `X-Request-Id` and in
- * the log line. Successful built-in answers carry no request id: minting one costs time on the hot path
- * and nothing refers to it.
+ * route (MANGOPAY's when no route matched), each with the request id in the body, in `X-Request-Id` and in
+ * the log line. Successful built-in answers carry no request id: nothing refers to it but the access line,
+ * which a client's ClientId and the time find as well. With `accessLog`, one line per request when its
+ * connection is done with it.
  */
 export function createRequestHandler(services: Services, table: RouteTable): RequestHandler {
+  const { accessLog } = services.options;
   return (req, res) => {
+    const started = performance.now();
     const url = req.url ?? '';
     const queryStart = url.indexOf('?');
     const path = queryStart === -1 ? url : url.slice(0, queryStart);
     const query = queryStart === -1 ? '' : url.slice(queryStart + 1);
     const exchange = new RequestExchange(req, res, path, query, Date.now(), services.addressOf);
     const fixed = table.fixed(path);
+    if (fixed !== undefined) exchange.route = fixed.name;
+    if (accessLog) res.once('close', () => logAccess(services, exchange, started));
     serve(services, table, exchange, fixed).catch((thrown: unknown) =>
-      answerError(services, res, toPortcullisError(thrown), fixed?.errors ?? 'mangopay'),
+      answerError(services, exchange, toPortcullisError(thrown), fixed?.errors ?? 'mangopay'),
     );
   };
 }
@@ -31,6 +36,12 @@ export function createRequestHandler(services: Services, table: RouteTable): Req
 class RequestExchange implements Exchange {
   readonly #addressOf: Services['addressOf'];
   #clientAddress: string | undefined;
+  #requestId: string | undefined;
+  caller: Caller | undefined;
+  /** The route's name once one is chosen; `none` for a request refused before (404 included). */
+  route = 'none';
+  /** The error code it was answered with, if any. */
+  error: string | undefined;
 
   constructor(
     readonly req: IncomingMessage,
@@ -51,18 +62,55 @@ class RequestExchange implements Exchange {
     this.#clientAddress ??= this.#addressOf(this.req);
     return this.#clientAddress;
   }
+
+  /** The client address for a log line, which must not throw: the peer's when the forwarded one is unusable. */
+  get loggedAddress(): string {
+    try {
+      return this.clientAddress;
+    } catch {
+      return this.req.socket.remoteAddress ?? 'unknown';
+    }
+  }
+
+  get requestId(): string {
+    this.#requestId ??= randomUUID();
+    return this.#requestId;
+  }
+}
+
+/**
+ * The access line, at info. Its status is the one sent, or 499 (as nginx logs it) when the connection
+ * closed before the answer was complete. No path: the route's name says what was asked, and a path behind
+ * the gateway is the upstream's to interpret (and to log, under the request id it is given).
+ */
+function logAccess(services: Services, exchange: RequestExchange, started: number): void {
+  const { req, res, caller } = exchange;
+  services.logger.info('request', {
+    method: req.method,
+    route: exchange.route,
+    status: res.writableFinished ? res.statusCode : 499,
+    ms: Math.round((performance.now() - started) * 100) / 100,
+    clientId: caller !== undefined && 'clientId' in caller ? caller.clientId : null,
+    keyId: caller !== undefined && 'keyId' in caller ? caller.keyId : null,
+    introspector: caller !== undefined && 'introspector' in caller ? caller.introspector : undefined,
+    authMethod: caller?.method ?? 'none',
+    requestId: exchange.requestId,
+    clientAddress: exchange.loggedAddress,
+    error: exchange.error,
+  });
 }
 
 async function serve(
   services: Services,
   table: RouteTable,
-  exchange: Exchange,
+  exchange: RequestExchange,
   fixed: ReturnType<RouteTable['fixed']>,
 ): Promise<void> {
   requireHostHeader(exchange.req);
   refuseBrowsers(exchange.req);
   if (fixed !== undefined) return fixed.handle(services, exchange);
   const { route, pathClientId } = table.api(exchange.path, exchange.query);
+  exchange.route = route.name;
   const admission = await route.admit(services, exchange, pathClientId);
   try {
     return await route.handle(services, exchange, admission);
@@ -92,17 +140,32 @@ function refuseBrowsers(req: IncomingMessage): void {
   if (comesFromBrowser(req)) throw new PortcullisError('browser_not_allowed');
 }
 
+/**
+ * Refusals are logged apart from the access line, with their cause (`detail`, never sent): 401, 403 and 429
+ * at warn, as an operator watches for them, with the address they came from; faults at error; other
+ * refusals at debug.
+ */
 function answerError(
   services: Services,
-  res: ServerResponse,
+  exchange: RequestExchange,
   error: PortcullisError,
   shape: ErrorShape,
 ): void {
-  const requestId = randomUUID();
-  const fields = { requestId, code: error.code, status: error.status, detail: error.detail };
-  if (error.status >= 500) services.logger.error('request.failed', fields);
-  else if (error.status === 401) services.logger.warn('request.unauthenticated', fields);
-  else if (error.status === 429) services.logger.warn('request.limited', fields);
+  const { res, requestId } = exchange;
+  exchange.error = error.code;
+  const { logger } = services;
+  const fields = {
+    requestId,
+    code: error.code,
+    status: error.status,
+    detail: error.detail,
+    clientAddress: exchange.loggedAddress,
+  };
+  if (error.status >= 500) logger.error('request.failed', fields);
+  else if (error.status === 401) logger.warn('request.unauthenticated', fields);
+  else if (error.status === 403) logger.warn('request.forbidden', fields);
+  else if (error.status === 429) logger.warn('request.limited', fields);
+  else logger.debug('request.refused', fields);
   if (res.headersSent) {
     res.destroy();
     return;

@@ -70,10 +70,14 @@ function basicAuthorization(req: IncomingMessage, parameters: TokenParameters): 
 export async function authenticateClient(
   services: Pick<Services, 'apiKeys' | 'failedAuthentications' | 'options'>,
   authorization: string,
-  { req, clientAddress, now }: Exchange,
+  exchange: Exchange,
 ): Promise<{ client: ClientRecord; key: ApiKeyRecord }> {
+  const { req, clientAddress, now } = exchange;
   const result = await authenticateBasic(services, authorization, req.socket, clientAddress, now);
-  if (result.ok) return result;
+  if (result.ok) {
+    exchange.caller = { method: 'basic', clientId: result.client.clientId, keyId: result.key.keyId };
+    return result;
+  }
   throw basicRejection('invalid_client', result, services.options.environment);
 }
 

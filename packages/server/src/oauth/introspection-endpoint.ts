@@ -1,3 +1,4 @@
+import type { IntrospectorRecord } from '../domain/records.js';
 import { scopeString } from '../domain/scope.js';
 import { PortcullisError } from '../errors.js';
 import type { Services } from '../services.js';
@@ -47,9 +48,13 @@ async function authenticateIntrospector(
     introspectors,
   }: Pick<Services, 'apiKeys' | 'failedAuthentications' | 'introspectors'>,
   authorization: string,
-  { clientAddress, now }: Exchange,
+  exchange: Exchange,
 ): Promise<void> {
-  const result = await checkUnderFailureLimits(
+  const { clientAddress, now } = exchange;
+  const result = await checkUnderFailureLimits<{
+    readonly ok: true;
+    readonly introspector: IntrospectorRecord;
+  }>(
     failedAuthentications,
     clientAddress,
     now,
@@ -65,7 +70,10 @@ async function authenticateIntrospector(
         : { ok: true, introspector };
     },
   );
-  if (result.ok) return;
+  if (result.ok) {
+    exchange.caller = { method: 'basic', introspector: result.introspector.name };
+    return;
+  }
   throw new PortcullisError('invalid_client', {
     message: 'Only introspection credentials may use this endpoint.',
     detail: 'introspection refused: not an introspector',

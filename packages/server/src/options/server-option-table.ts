@@ -1,4 +1,5 @@
 import { environments } from '../domain/environment.js';
+import { LOG_FORMATS, LOG_LEVELS } from '../log.js';
 import { isPostgresUrl } from '../store/store-location.js';
 import {
   addressesOption,
@@ -328,6 +329,31 @@ export const SERVER_OPTIONS = {
     min: 0,
     max: 600_000,
     help: 'time in-flight requests may run after SIGTERM before they are cut',
+  }),
+  /**
+   * The least severe lines written: `info` has one access line per request, `warn` keeps refusals
+   * (401, 403, 429) and faults, `error` faults alone, `debug` adds the cause of every other refusal.
+   */
+  logLevel: choiceOption({
+    flag: '--log-level',
+    placeholder: '<level>',
+    env: 'PORTCULLIS_LOG_LEVEL',
+    default: 'info',
+    choices: LOG_LEVELS,
+    help: 'least severe log lines written: error, warn, info (one line per request) or debug',
+  }),
+  /**
+   * How `serve` writes its log on standard output: JSON lines for log shippers, or `pretty` for people.
+   * JSON even on a terminal, so that what an operator sees is what the shipper gets. A program that
+   * passes its own `logger` chooses its own format.
+   */
+  logFormat: choiceOption({
+    flag: '--log-format',
+    placeholder: '<format>',
+    env: 'PORTCULLIS_LOG_FORMAT',
+    default: 'json',
+    choices: LOG_FORMATS,
+    help: 'log lines as json (one object per line) or pretty (for people)',
   }),
 };
 

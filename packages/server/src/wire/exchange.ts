@@ -1,5 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
+/** Who a request authenticated as: a client's key (Basic or a Bearer token), or an introspector. */
+export type Caller =
+  | { readonly method: 'basic' | 'bearer'; readonly clientId: string; readonly keyId: string }
+  | { readonly method: 'basic'; readonly introspector: string };
+
 /** One request and its answer, as the router hands them to a route: read once, passed down as is. */
 export interface Exchange {
   readonly req: IncomingMessage;
@@ -12,4 +17,8 @@ export interface Exchange {
   readonly clientAddress: string;
   /** When the request was taken up, in Unix epoch milliseconds: every step of it uses this time. */
   readonly now: number;
+  /** This request's id, made when first asked for: in error answers, to the upstream, in the log. */
+  readonly requestId: string;
+  /** Set by the step that authenticated the request, for its access log line. */
+  caller: Caller | undefined;
 }
