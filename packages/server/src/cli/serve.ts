@@ -1,7 +1,7 @@
 import cluster from 'node:cluster';
 import { availableParallelism } from 'node:os';
 import { Command } from 'commander';
-import { reportListening, superviseWorkers } from '../cluster/supervisor.js';
+import { reportListening, reportStartFailure, superviseWorkers } from '../cluster/supervisor.js';
 import { PrimaryLink } from '../cluster/worker-side.js';
 import { type ResolvedServerOptions, resolveServerOptions, type ServerOptions } from '../config.js';
 import { loadOrCreateServerSecret } from '../keys/server-secret.js';
@@ -102,8 +102,12 @@ async function serveAsPrimary(
 async function serveAsWorker(options: ServerOptions): Promise<void> {
   const link = new PrimaryLink(STORE_TIMEOUT_MS);
   const shared = options.cache === undefined ? { counters: link.counters, changeSignal: link } : {};
-  const server = await createPortcullisServer(options, shared);
-  const address = await server.listen();
-  stopOnSignals(() => server.close(), false, ['SIGTERM']);
-  reportListening(address.port);
+  try {
+    const server = await createPortcullisServer(options, shared);
+    const address = await server.listen();
+    stopOnSignals(() => server.close(), false, ['SIGTERM']);
+    reportListening(address.port);
+  } catch (error) {
+    reportStartFailure(error);
+  }
 }
