@@ -14,7 +14,7 @@ import { loadOrCreateTlsMaterial, type TlsMaterial } from '../tls/certificate.js
 import { createDemoClient, type DemoClient } from './demo-client.js';
 import { flagOf, valuesOf } from './option-flags.js';
 import { printStart } from './start-banner.js';
-import { stopOnSignals } from './stop-on-signals.js';
+import { stopOnSignals, stopWhenNpmParentEnds } from './stop-on-signals.js';
 
 /** Options of the `serve` command itself, beside every server option. */
 const SERVE_ONLY = {
@@ -66,6 +66,7 @@ async function serve(values: Readonly<Record<string, unknown>>): Promise<void> {
       : undefined;
   printStart(options, address.port, server.tls, demo);
   stopOnSignals(() => server.close(), true);
+  stopWhenNpmParentEnds();
 }
 
 /**
@@ -97,6 +98,7 @@ async function serveAsPrimary(
     countInPrimary: options.cache === undefined,
     onListening: (port) => printStart(options, port, tls, demo, [`portcullis: ${workers} workers`]),
   });
+  stopWhenNpmParentEnds();
 }
 
 async function serveAsWorker(options: ServerOptions): Promise<void> {
