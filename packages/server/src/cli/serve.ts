@@ -60,13 +60,14 @@ async function serve(values: Readonly<Record<string, unknown>>): Promise<void> {
   if (count > 1) return serveAsPrimary(options, count, demoClient === true);
   const server = await createPortcullisServer(given);
   const address = await server.listen();
+  // Before "listening on" is printed: a supervisor may send SIGTERM as soon as it reads that line.
+  stopOnSignals(() => server.close(), true);
+  stopWhenNpmParentEnds();
   const demo =
     demoClient === true
       ? await createDemoClient(server.store, options.dataDir, options.environment)
       : undefined;
   printStart(options, address.port, server.tls, demo);
-  stopOnSignals(() => server.close(), true);
-  stopWhenNpmParentEnds();
 }
 
 /**

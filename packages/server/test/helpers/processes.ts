@@ -1,0 +1,98 @@
+import { execFile, spawn } from 'node:child_process';
+import net from 'node:net';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+/** Every process below `pid` (children, grandchildren…), read from `ps`. */
+export async function descendants(pid: number): Promise<{ pid: number; args: string }[]> {
+  const { stdout } = await run('ps', ['-eo', 'pid=,ppid=,args=']);
+  const rows = stdout
+    .split('\n')
+    .map((line) => /^\s*(\d+)\s+(\d+)\s+(.*)$/.exec(line))
+    .filter((match) => match !== null)
+    .map(([, child, parent, args]) => ({ pid: Number(child), ppid: Number(parent), args: args as string }));
+  const found: { pid: number; args: string }[] = [];
+  const below = (parent: number) => {
+    for (const row of rows.filter((r) => r.ppid === parent)) {
+      found.push({ pid: row.pid, args: row.args });
+      below(row.pid);
+    }
+  };
+  below(pid);
+  return found;
+}
+
+/** Whether a process with this id still exists (a zombie counts as gone: it has ended). */
+export async function alive(pid: number): Promise<boolean> {
+  try {
+    const { stdout } = await run('ps', ['-o', 'stat=', '-p', String(pid)]);
+    return !stdout.trim().startsWith('Z');
+  } catch {
+    return false; // ps exits 1 when there is no such process
+  }
+}
+
+/** Processes whose command line contains `text`: what a test's unique data directory leaves behind. */
+export async function processesMentioning(text: string): Promise<string[]> {
+  const { stdout } = await run('ps', ['-eo', 'pid=,args=']);
+  return stdout.split('\n').filter((line) => line.includes(text) && !line.includes(' ps -eo'));
+}
+
+/** Whether something accepts TCP connections on 127.0.0.1:`port`. */
+export function accepting(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+export interface Finished {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly ms: number;
+  /** Still running at the deadline (then killed, with its whole process group). */
+  readonly hung: boolean;
+}
+
+/**
+ * Runs a command to its end, in a process group of its own so that a hung one is killed with every
+ * process it started.
+ */
+export function runToEnd(
+  command: string,
+  args: readonly string[],
+  options: { env?: NodeJS.ProcessEnv; cwd?: string; deadlineMs: number },
+): Promise<Finished> {
+  const started = performance.now();
+  const child = spawn(command, args, {
+    env: { ...process.env, ...options.env },
+    cwd: options.cwd,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  let hung = false;
+  const timer = setTimeout(() => {
+    hung = true;
+    process.kill(-(child.pid as number), 'SIGKILL');
+  }, options.deadlineMs);
+  return new Promise((resolve) => {
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr, ms: Math.round(performance.now() - started), hung });
+    });
+  });
+}
