@@ -1,6 +1,8 @@
-import { execFile, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import net from 'node:net';
 import { promisify } from 'node:util';
+import { expect } from 'vitest';
+import { waitUntil } from './harness.js';
 
 const run = promisify(execFile);
 
@@ -95,4 +97,57 @@ export function runToEnd(
       resolve({ code, stdout, stderr, ms: Math.round(performance.now() - started), hung });
     });
   });
+}
+
+export interface Started {
+  readonly child: ChildProcess;
+  readonly port: number;
+  output(): string;
+}
+
+/** Spawns `command` in a process group of its own and waits for the server's "listening on" line. */
+export function startAndWaitForListening(
+  command: string,
+  args: readonly string[],
+  options: { cwd: string; env: NodeJS.ProcessEnv },
+): Promise<Started> {
+  const child = spawn(command, args, {
+    cwd: options.cwd,
+    env: { ...process.env, ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  let output = '';
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no "listening on" line:\n${output}`)), 60_000);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /listening on https:\/\/127\.0\.0\.1:(\d+)/.exec(output);
+      if (match === null) return;
+      clearTimeout(timer);
+      resolve({ child, port: Number(match[1]), output: () => output });
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${command} exited with ${code}:\n${output}`));
+    });
+  });
+}
+
+/**
+ * Sends `signal` to the npm process alone and checks that the server drained and every process under
+ * npm ended, within a few seconds, leaving the port free.
+ */
+export async function expectStopsOnSignalToNpm(started: Started, signal: NodeJS.Signals): Promise<void> {
+  const npm = started.child.pid as number;
+  const tree = await descendants(npm);
+  expect(tree.length).toBeGreaterThan(0);
+  const exited = new Promise((resolve) => started.child.once('exit', resolve));
+  process.kill(npm, signal);
+  await exited;
+  await waitUntil(async () => !(await accepting(started.port)), 10_000, 100);
+  for (const { pid } of tree) await waitUntil(async () => !(await alive(pid)), 10_000, 100);
+  expect(started.output()).toContain(`portcullis: ${signal} received, draining`);
 }
