@@ -6,6 +6,15 @@ import { waitUntil } from './harness.js';
 
 const run = promisify(execFile);
 
+/**
+ * The environment without the `npm_*` variables of the npm that runs the tests (`npm test`): among them
+ * `npm_config_local_prefix`, which would make an npm or npx started by a test act on this repository
+ * instead of the folder it runs in.
+ */
+export function outsideNpm(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(env).filter(([name]) => !name.toLowerCase().startsWith('npm_')));
+}
+
 /** Every process below `pid` (children, grandchildren…), read from `ps`. */
 export async function descendants(pid: number): Promise<{ pid: number; args: string }[]> {
   const { stdout } = await run('ps', ['-eo', 'pid=,ppid=,args=']);
@@ -113,7 +122,7 @@ export function startAndWaitForListening(
 ): Promise<Started> {
   const child = spawn(command, args, {
     cwd: options.cwd,
-    env: { ...process.env, ...options.env },
+    env: outsideNpm({ ...process.env, ...options.env }),
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
