@@ -88,7 +88,12 @@ beforeAll(async () => {
 }, 600_000);
 
 afterAll(async () => {
-  if (started?.child.exitCode === null) process.kill(-(started.child.pid as number), 'SIGKILL');
+  // A test that failed may have left the server running: end the process group npx started.
+  try {
+    if (started !== undefined) process.kill(-(started.child.pid as number), 'SIGKILL');
+  } catch {
+    // already gone
+  }
   rmSync(work, { recursive: true, force: true });
 });
 
