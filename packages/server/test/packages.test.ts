@@ -80,7 +80,9 @@ beforeAll(async () => {
     cpSync(join(app, 'node_modules'), partial, {
       recursive: true,
       verbatimSymlinks: true,
-      filter: (source) => !source.includes(`${join('node_modules', '@portcullis')}`),
+      // The dependencies alone: not the two packages under test, nor npm's record of them.
+      filter: (source) =>
+        !source.includes(join('node_modules', '@portcullis')) && !source.endsWith('.package-lock.json'),
     });
     rmSync(cache, { recursive: true, force: true });
     renameSync(partial, cache);
