@@ -16,6 +16,7 @@ import { parseRateLimits, retryDelayMs } from './rate-limits.js';
 import { TokenManager } from './token-manager.js';
 import { MemoryTokenStore, type TokenStore, tokenStoreKey } from './token-store.js';
 import { createTransport, type FetchFunction, type Transport } from './transport.js';
+import { fetchTrusting, validCa } from './trusting-fetch.js';
 
 export interface PortcullisClientOptions {
   /** The API's origin, e.g. `https://api.sandbox.mangopay.com` or `https://127.0.0.1:8443`. */
@@ -26,8 +27,13 @@ export interface PortcullisClientOptions {
   readonly auth?: 'oauth' | 'basic';
   /** Where tokens are kept and shared. Default: a MemoryTokenStore of this instance. */
   readonly tokenStore?: TokenStore;
-  /** The fetch to use. Default: the global fetch. */
+  /** The fetch to use. Default: the global fetch (or, with `ca`, one over node:https that trusts it). */
   readonly fetch?: FetchFunction;
+  /**
+   * The certificate(s) to trust instead of the system's authorities, as PEM text: a server with a
+   * self-signed certificate, without NODE_EXTRA_CA_CERTS or turning verification off. Not with `fetch`.
+   */
+  readonly ca?: string | readonly string[];
   /** Timeout of every HTTP request, in milliseconds. Default 30 000. */
   readonly timeoutMs?: number;
   /** Refresh this long before expiry, capped at a tenth of the token's lifetime. Default 60. */
@@ -81,7 +87,11 @@ export class PortcullisClient {
     const apiKey = nonEmptyString('apiKey', options.apiKey);
     const auth = options.auth ?? 'oauth';
     if (auth !== 'oauth' && auth !== 'basic') throw new ConfigurationError('auth must be "oauth" or "basic"');
-    const fetchFunction = options.fetch ?? globalThis.fetch;
+    if (options.ca !== undefined && options.fetch !== undefined) {
+      throw new ConfigurationError("ca and fetch cannot both be given: ca is for the SDK's own fetch");
+    }
+    const fetchFunction =
+      options.ca === undefined ? (options.fetch ?? globalThis.fetch) : fetchTrusting(validCa(options.ca));
     if (typeof fetchFunction !== 'function') throw new ConfigurationError('fetch must be a function');
     const timeoutMs = positiveInteger('timeoutMs', options.timeoutMs ?? 30_000);
     const refreshMarginSeconds = nonNegativeNumber(

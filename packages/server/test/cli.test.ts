@@ -1,4 +1,4 @@
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import net from 'node:net';
 import { join } from 'node:path';
@@ -436,6 +436,12 @@ describe('portcullis serve', () => {
         env,
       );
       expect(trusted.code).toBe(0);
+      const notPem = join(elsewhere, 'not-a-certificate');
+      writeFileSync(notPem, 'hello\n');
+      expectOneLineError(
+        await runCli(['token', '--data-dir', elsewhere, '--ca-file', notPem], env),
+        /^portcullis: --ca-file .*not-a-certificate holds no PEM certificate/,
+      );
     } finally {
       rmSync(elsewhere, { recursive: true, force: true });
     }

@@ -1,8 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type FetchFunction, PortcullisClient } from '@portcullis/sdk';
+import { PortcullisClient } from '@portcullis/sdk';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { Agent, fetch as undiciFetch } from 'undici';
 import { SELF_SIGNED_CERT } from '../tls/certificate.js';
 import { dataDirOption, jsonOption, printJson, printLines } from './common.js';
 import { explained } from './sdk-errors.js';
@@ -121,7 +120,7 @@ async function withSdkClient(
     clientId,
     apiKey,
     auth,
-    ...(caFile !== undefined && { fetch: fetchTrusting(readFileSync(caFile, 'utf8')) }),
+    ...(caFile !== undefined && { ca: readCaFile(caFile) }),
   });
   try {
     await use(client, clientId);
@@ -145,14 +144,12 @@ function defaultCaFile(dataDir: string, baseUrl: string): string | undefined {
   return existsSync(path) ? path : undefined;
 }
 
-/** A fetch that trusts only `ca`: for a server with a self-signed certificate. */
-function fetchTrusting(ca: string): FetchFunction {
-  const dispatcher = new Agent({ connect: { ca } });
-  return (input, init) =>
-    undiciFetch(input as Parameters<typeof undiciFetch>[0], {
-      ...(init as Parameters<typeof undiciFetch>[1]),
-      dispatcher,
-    }) as unknown as Promise<Response>;
+/** The certificate to trust, for the SDK's `ca`; checked here so that the refusal names --ca-file. */
+function readCaFile(path: string): string {
+  const pem = readFileSync(path, 'utf8');
+  if (!pem.includes('-----BEGIN CERTIFICATE-----'))
+    throw new Error(`--ca-file ${path} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`);
+  return pem;
 }
 
 /** Checked here too, so that the refusal names --base-url rather than the SDK's baseUrl. */

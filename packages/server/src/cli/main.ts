@@ -40,13 +40,18 @@ for (const command of [program, ...program.commands, ...program.commands.flatMap
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
-  process.exitCode = exitCodeFor(error);
+  if (error instanceof CommanderError)
+    process.exitCode = error.exitCode; // commander has printed its message
+  else fail(error);
 }
 
-/** Bad input ends in one clear line on stderr and a non-zero exit, never a stack trace. */
-function exitCodeFor(error: unknown): number {
-  if (error instanceof CommanderError) return error.exitCode; // commander has printed its message
+/**
+ * Bad input ends in one clear line on stderr and a non-zero exit, never a stack trace. The exit is
+ * explicit: a command that failed half-way (a server that could not listen) may hold a database pool or
+ * a Redis connection open, which would keep the process running.
+ */
+function fail(error: unknown): never {
   const message = error instanceof Error ? error.message : String(error);
   process.stderr.write(`portcullis: ${message}\n`);
-  return 1;
+  process.exit(1);
 }

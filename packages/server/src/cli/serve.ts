@@ -1,7 +1,7 @@
 import cluster from 'node:cluster';
 import { availableParallelism } from 'node:os';
 import { Command } from 'commander';
-import { reportListening, superviseWorkers } from '../cluster/supervisor.js';
+import { reportListening, reportStartFailure, superviseWorkers } from '../cluster/supervisor.js';
 import { PrimaryLink } from '../cluster/worker-side.js';
 import { type ResolvedServerOptions, resolveServerOptions, type ServerOptions } from '../config.js';
 import { readServerSecrets, type ServerSecrets } from '../keys/server-secret.js';
@@ -16,7 +16,7 @@ import { environmentSecrets } from './common.js';
 import { createDemoClient, type DemoClient } from './demo-client.js';
 import { flagOf, valuesOf } from './option-flags.js';
 import { printStart } from './start-banner.js';
-import { stopOnSignals } from './stop-on-signals.js';
+import { stopOnSignals, stopWhenNpmParentEnds } from './stop-on-signals.js';
 
 /** Options of the `serve` command itself, beside every server option. */
 const SERVE_ONLY = {
@@ -63,12 +63,14 @@ async function serve(values: Readonly<Record<string, unknown>>): Promise<void> {
   if (count > 1) return serveAsPrimary(options, given.secrets, count, demoClient === true);
   const server = await createPortcullisServer(given);
   const address = await server.listen();
+  // Before "listening on" is printed: a supervisor may send SIGTERM as soon as it reads that line.
+  stopOnSignals({ close: () => server.close(), announce: true, flushLog: logger.flush });
+  stopWhenNpmParentEnds();
   const demo =
     demoClient === true
       ? await createDemoClient(server.store, server.secrets.current, options.environment)
       : undefined;
   printStart(options, address.port, server.tls, demo, secretLines(server.secrets));
-  stopOnSignals({ close: () => server.close(), announce: true, flushLog: logger.flush });
 }
 
 /** The line that lets operators compare machines' secrets: fingerprints only, never a secret. */
@@ -121,13 +123,18 @@ async function serveAsPrimary(
         `portcullis: ${workers} workers`,
       ]),
   });
+  stopWhenNpmParentEnds();
 }
 
 async function serveAsWorker(options: ServerOptions, flushLog: () => Promise<void>): Promise<void> {
   const link = new PrimaryLink(STORE_TIMEOUT_MS);
   const shared = options.cache === undefined ? { counters: link.counters, changeSignal: link } : {};
-  const server = await createPortcullisServer(options, shared);
-  const address = await server.listen();
-  stopOnSignals({ close: () => server.close(), announce: false, signals: ['SIGTERM'], flushLog });
-  reportListening(address.port);
+  try {
+    const server = await createPortcullisServer(options, shared);
+    const address = await server.listen();
+    stopOnSignals({ close: () => server.close(), announce: false, signals: ['SIGTERM'], flushLog });
+    reportListening(address.port);
+  } catch (error) {
+    reportStartFailure(error);
+  }
 }

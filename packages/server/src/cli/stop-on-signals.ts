@@ -35,3 +35,23 @@ export function stopOnSignals({
   };
   for (const signal of signals) process.on(signal, stop);
 }
+
+/** How often a server started by npm checks that its parent is still there. */
+const PARENT_CHECK_MS = 250;
+
+/**
+ * `npx portcullis serve` runs the server under `sh -c`: npm forwards SIGTERM or SIGINT to that shell,
+ * which ends without passing it on, and the server would keep serving with nobody left to stop it. A
+ * server that npm started (npm sets `npm_lifecycle_event`) therefore takes the end of its parent as a
+ * SIGTERM. Outside npm the parent may end on purpose (`nohup portcullis serve &`), so nothing is watched.
+ */
+export function stopWhenNpmParentEnds(): void {
+  if (process.env.npm_lifecycle_event === undefined) return;
+  const parent = process.ppid;
+  const timer = setInterval(() => {
+    if (process.ppid === parent) return;
+    clearInterval(timer);
+    process.kill(process.pid, 'SIGTERM');
+  }, PARENT_CHECK_MS);
+  timer.unref();
+}

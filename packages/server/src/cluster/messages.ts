@@ -42,7 +42,13 @@ export interface Listening {
   readonly port: number;
 }
 
-export type ClusterMessage = CounterRequests | CounterReplies | ChangeAnnouncement | Listening;
+/** A worker could not start (port in use, store unreachable…): the primary prints `message`, once. */
+export interface StartFailed {
+  readonly kind: 'portcullis.start_failed';
+  readonly message: string;
+}
+
+export type ClusterMessage = CounterRequests | CounterReplies | ChangeAnnouncement | Listening | StartFailed;
 
 export function isClusterMessage(value: unknown): value is ClusterMessage {
   return (

@@ -1,5 +1,5 @@
 import cluster from 'node:cluster';
-import type { Listening } from './messages.js';
+import type { Listening, StartFailed } from './messages.js';
 import { WorkerHub } from './primary-side.js';
 
 export interface Supervision {
@@ -21,10 +21,13 @@ export function superviseWorkers({ workers, countInPrimary, onListening }: Super
   let stopping = false;
   let announced = false;
   const listening = new Set<number>();
+  /** Why the first worker that could not start failed, as it reported. */
+  let startFailure: string | undefined;
   const running = () => Object.values(cluster.workers ?? {});
   const fork = () => {
     const worker = cluster.fork();
     hub.add(worker, (message) => {
+      if (message.kind === 'portcullis.start_failed') startFailure ??= message.message;
       if (message.kind !== 'portcullis.listening') return;
       listening.add(worker.id);
       if (announced || listening.size < workers) return;
@@ -39,8 +42,9 @@ export function superviseWorkers({ workers, countInPrimary, onListening }: Super
       return;
     }
     if (!announced) {
-      // A worker that cannot start would fail again: stop rather than loop.
-      process.stderr.write(`portcullis: a worker failed to start (${signal ?? code})\n`);
+      // A worker that cannot start would fail again: stop rather than loop. Every worker fails alike
+      // (same port, same store), so the first one's reason is the one line printed.
+      process.stderr.write(`portcullis: ${startFailure ?? `a worker failed to start (${signal ?? code})`}\n`);
       stopping = true;
       for (const other of running()) other?.process.kill('SIGTERM');
       process.exitCode = 1;
@@ -61,6 +65,19 @@ export function superviseWorkers({ workers, countInPrimary, onListening }: Super
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+}
+
+/**
+ * In a worker that could not start: tells the primary why, for it to print (N workers would print the same
+ * line N times), then exits, since the IPC channel would keep the process alive.
+ */
+export function reportStartFailure(error: unknown): void {
+  const message: StartFailed = {
+    kind: 'portcullis.start_failed',
+    message: error instanceof Error ? error.message : String(error),
+  };
+  if (process.send === undefined || !process.connected) process.exit(1);
+  process.send(message, () => process.exit(1));
 }
 
 /**

@@ -1,4 +1,5 @@
 import { chmodSync, mkdirSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 
 /**
  * The data directory holds the SQLite store, the server secret and the TLS key: only the user that runs
@@ -12,7 +13,11 @@ const POSIX = typeof process.getuid === 'function';
  * group and others. Anything else is refused with one line that says what to do.
  */
 export function preparePrivateDirectory(dir: string): void {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  try {
+    makeDirectory(dir);
+  } catch (error) {
+    throw new Error(`cannot create the data directory ${dir}: ${(error as Error).message}`);
+  }
   if (!POSIX) return;
   const stats = statSync(dir);
   requireOwner(dir, 'the data directory', stats.uid);
@@ -48,6 +53,23 @@ export function tightenFile(path: string): void {
     if ((statSync(path).mode & 0o077) !== 0) chmodSync(path, 0o600);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+}
+
+/**
+ * `mkdir -p` with mode 0700, one level at a time: Node 20's `mkdirSync(dir, { recursive: true })` never
+ * returns for a path it cannot create under a directory that exists, such as /proc/x.
+ */
+function makeDirectory(dir: string): void {
+  try {
+    mkdirSync(dir, { mode: 0o700 });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST' && statSync(dir).isDirectory()) return;
+    const parent = dirname(dir);
+    if (code !== 'ENOENT' || parent === dir) throw error;
+    makeDirectory(parent);
+    mkdirSync(dir, { mode: 0o700 });
   }
 }
 

@@ -1,3 +1,4 @@
+import { preparePrivateDirectory } from './data-directory.js';
 import { SqliteStore } from './sqlite-store.js';
 import type { Store } from './store.js';
 import { isPostgresUrl } from './store-location.js';
@@ -13,6 +14,9 @@ export async function openStore(
 ): Promise<Store> {
   if (location === undefined) return new SqliteStore(dataDir, timeoutMs);
   if (isPostgresUrl(location)) {
+    // The data directory holds the server secret and the TLS material with PostgreSQL too: made (or
+    // refused) first, so that a directory that cannot be made fails before any connection opens.
+    preparePrivateDirectory(dataDir);
     // Loaded only when asked for: the zero-setup path never loads the PostgreSQL driver.
     const { PgStore } = await import('./pg-store.js');
     return PgStore.open(location, { timeoutMs });
