@@ -2,6 +2,7 @@ import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateServerSecret } from '../src/keys/server-secret.js';
 import {
   clusterFlags,
   createSharedBackend,
@@ -49,6 +50,11 @@ interface Case {
 }
 
 const pg = () => clusterFlags('', backend as SharedBackend).slice(2);
+/**
+ * The cluster's secret, for every run on the shared store: each run has a data directory of its own, and
+ * without it the first run's new secret would be the store's, and every later run refused for that alone.
+ */
+const CLUSTER_SECRETS = { PORTCULLIS_SECRETS: generateServerSecret() };
 const notPem = () => join(parent, 'not-pem');
 
 const CASES: readonly Case[] = [
@@ -102,7 +108,7 @@ describe.each([1, 2])('serve --workers %i that cannot start', (workers) => {
       const run = await runToEnd(
         process.execPath,
         [CLI, 'serve', '--port', '0', '--data-dir', dataDir, '--workers', String(workers), ...args(dataDir)],
-        { deadlineMs: 15_000 },
+        { deadlineMs: 15_000, env: CLUSTER_SECRETS },
       );
       expect(run.hung).toBe(false);
       expect(run.code).toBe(1);
@@ -117,10 +123,13 @@ describe.each([1, 2])('serve --workers %i that cannot start', (workers) => {
 });
 
 describe.skipIf(!WITH_SERVICES)('serve --store postgres://…', () => {
-  it('creates the data directory, mode 0700, for the server secret and the certificate', async () => {
+  it('creates the data directory, mode 0700, for the certificate', async () => {
     const dataDir = join(parent, 'new', 'data');
     mkdirSync(join(parent, 'new'));
-    const server = await spawnServer(['--workers', '1', ...clusterFlags(dataDir, backend as SharedBackend)]);
+    const server = await spawnServer(
+      ['--workers', '1', ...clusterFlags(dataDir, backend as SharedBackend)],
+      CLUSTER_SECRETS,
+    );
     expect(statSync(dataDir).mode & 0o777).toBe(0o700);
     expect(statSync(join(dataDir, 'tls-cert.pem')).isFile()).toBe(true);
     expect(await server.stop('SIGTERM')).toBe(0);

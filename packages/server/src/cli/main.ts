@@ -40,9 +40,9 @@ for (const command of [program, ...program.commands, ...program.commands.flatMap
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
-  if (error instanceof CommanderError)
-    process.exitCode = error.exitCode; // commander has printed its message
-  else fail(error);
+  // Commander has printed its own message.
+  if (!(error instanceof CommanderError)) fail(error);
+  process.exitCode = error.exitCode;
 }
 
 /**
