@@ -1,12 +1,9 @@
-import https from 'node:https';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditEvent } from '../src/domain/records.js';
 import { type CliResult, runCli } from './helpers/cli.js';
 import {
   basicHeader,
-  httpsRequest,
   startTestServer,
-  type TestRequest,
   type TestResponse,
   type TestServer,
   tokenRequest,
@@ -34,14 +31,7 @@ afterAll(() => t.close());
 const REVOCATION_BOUND_MS = 1000;
 
 function cli(...args: string[]): Promise<CliResult> {
-  const { store, cache, cachePrefix } = t.server.options;
-  return runCli([
-    ...args,
-    '--data-dir',
-    t.dataDir,
-    ...(store !== undefined ? ['--store', store] : []),
-    ...(cache !== undefined ? ['--cache', cache, '--cache-prefix', cachePrefix] : []),
-  ]);
+  return runCli([...args, ...t.cliFlags({ announce: true })]);
 }
 
 async function cliJson<T = Record<string, unknown>>(...args: string[]): Promise<T> {
@@ -65,16 +55,12 @@ function expectRefused(result: CliResult, pattern: RegExp): void {
   expect(result.stderr).toMatch(pattern);
 }
 
-function onNewConnection(request: TestRequest): Promise<TestResponse> {
-  return httpsRequest(t.port, new https.Agent({ ca: t.server.tls.cert }), request);
-}
-
 function getClient(clientId: string, authorization: string): Promise<TestResponse> {
-  return onNewConnection({ path: `/v2.01/${clientId}/clients`, headers: { authorization } });
+  return t.requestOnNewConnection({ path: `/v2.01/${clientId}/clients`, headers: { authorization } });
 }
 
 async function bearerFor(clientId: string, apiKey: string): Promise<string> {
-  const response = await onNewConnection(tokenRequest(basicHeader(clientId, apiKey)));
+  const response = await t.requestOnNewConnection(tokenRequest(basicHeader(clientId, apiKey)));
   expect(response.status, response.text).toBe(200);
   return `Bearer ${response.json<{ access_token: string }>().access_token}`;
 }
@@ -282,7 +268,7 @@ describe('changes that change nothing', () => {
     // A client's own PUT of its profile: its fields under MANGOPAY's names; the same PUT again writes nothing.
     const basic = basicHeader('renamed', created.apiKey);
     const put = () =>
-      onNewConnection({
+      t.requestOnNewConnection({
         method: 'PUT',
         path: '/v2.01/renamed/clients',
         headers: { authorization: basic, 'content-type': 'application/json' },

@@ -1,12 +1,9 @@
-import https from 'node:https';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateApiKey } from '../src/keys/api-key.js';
 import { runCli } from './helpers/cli.js';
 import {
   basicHeader,
-  httpsRequest,
   startTestServer,
-  type TestRequest,
   type TestResponse,
   type TestServer,
   tokenRequest,
@@ -41,28 +38,17 @@ const wellFormedStranger = () => generateApiKey(t.server.options.environment);
  * `--cache`: its Redis announcement would usually reach the server first and hide what this file tests.
  */
 async function cli(...args: string[]): Promise<{ apiKey: string; keyId: string }> {
-  const { store } = t.server.options;
-  const result = await runCli([
-    ...args,
-    '--json',
-    '--data-dir',
-    t.dataDir,
-    ...(store !== undefined ? ['--store', store] : []),
-  ]);
+  const result = await runCli([...args, '--json', ...t.cliFlags({ announce: false })]);
   expect(result.code, result.stderr).toBe(0);
   return JSON.parse(result.stdout);
 }
 
-function onNewConnection(request: TestRequest): Promise<TestResponse> {
-  return httpsRequest(t.port, new https.Agent({ ca: t.server.tls.cert }), request);
-}
-
 function getClient(clientId: string, authorization: string): Promise<TestResponse> {
-  return onNewConnection({ path: `/v2.01/${clientId}/clients`, headers: { authorization } });
+  return t.requestOnNewConnection({ path: `/v2.01/${clientId}/clients`, headers: { authorization } });
 }
 
 async function tokenFor(clientId: string, apiKey: string): Promise<string> {
-  const response = await onNewConnection(tokenRequest(basicHeader(clientId, apiKey)));
+  const response = await t.requestOnNewConnection(tokenRequest(basicHeader(clientId, apiKey)));
   expect(response.status, response.text).toBe(200);
   return response.json<{ access_token: string }>().access_token;
 }

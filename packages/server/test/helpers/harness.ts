@@ -60,6 +60,13 @@ export interface TestServer {
   createClient(clientId: string, options?: { tokenTtlSeconds?: number } & NewKeyOptions): Promise<TestClient>;
   createKey(clientId: string, options?: NewKeyOptions): Promise<TestClient>;
   request(request: TestRequest): Promise<TestResponse>;
+  /** One request on a connection of its own: with workers, each may land on another process. */
+  requestOnNewConnection(request: TestRequest): Promise<TestResponse>;
+  /**
+   * The flags that point the CLI at this server's store (`--data-dir`, `--store`), and, with `announce`,
+   * at its cache, so that a change is announced there as an operator's CLI does.
+   */
+  cliFlags(options: { readonly announce: boolean }): string[];
   /** Another connection to the same store, e.g. to read it after the server has stopped. */
   openStore(): Promise<Store>;
   /** A token from the token endpoint, asserting success; `body` replaces the default form body. */
@@ -181,6 +188,19 @@ export async function startTestServer(
       return toClient(clientId, created.key.keyId, created.apiKey);
     },
     request,
+    requestOnNewConnection: (req) => {
+      const own = new https.Agent({ ca: server.tls.cert, keepAlive: false });
+      return httpsRequest(address.port, own, req).finally(() => own.destroy());
+    },
+    cliFlags({ announce }) {
+      const { store, cache, cachePrefix } = server.options;
+      return [
+        '--data-dir',
+        dataDir,
+        ...(store !== undefined ? ['--store', store] : []),
+        ...(announce && cache !== undefined ? ['--cache', cache, '--cache-prefix', cachePrefix] : []),
+      ];
+    },
     async token(client, body = 'grant_type=client_credentials') {
       const response = await request(tokenRequest(client.basic, body));
       if (response.status !== 200)
