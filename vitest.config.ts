@@ -21,6 +21,7 @@ const BEHAVIOUR_SUITE = [
   'packages/server/test/gateway-paths.test.ts',
   'packages/server/test/gateway-headers.test.ts',
   'packages/server/test/gateway-smuggling.test.ts',
+  'packages/server/test/forward-auth.test.ts',
   'packages/server/test/fuzz.test.ts',
   'packages/server/test/mangopay-sdk.test.ts',
   'packages/server/test/mangopay-recorded-requests.test.ts',

@@ -34,12 +34,25 @@ describe('route table', () => {
     expect(route?.errors).toBe('oauth');
   });
 
-  it.each(['/V2.01/oauth/token', '/v2_01/oauth/token', '/V2_01/oauth/revoke', '/v2.01/oauth/token//'])(
-    'has no fixed route at %s (only the spellings official SDKs send)',
+  it.each(['/forward-auth', '/forward-auth/', '/forward-auth/v2.01/acme/users', '/forward-auth//x'])(
+    'serves %s by forward-auth (Envoy puts the original path after it), answering errors in MANGOPAY’s shape',
     (path) => {
-      expect(table.fixed(path)).toBeUndefined();
+      const route = table.fixed(path);
+      expect(route?.name).toBe('forward-auth');
+      expect(route?.errors).toBe('mangopay');
     },
   );
+
+  it.each([
+    '/V2.01/oauth/token',
+    '/forward-authx',
+    '/Forward-auth',
+    '/v2_01/oauth/token',
+    '/V2_01/oauth/revoke',
+    '/v2.01/oauth/token//',
+  ])('has no fixed route at %s (only the spellings official SDKs send)', (path) => {
+    expect(table.fixed(path)).toBeUndefined();
+  });
 
   it.each([
     ['/v2.01/acme/clients', 'clients'],

@@ -23,12 +23,14 @@ const INSUFFICIENT_SCOPE_CHALLENGE = `${bearerChallenge({
 /**
  * Admission of a call to `/v2.01/{ClientId}/…`, every API route's first steps, in this order:
  * authenticate → ClientId matches the path → scope allows the method → record key use → count limits.
- * A route that hands the call on states who made it with `identityHeaders` (the last step).
+ * A route that hands the call on states who made it with `identityHeaders` (the last step). `method` is
+ * the request's own, or the original request's that forward-auth is asked about.
  */
 export async function admitApiCall(
   services: AdmissionServices,
   exchange: Exchange,
   pathClientId: string,
+  method: string | undefined = exchange.req.method,
 ): Promise<Admission> {
   const principal = await authenticateRequest(services, exchange);
   exchange.caller = {
@@ -37,7 +39,7 @@ export async function admitApiCall(
     keyId: principal.key.keyId,
   };
   requirePathClientId(principal, pathClientId);
-  requireScopeForMethod(principal, exchange.req.method);
+  requireScopeForMethod(principal, method);
   services.keyUsage.touch(principal.key.keyId, exchange.now);
   const limitHeaders = await services.limits.countApiCall(principal.client, exchange.now);
   return { principal, limitHeaders };

@@ -1,5 +1,6 @@
 import { type Admission, type AdmissionServices, admitApiCall } from '../api/admission.js';
 import { handleClientResource } from '../api/client-resource.js';
+import { FORWARD_AUTH_PATH, handleForwardAuth } from '../api/forward-auth.js';
 import type { Gateway } from '../api/gateway.js';
 import { checkApiTarget } from '../api/upstream-path.js';
 import { PortcullisError } from '../errors.js';
@@ -25,6 +26,8 @@ interface RouteRow {
 /** A route at fixed paths (each also under a trailing slash) whose handler does all its own steps. */
 export interface FixedRoute extends RouteRow {
   readonly paths: readonly string[];
+  /** Also every path under the first of `paths` (`/forward-auth/…`, where Envoy puts the original path). */
+  readonly andBelow?: true;
   readonly handle: (services: Services, exchange: Exchange) => Promise<void>;
 }
 
@@ -77,6 +80,14 @@ export function routes(gateway: Gateway | undefined): readonly Route[] {
       handle: handleIntrospectionRequest,
     },
     {
+      name: 'forward-auth',
+      listener: 'public',
+      errors: 'mangopay',
+      paths: [FORWARD_AUTH_PATH],
+      andBelow: true,
+      handle: handleForwardAuth,
+    },
+    {
       name: 'clients',
       listener: 'public',
       errors: 'mangopay',
@@ -103,6 +114,8 @@ export function routes(gateway: Gateway | undefined): readonly Route[] {
 /** The routes of one listener, indexed for lookup. */
 export class RouteTable {
   readonly #fixed = new Map<string, FixedRoute>();
+  /** Routes that also take every path under theirs: `[prefix with its slash, route]`. */
+  readonly #below: readonly (readonly [string, FixedRoute])[];
   readonly #api: readonly ApiRoute[];
 
   constructor(rows: readonly Route[], listener: ListenerName) {
@@ -111,12 +124,18 @@ export class RouteTable {
       if (!('paths' in row)) continue;
       for (const path of row.paths) this.#fixed.set(path, row).set(`${path}/`, row);
     }
+    this.#below = served.flatMap((row) =>
+      'paths' in row && row.andBelow === true ? [[`${row.paths[0]}/`, row] as const] : [],
+    );
     this.#api = served.filter((row): row is ApiRoute => 'resource' in row);
   }
 
   /** The fixed route at `path`: looked up first, as it decides the shape of every error, early ones too. */
   fixed(path: string): FixedRoute | undefined {
-    return this.#fixed.get(path);
+    const exact = this.#fixed.get(path);
+    if (exact !== undefined) return exact;
+    for (const [prefix, row] of this.#below) if (path.startsWith(prefix)) return row;
+    return undefined;
   }
 
   /**
