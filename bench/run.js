@@ -225,6 +225,12 @@ async function measure(setup) {
       'Bearer GET /clients': { path: clientsPath, headers: { Authorization: bearer } },
       'Basic GET /clients': { path: clientsPath, headers: { Authorization: basic } },
       'token issuance (POST)': tokenRequest,
+      // A reverse proxy asking whether a call may pass, as Traefik and Caddy ask (nginx differs only in
+      // the headers' names): admission without a body to carry, answered 200 with the identity headers.
+      'Basic forward-auth allow': {
+        path: '/forward-auth',
+        headers: { Authorization: basic, 'X-Forwarded-Method': 'GET', 'X-Forwarded-Uri': `${clientsPath}/x` },
+      },
     };
     // The bare server answers each request exactly as Portcullis did (status, headers, body; Node adds
     // Date, Connection and Keep-Alive to both), so that a ratio measures Portcullis's work alone.
