@@ -107,7 +107,7 @@ async function serve(
   fixed: ReturnType<RouteTable['fixed']>,
 ): Promise<void> {
   requireHostHeader(exchange.req);
-  refuseBrowsers(exchange.req);
+  if (fixed?.servesBrowsers !== true) refuseBrowsers(exchange.req);
   if (fixed !== undefined) return fixed.handle(services, exchange);
   const { route, pathClientId } = table.api(exchange.path, exchange.query);
   exchange.route = route.name;
@@ -134,7 +134,8 @@ function requireHostHeader(req: IncomingMessage): void {
 /**
  * MANGOPAY's documentation: "All API communication should be done from your server directly to our
  * server." Refused before anything else, CORS preflights included, and answered without any
- * Access-Control-* header.
+ * Access-Control-* header. Health checks (rows with `servesBrowsers`) are exempt: they hold nothing of a
+ * client's, and an operator may open them in a browser.
  */
 function refuseBrowsers(req: IncomingMessage): void {
   if (comesFromBrowser(req)) throw new PortcullisError('browser_not_allowed');
