@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ReadinessProbe } from '../src/http/health.js';
+import { silentLogger } from '../src/log.js';
 import {
   basicHeader,
   mistyped,
@@ -82,5 +84,33 @@ describe.each([
     // Past the limits of 3 failures, the client and this address would be refused (429) even with a valid key.
     const call = await t.request({ path: '/v2.01/acme/clients', headers: { authorization: acme.basic } });
     expect(call.status).toBe(200);
+  });
+});
+
+describe('readiness probe', () => {
+  const sources = (store: () => Promise<unknown>, feedReadAt = () => Date.now()) => ({
+    store,
+    cache: undefined,
+    feedReadAt,
+    feedBoundMs: 1000,
+    logger: silentLogger,
+  });
+
+  it('queries the store at most once a second, however often it is asked', async () => {
+    let queries = 0;
+    const probe = new ReadinessProbe(sources(async () => (queries += 1)));
+    await Promise.all(Array.from({ length: 50 }, () => probe.unready()));
+    for (let i = 0; i < 10; i += 1) expect(await probe.unready()).toEqual([]);
+    expect(queries).toBe(1);
+  });
+
+  it('names a store that does not answer in time, and a change feed not read within the bound', async () => {
+    const probe = new ReadinessProbe(
+      sources(
+        () => new Promise(() => undefined),
+        () => Date.now() - 1500,
+      ),
+    );
+    expect(await probe.unready()).toEqual(['store', 'change_feed']);
   });
 });
