@@ -27,6 +27,7 @@ const BEHAVIOUR_SUITE = [
   'packages/server/test/mangopay-recorded-requests.test.ts',
   'packages/server/test/crash.test.ts',
   'packages/server/test/token-sealing.test.ts',
+  'packages/server/test/health.test.ts',
 ];
 
 /**

@@ -5,6 +5,7 @@ import type { ChangeSignal } from './cluster/change-signal.js';
 import { type ResolvedServerOptions, resolveServerOptions, type ServerOptions } from './config.js';
 import type { ChangeBatch } from './domain/records.js';
 import { createRequestHandler } from './http/app.js';
+import { ReadinessProbe } from './http/health.js';
 import { RouteTable, routes } from './http/routes.js';
 import { AccessTokens } from './keys/access-tokens.js';
 import { CredentialDirectory } from './keys/credential-directory.js';
@@ -140,6 +141,14 @@ export async function createPortcullisServer(
     audit,
     introspectors: new IntrospectorDirectory(store, revocationBoundMs, rehashes),
     logger: options.logger,
+    readiness: new ReadinessProbe({
+      store: () => store.latestChange(),
+      cache: cache && (() => cache.ping()),
+      // Read only when a request asks, after `listen()`: the background work is running by then.
+      feedReadAt: () => background.lastReadAt(),
+      feedBoundMs: revocationBoundMs,
+      logger: options.logger,
+    }),
   };
   const exposure = new CredentialExposure(services);
   const gateway =
@@ -192,7 +201,7 @@ function startBackgroundWork(
   services: Services,
   rehashes: CredentialRehashes,
   initialChange: number,
-): { readChangesNow(): void; stop(): Promise<void> } {
+): { readChangesNow(): void; lastReadAt(): number; stop(): Promise<void> } {
   const { store, directory, tokens, keyUsage, audit, logger, options } = services;
   let lastChange = initialChange;
   let lastFlush = Date.now();
@@ -264,6 +273,8 @@ function startBackgroundWork(
         await readChanges();
       });
     },
+    /** When the change feed was last read successfully (at start, until the first read). */
+    lastReadAt: () => lastRead,
     async stop() {
       clearInterval(timer);
       await running;

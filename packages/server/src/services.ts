@@ -11,6 +11,15 @@ import type { FailedAuthentications } from './limits/failed-authentications.js';
 import type { Logger } from './log.js';
 import type { Store } from './store/store.js';
 
+/** A part of the server that /readyz checks. */
+export type ReadinessPart = 'store' | 'cache' | 'change_feed';
+
+/** Whether this process can serve requests now. */
+export interface Readiness {
+  /** The parts that are not ready; empty when all are. */
+  unready(): Promise<readonly ReadinessPart[]>;
+}
+
 /** What request handlers share: built once per server in server.ts, read-only afterwards. */
 export interface Services {
   readonly options: ResolvedServerOptions;
@@ -29,4 +38,5 @@ export interface Services {
   /** The client's address: the peer's, or the one a trusted proxy forwarded. */
   readonly addressOf: (req: IncomingMessage) => string;
   readonly logger: Logger;
+  readonly readiness: Readiness;
 }

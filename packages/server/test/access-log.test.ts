@@ -154,6 +154,23 @@ describe('the access line, in process', () => {
     expect(line).toMatchObject({ route: 'none', status: 404, authMethod: 'none', error: 'not_found' });
   });
 
+  it('writes a health probe’s line at debug, not at info: balancers ask every few seconds', async () => {
+    const before = accessLines(t.logLines).length;
+    expect((await t.request({ path: '/healthz' })).status).toBe(200);
+    // The next line is the 404's: the probe's was not merely late.
+    const { line } = await lineOf({ path: '/nothing/here' });
+    expect(line.route).toBe('none');
+    expect(accessLines(t.logLines)).toHaveLength(before + 1);
+    const debug = await startTestServer({ logLevel: 'debug' });
+    try {
+      expect((await debug.request({ path: '/readyz' })).status).toBe(200);
+      const probed = async () => accessLines(debug.logLines).some((l) => l.route === 'readyz');
+      expect(await waitUntil(probed, 2000, 5)).toBeLessThan(2000);
+    } finally {
+      await debug.close();
+    }
+  });
+
   it('logs an introspection by its introspector, with no ClientId', async () => {
     const created = await createIntrospector(t.context, 'resource-server');
     const { line } = await lineOf({

@@ -1,7 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { revokeKey } from '../src/admin/keys.js';
 import { createSharedBackend, type SharedBackend } from './helpers/backends.js';
-import { startTestServer, type TestClient, type TestServer, waitUntil } from './helpers/harness.js';
+import {
+  logLineWith,
+  startTestServer,
+  type TestClient,
+  type TestServer,
+  waitUntil,
+} from './helpers/harness.js';
 import { TcpProxy } from './helpers/tcp-proxy.js';
 
 /**
@@ -40,6 +46,42 @@ afterAll(async () => {
 const get = (client: TestClient) =>
   t.request({ path: `/v2.01/${client.clientId}/clients`, headers: { authorization: client.basic } });
 
+/** /readyz's status and the parts it names as failing. */
+const readiness = async () => {
+  const response = await t.request({ path: '/readyz' });
+  return { status: response.status, body: response.json<{ status: string; failing?: string[] }>() };
+};
+
+/**
+ * /readyz through an outage of `cut`: 503 naming `part` and nothing of the cause (that is logged), then
+ * 200 again once it is back (answers are reused for up to a second, so each change shows within about one).
+ */
+async function readinessThrough(proxy: TcpProxy, part: string): Promise<void> {
+  expect(await readiness()).toEqual({ status: 200, body: { status: 'ready' } });
+  await proxy.cut();
+  try {
+    // The store's outage may show first as a change feed not read for too long (both within about 1 s).
+    const unreadyAfter = await waitUntil(
+      async () => (await readiness()).body.failing?.includes(part) === true,
+      4000,
+      50,
+    );
+    const { status, body } = await readiness();
+    expect(status).toBe(503);
+    expect(body.status).toBe('unready');
+    expect(body.failing).toContain(part);
+    expect(Object.keys(body).sort()).toEqual(['failing', 'status']);
+    // The cause is in the log, once, and not in the answer.
+    expect(await logLineWith(t, `"readiness.unready","part":"${part}","detail":`)).toBeTruthy();
+    console.info(`faults: ${part} cut, /readyz 503 after ${unreadyAfter} ms`);
+  } finally {
+    await proxy.restore();
+  }
+  const readyIn = await waitUntil(async () => (await readiness()).status === 200, 10_000, 50);
+  expect((await readiness()).body).toEqual({ status: 'ready' });
+  console.info(`faults: ${part} back, /readyz 200 after ${readyIn} ms`);
+}
+
 describe('Redis unreachable', () => {
   it('refuses with 503 cache_unavailable (never uncounted), and recovers when it is back', async () => {
     expect((await get(cached)).status).toBe(200);
@@ -65,9 +107,18 @@ describe('Redis unreachable', () => {
     const recoveredIn = await waitUntil(async () => (await get(cached)).status === 200, 5000, 50);
     console.info(`faults: Redis back, requests served again after ${recoveredIn} ms`);
   });
+
+  it('makes /readyz answer 503 naming the cache, and 200 when it is back; /healthz stays 200', async () => {
+    await readinessThrough(redisProxy, 'cache');
+    expect((await t.request({ path: '/healthz' })).status).toBe(200);
+  });
 });
 
 describe('PostgreSQL unreachable', () => {
+  it('makes /readyz answer 503 naming the store, and 200 when it is back', async () => {
+    await readinessThrough(pgProxy, 'store');
+  });
+
   it('refuses with 503 store_unavailable (cold clients at once, cached ones past the bound), then recovers', async () => {
     const cold = await t.createClient('cold');
     expect((await get(cached)).status).toBe(200);

@@ -44,6 +44,18 @@ describe('route table', () => {
   );
 
   it.each([
+    ['/healthz', 'healthz'],
+    ['/readyz/', 'readyz'],
+  ])(
+    'serves %s by the %s health check, on the public listener and (once built) the admin one',
+    (path, name) => {
+      expect(table.fixed(path)?.name).toBe(name);
+      expect(table.fixed(path)?.probe).toBe(true);
+      expect(new RouteTable(routes(undefined), 'admin').fixed(path)?.name).toBe(name);
+    },
+  );
+
+  it.each([
     '/V2.01/oauth/token',
     '/forward-authx',
     '/Forward-auth',
@@ -83,6 +95,7 @@ describe('route table', () => {
   it('gives each path to one row only: a path claimed twice would be served by whichever came first', () => {
     const paths = routes(undefined).flatMap((row) => ('paths' in row ? row.paths : []));
     expect(new Set(paths.map((path) => path.toLowerCase())).size).toBe(paths.length);
-    expect(routes(undefined).every((row) => row.listener === 'public')).toBe(true);
+    const publicRows = routes(undefined).filter((row) => [row.listener].flat().includes('public'));
+    expect(publicRows.length).toBe(routes(undefined).length);
   });
 });

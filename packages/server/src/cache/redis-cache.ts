@@ -113,6 +113,11 @@ export class RedisCache implements ChangeSignal, CountTransport {
     }
   }
 
+  /** A round trip to Redis (PING), for readiness: fails at once while the connection is down. */
+  async ping(): Promise<void> {
+    await this.#commands.ping();
+  }
+
   /** The limit counters, kept in Redis. */
   readonly counters: CounterFactory = sharedCounters(this);
 

@@ -26,7 +26,10 @@ export function createRequestHandler(services: Services, table: RouteTable): Req
     const exchange = new RequestExchange(req, res, path, query, Date.now(), services.addressOf);
     const fixed = table.fixed(path);
     if (fixed !== undefined) exchange.route = fixed.name;
-    if (accessLog) res.once('close', () => logAccess(services, exchange, started));
+    if (accessLog) {
+      const level = fixed?.probe === true ? 'debug' : 'info';
+      res.once('close', () => logAccess(services, exchange, started, level));
+    }
     serve(services, table, exchange, fixed).catch((thrown: unknown) =>
       answerError(services, exchange, toPortcullisError(thrown), fixed?.errors ?? 'mangopay'),
     );
@@ -79,13 +82,19 @@ class RequestExchange implements Exchange {
 }
 
 /**
- * The access line, at info. Its status is the one sent, or 499 (as nginx logs it) when the connection
- * closed before the answer was complete. No path: the route's name says what was asked, and a path behind
- * the gateway is the upstream's to interpret (and to log, under the request id it is given).
+ * The access line, at info (debug for health probes). Its status is the one sent, or 499 (as nginx logs
+ * it) when the connection closed before the answer was complete. No path: the route's name says what was
+ * asked, and a path behind the gateway is the upstream's to interpret (and to log, under the request id
+ * it is given).
  */
-function logAccess(services: Services, exchange: RequestExchange, started: number): void {
+function logAccess(
+  services: Services,
+  exchange: RequestExchange,
+  started: number,
+  level: 'info' | 'debug',
+): void {
   const { req, res, caller } = exchange;
-  services.logger.info('request', {
+  services.logger[level]('request', {
     method: req.method,
     route: exchange.route,
     status: res.writableFinished ? res.statusCode : 499,
@@ -107,7 +116,7 @@ async function serve(
   fixed: ReturnType<RouteTable['fixed']>,
 ): Promise<void> {
   requireHostHeader(exchange.req);
-  refuseBrowsers(exchange.req);
+  if (fixed?.probe !== true) refuseBrowsers(exchange.req);
   if (fixed !== undefined) return fixed.handle(services, exchange);
   const { route, pathClientId } = table.api(exchange.path, exchange.query);
   exchange.route = route.name;
@@ -134,7 +143,8 @@ function requireHostHeader(req: IncomingMessage): void {
 /**
  * MANGOPAY's documentation: "All API communication should be done from your server directly to our
  * server." Refused before anything else, CORS preflights included, and answered without any
- * Access-Control-* header.
+ * Access-Control-* header. Health checks (rows with `probe`) are exempt: they hold nothing of a
+ * client's, and an operator may open them in a browser.
  */
 function refuseBrowsers(req: IncomingMessage): void {
   if (comesFromBrowser(req)) throw new PortcullisError('browser_not_allowed');

@@ -9,17 +9,22 @@ import { handleRevocationRequest } from '../oauth/revocation-endpoint.js';
 import { handleTokenRequest } from '../oauth/token-endpoint.js';
 import type { Services } from '../services.js';
 import type { Exchange } from '../wire/exchange.js';
+import { handleLiveness, handleReadiness } from './health.js';
 
 /** How a route answers errors: RFC 6749 §5.2 (`error`, `error_description`) or MANGOPAY's API shape. */
 export type ErrorShape = 'oauth' | 'mangopay';
 
-/** Where a route is served: the public API listener (the admin listener joins it with issue 13). */
-export type ListenerName = 'public';
+/**
+ * Where a route is served: the public API listener, or the admin listener (issue 13; not built yet, so a
+ * row naming it is served on the public listener only, until it is).
+ */
+export type ListenerName = 'public' | 'admin';
 
 interface RouteRow {
   /** Names the route in logs and docs. */
   readonly name: string;
-  readonly listener: ListenerName;
+  /** The listener, or the listeners, that serve the route. */
+  readonly listener: ListenerName | readonly ListenerName[];
   readonly errors: ErrorShape;
 }
 
@@ -29,6 +34,11 @@ export interface FixedRoute extends RouteRow {
   /** Also every path under the first of `paths` (`/forward-auth/…`, where Envoy puts the original path). */
   readonly andBelow?: true;
   readonly handle: (services: Services, exchange: Exchange) => Promise<void>;
+  /**
+   * A health probe: answered to browsers too (the refusal of browsers does not apply), and its access
+   * line written at debug, since load balancers ask every few seconds.
+   */
+  readonly probe?: true;
 }
 
 /**
@@ -88,6 +98,22 @@ export function routes(gateway: Gateway | undefined): readonly Route[] {
       handle: handleForwardAuth,
     },
     {
+      name: 'healthz',
+      listener: ['public', 'admin'],
+      errors: 'mangopay',
+      paths: ['/healthz'],
+      probe: true,
+      handle: handleLiveness,
+    },
+    {
+      name: 'readyz',
+      listener: ['public', 'admin'],
+      errors: 'mangopay',
+      paths: ['/readyz'],
+      probe: true,
+      handle: handleReadiness,
+    },
+    {
       name: 'clients',
       listener: 'public',
       errors: 'mangopay',
@@ -119,7 +145,9 @@ export class RouteTable {
   readonly #api: readonly ApiRoute[];
 
   constructor(rows: readonly Route[], listener: ListenerName) {
-    const served = rows.filter((row) => row.listener === listener);
+    const served = rows.filter((row) =>
+      typeof row.listener === 'string' ? row.listener === listener : row.listener.includes(listener),
+    );
     for (const row of served) {
       if (!('paths' in row)) continue;
       for (const path of row.paths) this.#fixed.set(path, row).set(`${path}/`, row);
