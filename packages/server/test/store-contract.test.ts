@@ -6,6 +6,7 @@ import { SqliteStore } from '../src/store/sqlite-store.js';
 import type { Store } from '../src/store/store.js';
 import { createSharedBackend, type SharedBackend, servicesReachable } from './helpers/backends.js';
 import { tempDataDir } from './helpers/harness.js';
+import { apiKeyRecord } from './helpers/records.js';
 
 /**
  * The store's rules, held to one contract on every dialect: a SQLite file, and a PostgreSQL schema of its
@@ -45,22 +46,7 @@ const postgres: Dialect = {
 const pgReachable = process.env.CI === 'true' || (await servicesReachable()).ok;
 
 function key(clientId: string, keyId: string, overrides: Partial<ApiKeyRecord> = {}): ApiKeyRecord {
-  return {
-    keyId,
-    clientId,
-    alias: null,
-    keyHash: `hash-${keyId}`,
-    environment: 'sandbox',
-    scope: 'write',
-    createdAt: T0,
-    expiresAt: null,
-    revokedAt: null,
-    lastUsedAt: null,
-    exposedAt: null,
-    replacedBy: null,
-    deletedAt: null,
-    ...overrides,
-  };
+  return apiKeyRecord({ clientId, keyId, keyHash: `hash-${keyId}`, createdAt: T0, ...overrides });
 }
 
 describe.each([sqlite, ...(pgReachable ? [postgres] : [])])('the $name store', (dialect) => {

@@ -1,10 +1,10 @@
 import { createCipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Environment } from '../src/domain/environment.js';
-import type { ApiKeyRecord } from '../src/domain/records.js';
 import { AccessTokens } from '../src/keys/access-tokens.js';
 import { ServerSecrets } from '../src/keys/server-secret.js';
 import { startTestServer, type TestClient, type TestServer } from './helpers/harness.js';
+import { apiKeyRecord } from './helpers/records.js';
 
 /**
  * Issue 12 §8: tokens are sealed with XAES-256-GCM (version 3), so no AES-GCM key nears NIST SP 800-38D's
@@ -97,21 +97,11 @@ describe('tokens sealed before XAES-256-GCM (version 2)', () => {
 describe('tokens sealed now (version 3, XAES-256-GCM)', () => {
   it('carry version 3 and a 192-bit nonce, and open only as version 3', () => {
     const tokens = tokensFor(FIXTURE.serverSecret, FIXTURE.environment);
-    const key: ApiKeyRecord = {
+    const key = apiKeyRecord({
       keyId: FIXTURE.claims.keyId,
       clientId: FIXTURE.claims.clientId,
-      alias: null,
-      keyHash: '',
       environment: FIXTURE.environment,
-      scope: 'write',
-      createdAt: 0,
-      expiresAt: null,
-      revokedAt: null,
-      lastUsedAt: null,
-      exposedAt: null,
-      replacedBy: null,
-      deletedAt: null,
-    };
+    });
     const { accessToken } = tokens.issue(key, 'write', 3600, Date.UTC(2026, 0, 1));
     const bytes = Buffer.from(accessToken, 'base64url');
     // version + nonce + times, scope, key id length, key id, ClientId + tag: 4 bytes under version 2
