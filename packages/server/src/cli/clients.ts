@@ -16,6 +16,7 @@ import {
   integerArgument,
   printJson,
   printLines,
+  printOutcome,
   table,
   withStore,
   withStoreOnly,
@@ -98,11 +99,14 @@ export function clientsCommand(): Command {
           rateLimits: options.rateLimits === 'default' ? null : options.rateLimits,
         }),
       );
-      if (options.json) printJson({ ...clientSummary(client), changed });
-      else if (changed)
-        printLines([`Client ${client.clientId} is updated: ${Object.keys(fields).join(', ')}.`]);
-      else if (given) printLines([`Nothing changed: client ${client.clientId} already has these settings.`]);
-      else printLines(['Nothing changed: no setting given (--name, --token-ttl, --rate-limits).']);
+      printOutcome(options.json, {
+        changed,
+        summary: clientSummary(client),
+        done: `Client ${client.clientId} is updated: ${Object.keys(fields).join(', ')}.`,
+        why: given
+          ? `client ${client.clientId} already has these settings.`
+          : 'no setting given (--name, --token-ttl, --rate-limits).',
+      });
     });
 
   clients
@@ -163,9 +167,12 @@ export function clientsCommand(): Command {
         const { record: client, changed } = await withStoreOnly(options, (store) =>
           setClientStatus(store, clientId, status as ClientStatus),
         );
-        if (options.json) printJson({ ...clientSummary(client), changed });
-        else if (changed) printLines([`Client ${client.clientId} is ${client.status}.`]);
-        else printLines([`Nothing changed: client ${client.clientId} is already ${client.status}.`]);
+        printOutcome(options.json, {
+          changed,
+          summary: clientSummary(client),
+          done: `Client ${client.clientId} is ${client.status}.`,
+          why: `client ${client.clientId} is already ${client.status}.`,
+        });
       });
   }
 
@@ -180,12 +187,12 @@ export function clientsCommand(): Command {
         deleteClient(store, clientId),
       );
       const deletedAt = new Date(client.deletedAt as number).toISOString();
-      if (options.json) printJson({ clientId: client.clientId, deletedAt, changed });
-      else if (changed) {
-        printLines([
-          `Client ${client.clientId} is deleted: its keys and tokens stopped working; its ClientId is never reused.`,
-        ]);
-      } else printLines([`Nothing changed: client ${client.clientId} was already deleted at ${deletedAt}.`]);
+      printOutcome(options.json, {
+        changed,
+        summary: { clientId: client.clientId, deletedAt },
+        done: `Client ${client.clientId} is deleted: its keys and tokens stopped working; its ClientId is never reused.`,
+        why: `client ${client.clientId} was already deleted at ${deletedAt}.`,
+      });
     });
 
   for (const command of clients.commands) addStoreOptions(command);

@@ -147,6 +147,24 @@ export function printLines(lines: readonly string[]): void {
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
+/**
+ * What a change did: with `--json`, `summary` and whether anything `changed`; otherwise one line, `done`
+ * or, when nothing changed (nothing was written either), `Nothing changed: ` and `why`.
+ */
+export function printOutcome(
+  json: boolean | undefined,
+  outcome: {
+    readonly changed: boolean;
+    readonly summary: object;
+    readonly done: string;
+    readonly why: string;
+  },
+): void {
+  const { changed, summary, done, why } = outcome;
+  if (json) printJson({ ...summary, changed });
+  else printLines([changed ? done : `Nothing changed: ${why}`]);
+}
+
 /** A text table: one header row, columns padded to their widest cell. */
 export function table(header: readonly string[], rows: readonly (readonly string[])[]): string[] {
   const widths = header.map((cell, column) =>

@@ -9,6 +9,7 @@ import {
   integerArgument,
   printJson,
   printLines,
+  printOutcome,
   table,
   withStore,
   withStoreOnly,
@@ -134,9 +135,12 @@ export function keysCommand(): Command {
       const { record: key, changed } = await withStoreOnly(options, (store) =>
         revokeKey(store, clientId, keyId),
       );
-      if (options.json) printJson({ ...keySummary(key, Date.now()), changed });
-      else if (changed) printLines([`Key ${key.keyId} of client ${clientId} is revoked.`]);
-      else printLines([`Nothing changed: key ${key.keyId} of client ${clientId} is already revoked.`]);
+      printOutcome(options.json, {
+        changed,
+        summary: keySummary(key, Date.now()),
+        done: `Key ${key.keyId} of client ${clientId} is revoked.`,
+        why: `key ${key.keyId} of client ${clientId} is already revoked.`,
+      });
     });
 
   keys
@@ -151,13 +155,12 @@ export function keysCommand(): Command {
         deleteKey(store, clientId, keyId),
       );
       const deletedAt = new Date(key.deletedAt as number).toISOString();
-      if (options.json) printJson({ keyId: key.keyId, clientId: key.clientId, deletedAt, changed });
-      else if (changed)
-        printLines([`Key ${key.keyId} of client ${clientId} is deleted: it and its tokens stopped working.`]);
-      else
-        printLines([
-          `Nothing changed: key ${key.keyId} of client ${clientId} was already deleted at ${deletedAt}.`,
-        ]);
+      printOutcome(options.json, {
+        changed,
+        summary: { keyId: key.keyId, clientId: key.clientId, deletedAt },
+        done: `Key ${key.keyId} of client ${clientId} is deleted: it and its tokens stopped working.`,
+        why: `key ${key.keyId} of client ${clientId} was already deleted at ${deletedAt}.`,
+      });
     });
 
   for (const command of keys.commands) addStoreOptions(command);
