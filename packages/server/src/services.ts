@@ -1,4 +1,3 @@
-import type { IncomingMessage } from 'node:http';
 import type { AuditCounter } from './audit/audit-counter.js';
 import type { ResolvedServerOptions } from './config.js';
 import type { AccessTokens } from './keys/access-tokens.js';
@@ -35,8 +34,6 @@ export interface Services {
   /** Flood-prone security events, counted per minute for the audit trail. */
   readonly audit: AuditCounter;
   readonly introspectors: IntrospectorDirectory;
-  /** The client's address: the peer's, or the one a trusted proxy forwarded. */
-  readonly addressOf: (req: IncomingMessage) => string;
   readonly logger: Logger;
   readonly readiness: Readiness;
 }
