@@ -19,6 +19,8 @@ import { ApiKeyVerifier } from './keys/verify-api-key.js';
 import { ClientLimits } from './limits/client-limits.js';
 import { FailedAuthentications } from './limits/failed-authentications.js';
 import { type CounterFactory, inProcessCounters } from './limits/window-counter.js';
+import { type Metrics, NO_METRICS, PrometheusMetrics } from './metrics/metrics.js';
+import type { MetricsPeers } from './metrics/snapshots.js';
 import { addressKey, ConnectionPeers } from './net/client-address.js';
 import { TlsOnlyListener } from './net/listener.js';
 import { TrustedProxies } from './net/trusted-proxies.js';
@@ -45,6 +47,8 @@ export interface ServerDependencies {
   readonly counters?: CounterFactory;
   /** How this process and the others tell each other of changes. Default: Redis with `cache`, else none. */
   readonly changeSignal?: ChangeSignal;
+  /** The other workers of `serve --workers N`, whose metrics a scrape of this one shows too. */
+  readonly metricsPeers?: MetricsPeers;
 }
 
 export interface PortcullisServer {
@@ -125,32 +129,46 @@ export async function createPortcullisServer(
   const rehashes = new CredentialRehashes();
   const peers = new ConnectionPeers();
   const trustedProxies = new TrustedProxies(options.trustProxy, peers);
+  const readiness = new ReadinessProbe({
+    store: () => store.latestChange(),
+    cache: cache && (() => cache.ping()),
+    // Read only when a request asks, after `listen()`: the background work is running by then.
+    feedReadAt: () => background.lastReadAt(),
+    feedBoundMs: revocationBoundMs,
+    logger: options.logger,
+  });
+  // Without the admin listener nothing can be scraped, so nothing is recorded.
+  const metrics: Metrics =
+    options.adminPort === undefined
+      ? NO_METRICS
+      : new PrometheusMetrics({
+          perClient: options.metricsPerClient,
+          withCache: cache !== undefined,
+          unready: () => readiness.unready(),
+          feedReadAt: () => background.lastReadAt(),
+          peers: dependencies.metricsPeers,
+        });
   const services: Services = {
     options,
     store,
     directory,
     apiKeys: new ApiKeyVerifier({ directory, secrets, environment: options.environment, rehashes }),
-    tokens: new AccessTokens({ directory, secrets, environment: options.environment }),
+    tokens: new AccessTokens({ directory, secrets, environment: options.environment, metrics }),
     keyUsage: new KeyUsage(),
-    limits: new ClientLimits(options.rateLimits, options.tokenLimit, audit, counters),
+    limits: new ClientLimits(options.rateLimits, options.tokenLimit, audit, counters, metrics),
     failedAuthentications: new FailedAuthentications(
       options.failedAuthLimitPerClient,
       options.failedAuthLimitPerAddress,
       audit,
       counters,
       options.ipv6Prefix,
+      metrics,
     ),
     audit,
     introspectors: new IntrospectorDirectory(store, revocationBoundMs, rehashes),
     logger: options.logger,
-    readiness: new ReadinessProbe({
-      store: () => store.latestChange(),
-      cache: cache && (() => cache.ping()),
-      // Read only when a request asks, after `listen()`: the background work is running by then.
-      feedReadAt: () => background.lastReadAt(),
-      feedBoundMs: revocationBoundMs,
-      logger: options.logger,
-    }),
+    readiness,
+    metrics,
   };
   const exposure = new CredentialExposure(services);
   const gateway =

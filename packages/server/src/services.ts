@@ -8,6 +8,7 @@ import type { ApiKeyVerifier } from './keys/verify-api-key.js';
 import type { ClientLimits } from './limits/client-limits.js';
 import type { FailedAuthentications } from './limits/failed-authentications.js';
 import type { Logger } from './log.js';
+import type { Metrics } from './metrics/metrics.js';
 import type { Store } from './store/store.js';
 
 /** A part of the server that /readyz checks. */
@@ -36,4 +37,6 @@ export interface Services {
   readonly introspectors: IntrospectorDirectory;
   readonly logger: Logger;
   readonly readiness: Readiness;
+  /** What `GET /metrics` shows; records nothing with the admin listener off. */
+  readonly metrics: Metrics;
 }

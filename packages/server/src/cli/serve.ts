@@ -135,7 +135,10 @@ async function serveAsPrimary(
 
 async function serveAsWorker(options: ServerOptions, flushLog: () => Promise<void>): Promise<void> {
   const link = new PrimaryLink(STORE_TIMEOUT_MS);
-  const shared = options.cache === undefined ? { counters: link.counters, changeSignal: link } : {};
+  const shared = {
+    ...(options.cache === undefined && { counters: link.counters, changeSignal: link }),
+    metricsPeers: link,
+  };
   try {
     const server = await createPortcullisServer(options, shared);
     const address = await server.listen();

@@ -1,4 +1,5 @@
 import type { CountSubject, HitCounts } from '../limits/shared-counters.js';
+import type { MetricsSnapshot } from '../metrics/snapshots.js';
 
 /** What workers and their primary say to each other over the cluster's IPC channel. */
 
@@ -50,7 +51,44 @@ export interface StartFailed {
   readonly message: string;
 }
 
-export type ClusterMessage = CounterRequests | CounterReplies | ChangeAnnouncement | Listening | StartFailed;
+/** A worker was scraped (`GET /metrics`): the primary is to gather every worker's numbers for it. */
+export interface MetricsAsk {
+  readonly kind: 'portcullis.metrics.ask';
+  /** Numbered by the asking worker, which matches the answer to it. */
+  readonly id: number;
+}
+
+/** The primary asks a worker for its numbers. */
+export interface MetricsCollect {
+  readonly kind: 'portcullis.metrics.collect';
+  /** Numbered by the primary. */
+  readonly id: number;
+}
+
+/** A worker's numbers; an empty snapshot from a worker that records none. */
+export interface MetricsReport {
+  readonly kind: 'portcullis.metrics.report';
+  readonly id: number;
+  readonly snapshot: MetricsSnapshot;
+}
+
+/** The primary's answer to an ask: the snapshots of the workers that answered in time. */
+export interface MetricsAnswer {
+  readonly kind: 'portcullis.metrics.answer';
+  readonly id: number;
+  readonly snapshots: readonly MetricsSnapshot[];
+}
+
+export type ClusterMessage =
+  | CounterRequests
+  | CounterReplies
+  | ChangeAnnouncement
+  | Listening
+  | StartFailed
+  | MetricsAsk
+  | MetricsCollect
+  | MetricsReport
+  | MetricsAnswer;
 
 export function isClusterMessage(value: unknown): value is ClusterMessage {
   return (

@@ -3,15 +3,18 @@ import { FixedWindows } from '../limits/fixed-windows.js';
 import type { HitCounts } from '../limits/shared-counters.js';
 import type { LimitWindow } from '../limits/window-spec.js';
 import { type ClusterMessage, type CounterReply, type CounterRequest, isClusterMessage } from './messages.js';
+import { MetricsGatherings } from './metrics-gathering.js';
 
 /**
  * The primary's side of the cluster: it keeps the limit counters of all its workers (when no shared cache
- * is configured) and relays change announcements from one worker to the others.
+ * is configured), relays change announcements from one worker to the others, and gathers every worker's
+ * metrics for the one scraped.
  */
 export class WorkerHub {
   readonly #workers = new Set<Worker>();
   readonly #counters = new Map<string, FixedWindows>();
   readonly #countInPrimary: boolean;
+  readonly #metrics = new MetricsGatherings();
 
   /** @param countInPrimary whether limit counters live here (no `--cache`), or in Redis. */
   constructor(countInPrimary: boolean) {
@@ -25,9 +28,15 @@ export class WorkerHub {
       if (message.kind === 'portcullis.counters' && this.#countInPrimary)
         this.#count(worker, message.requests);
       else if (message.kind === 'portcullis.changed') this.#relay(worker, message);
+      else if (message.kind === 'portcullis.metrics.ask')
+        this.#metrics.ask(worker, message.id, this.#workers);
+      else if (message.kind === 'portcullis.metrics.report') this.#metrics.report(worker, message);
       else onMessage(message);
     });
-    worker.once('exit', () => this.#workers.delete(worker));
+    worker.once('exit', () => {
+      this.#workers.delete(worker);
+      this.#metrics.forget(worker);
+    });
   }
 
   #count(worker: Worker, requests: readonly CounterRequest[]): void {

@@ -6,6 +6,7 @@ import {
   sharedCounters,
 } from '../limits/shared-counters.js';
 import type { CounterFactory } from '../limits/window-counter.js';
+import { GATHER_TIMEOUT_MS, type MetricsPeers, type MetricsSnapshot } from '../metrics/snapshots.js';
 import type { ChangeSignal } from './change-signal.js';
 import { type ClusterMessage, type CounterCall, type CounterRequest, isClusterMessage } from './messages.js';
 
@@ -15,17 +16,23 @@ interface Pending {
   readonly timer: NodeJS.Timeout;
 }
 
+/** How long past the primary's own wait a worker waits for its answer before scraping itself alone. */
+const ANSWER_MARGIN_MS = 500;
+
 /**
  * A worker's link to its primary: limit counters kept by the primary, so that every worker of the server
- * counts against the same windows, and change announcements relayed to the other workers.
+ * counts against the same windows, change announcements relayed to the other workers, and every worker's
+ * metrics gathered for a scrape.
  */
-export class PrimaryLink implements ChangeSignal, CountTransport {
+export class PrimaryLink implements ChangeSignal, CountTransport, MetricsPeers {
   readonly #timeoutMs: number;
   readonly #pending = new Map<number, Pending>();
   readonly #listeners = new Set<() => void>();
   /** Requests of this event-loop turn, sent as one message: IPC costs per message, not per request. */
   #queued: CounterRequest[] = [];
   #nextId = 1;
+  readonly #gathers = new Map<number, (snapshots: readonly MetricsSnapshot[]) => void>();
+  #collect: (() => Promise<MetricsSnapshot>) | undefined;
 
   constructor(timeoutMs: number) {
     this.#timeoutMs = timeoutMs;
@@ -59,6 +66,45 @@ export class PrimaryLink implements ChangeSignal, CountTransport {
     deltas: readonly number[],
   ): Promise<readonly number[]> {
     return (await this.#request({ op: 'add', ...subject, starts, deltas })).counts;
+  }
+
+  gather(): Promise<readonly MetricsSnapshot[]> {
+    const id = this.#nextId++;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#gathers.delete(id);
+        resolve([]);
+      }, GATHER_TIMEOUT_MS + ANSWER_MARGIN_MS);
+      this.#gathers.set(id, (snapshots) => {
+        clearTimeout(timer);
+        this.#gathers.delete(id);
+        resolve(snapshots);
+      });
+      try {
+        this.#send({ kind: 'portcullis.metrics.ask', id });
+      } catch {
+        this.#gathers.get(id)?.([]);
+      }
+    });
+  }
+
+  answerWith(collect: () => Promise<MetricsSnapshot>): void {
+    this.#collect = collect;
+  }
+
+  /** Answers the primary's collect; with nothing (an empty snapshot) when this worker records no metrics. */
+  async #report(id: number): Promise<void> {
+    let snapshot: MetricsSnapshot = [];
+    try {
+      snapshot = (await this.#collect?.()) ?? [];
+    } catch {
+      // A failed collection answers empty rather than not at all: the primary then need not wait.
+    }
+    try {
+      this.#send({ kind: 'portcullis.metrics.report', id, snapshot });
+    } catch {
+      // The primary is gone: this worker stops on its own (reportListening).
+    }
   }
 
   #request(call: CounterCall): Promise<HitCounts> {
@@ -104,6 +150,10 @@ export class PrimaryLink implements ChangeSignal, CountTransport {
       for (const listener of this.#listeners) listener();
     } else if (message.kind === 'portcullis.counters.reply') {
       for (const reply of message.replies) this.#settle(reply.id, reply);
+    } else if (message.kind === 'portcullis.metrics.collect') {
+      void this.#report(message.id);
+    } else if (message.kind === 'portcullis.metrics.answer') {
+      this.#gathers.get(message.id)?.(message.snapshots);
     }
   }
 }

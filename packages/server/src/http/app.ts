@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { PortcullisError, toPortcullisError } from '../errors.js';
+import type { RequestMetrics } from '../metrics/metrics.js';
 import type { RequestHandler } from '../net/listener.js';
 import type { Services } from '../services.js';
 import type { Caller, Exchange } from '../wire/exchange.js';
@@ -24,6 +25,7 @@ export function createRequestHandler(
   addressOf: AddressOf,
 ): RequestHandler {
   const { accessLog } = services.options;
+  const metrics = services.metrics.requestsOf(table.listener);
   return (req, res) => {
     const started = performance.now();
     const url = req.url ?? '';
@@ -33,9 +35,12 @@ export function createRequestHandler(
     const exchange = new RequestExchange(req, res, path, query, Date.now(), addressOf);
     const fixed = table.fixed(path);
     if (fixed !== undefined) exchange.route = fixed.name;
-    if (accessLog) {
+    if (accessLog || metrics !== undefined) {
       const level = fixed?.probe === true ? 'debug' : 'info';
-      res.once('close', () => logAccess(services, exchange, started, level));
+      res.once('close', () => {
+        if (metrics !== undefined) recordRequest(metrics, exchange, started);
+        if (accessLog) logAccess(services, exchange, started, level);
+      });
     }
     serve(services, table, exchange, fixed).catch((thrown: unknown) =>
       answerError(services, exchange, toPortcullisError(thrown), fixed?.errors ?? table.errors),
@@ -88,6 +93,21 @@ class RequestExchange implements Exchange {
   }
 }
 
+/** The status sent, or 499 (as nginx logs it) when the connection closed before the answer was complete. */
+function sentStatus(res: ServerResponse): number {
+  return res.writableFinished ? res.statusCode : 499;
+}
+
+function recordRequest(metrics: RequestMetrics, exchange: RequestExchange, started: number): void {
+  const { caller } = exchange;
+  metrics.record(
+    exchange.route,
+    sentStatus(exchange.res),
+    (performance.now() - started) / 1000,
+    caller !== undefined && 'clientId' in caller ? caller.clientId : undefined,
+  );
+}
+
 /**
  * The access line, at info (debug for health probes). Its status is the one sent, or 499 (as nginx logs
  * it) when the connection closed before the answer was complete. No path: the route's name says what was
@@ -104,7 +124,7 @@ function logAccess(
   services.logger[level]('request', {
     method: req.method,
     route: exchange.route,
-    status: res.writableFinished ? res.statusCode : 499,
+    status: sentStatus(res),
     ms: Math.round((performance.now() - started) * 100) / 100,
     clientId: caller !== undefined && 'clientId' in caller ? caller.clientId : null,
     keyId: caller !== undefined && 'keyId' in caller ? caller.keyId : null,

@@ -4,6 +4,7 @@ import { FORWARD_AUTH_PATH, handleForwardAuth } from '../api/forward-auth.js';
 import type { Gateway } from '../api/gateway.js';
 import { checkApiTarget } from '../api/upstream-path.js';
 import { PortcullisError } from '../errors.js';
+import { handleMetrics } from '../metrics/metrics-endpoint.js';
 import { handleIntrospectionRequest } from '../oauth/introspection-endpoint.js';
 import { handleRevocationRequest } from '../oauth/revocation-endpoint.js';
 import { handleTokenRequest } from '../oauth/token-endpoint.js';
@@ -39,8 +40,8 @@ export interface FixedRoute extends RouteRow {
   readonly andBelow?: true;
   readonly handle: (services: Services, exchange: Exchange) => Promise<void>;
   /**
-   * A health probe: answered to browsers too (the refusal of browsers does not apply), and its access
-   * line written at debug, since load balancers ask every few seconds.
+   * A health probe or a scrape: answered to browsers too (the refusal of browsers does not apply), and
+   * its access line written at debug, since load balancers and Prometheus ask every few seconds.
    */
   readonly probe?: true;
 }
@@ -116,6 +117,13 @@ export function routes(gateway: Gateway | undefined): readonly Route[] {
       handle: handleReadiness,
     },
     {
+      name: 'metrics',
+      listener: 'admin',
+      paths: ['/metrics'],
+      probe: true,
+      handle: handleMetrics,
+    },
+    {
       name: 'clients',
       listener: 'public',
       errors: 'mangopay',
@@ -148,7 +156,10 @@ export class RouteTable {
   /** The error shape of requests that no route takes. */
   readonly errors: ErrorShape;
 
-  constructor(rows: readonly Route[], listener: ListenerName) {
+  constructor(
+    rows: readonly Route[],
+    readonly listener: ListenerName,
+  ) {
     this.errors = LISTENER_ERRORS[listener];
     const served = rows.filter((row) =>
       typeof row.listener === 'string' ? row.listener === listener : row.listener.includes(listener),

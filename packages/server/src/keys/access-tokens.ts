@@ -4,6 +4,7 @@ import type { Environment } from '../domain/environment.js';
 import type { ApiKeyRecord, ClientRecord } from '../domain/records.js';
 import { isKeyUsable } from '../domain/records.js';
 import type { KeyScope } from '../domain/scope.js';
+import { type Metrics, NO_METRICS } from '../metrics/metrics.js';
 import type { CredentialDirectory } from './credential-directory.js';
 import { LEGACY_OVERHEAD_BYTES, LEGACY_VERSION, LegacyTokenOpener } from './legacy-token-opener.js';
 import { pooledRandomBytes } from './random-pool.js';
@@ -107,6 +108,8 @@ export interface AccessTokensOptions {
   readonly environment: Environment;
   /** How many opened tokens to remember, so that a token in use is decrypted once. */
   readonly maxCachedTokens?: number;
+  /** Where tokens issued are counted for `/metrics`. */
+  readonly metrics?: Pick<Metrics, 'tokenIssued'>;
 }
 
 export class AccessTokens {
@@ -116,6 +119,7 @@ export class AccessTokens {
   readonly #associatedData: Buffer;
   readonly #legacy: readonly LegacyTokenOpener[];
   readonly #maxCachedTokens: number;
+  readonly #metrics: Pick<Metrics, 'tokenIssued'>;
   readonly #opened = new Map<string, AccessTokenClaims>();
   #issued = 0;
 
@@ -128,6 +132,7 @@ export class AccessTokens {
     this.#associatedData = Buffer.from(`${VERSION}:${options.environment}`);
     this.#legacy = options.secrets.all.map((secret) => new LegacyTokenOpener(secret, options.environment));
     this.#maxCachedTokens = options.maxCachedTokens ?? 100_000;
+    this.#metrics = options.metrics ?? NO_METRICS;
   }
 
   /** Tokens issued since this server started. */
@@ -155,6 +160,7 @@ export class AccessTokens {
     ]);
     // Not remembered here: a token-per-call client would fill the cache with tokens never presented.
     this.#issued++;
+    this.#metrics.tokenIssued(key.clientId);
     return { accessToken: sealed.toString('base64url'), expiresIn: lifetimeSeconds };
   }
 

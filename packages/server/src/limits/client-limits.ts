@@ -1,6 +1,7 @@
 import type { AuditCounter } from '../audit/audit-counter.js';
 import type { ClientRecord } from '../domain/records.js';
 import { PortcullisError, type ResponseHeaders } from '../errors.js';
+import { type Metrics, NO_METRICS } from '../metrics/metrics.js';
 import { rateLimitHeaders, retryAfterHeader } from './rate-limit-headers.js';
 import type { CounterFactory, WindowCounter } from './window-counter.js';
 import { type LimitWindow, parseLimitWindows } from './window-spec.js';
@@ -17,13 +18,16 @@ export class ClientLimits {
   readonly #apiCallsBySetting = new Map<string, WindowCounter>();
   readonly #tokenIssuance: WindowCounter;
   readonly #audit: AuditCounter;
+  readonly #metrics: Pick<Metrics, 'limitRefused'>;
 
   constructor(
     rateLimits: readonly LimitWindow[],
     tokenLimit: readonly LimitWindow[],
     audit: AuditCounter,
     counters: CounterFactory,
+    metrics: Pick<Metrics, 'limitRefused'> = NO_METRICS,
   ) {
+    this.#metrics = metrics;
     this.#counters = counters;
     this.#defaultApiCalls = counters.synced('api', rateLimits);
     this.#tokenIssuance = counters.synced('token', tokenLimit);
@@ -42,6 +46,7 @@ export class ClientLimits {
     const headers = rateLimitHeaders(state);
     if (state.allowed) return headers;
     this.#audit.count('limit.rate', { clientId: client.clientId }, now);
+    this.#metrics.limitRefused('rate');
     throw limitReached(state, 'The API rate limit is reached: wait until the time in Retry-After.', headers);
   }
 
@@ -54,6 +59,7 @@ export class ClientLimits {
     const state = await this.#tokenIssuance.hit(clientId, now);
     if (state.allowed) return;
     this.#audit.count('limit.token', { clientId }, now);
+    this.#metrics.limitRefused('token');
     throw limitReached(
       state,
       'Too many tokens requested: reuse your access token until it expires instead of requesting one per call.',

@@ -2,6 +2,7 @@ import type { AuditCounter } from '../audit/audit-counter.js';
 import { setBounded } from '../bounded-map.js';
 import { PortcullisError } from '../errors.js';
 import { loggableClientId } from '../keys/client-id.js';
+import { type Metrics, NO_METRICS } from '../metrics/metrics.js';
 import { addressKey } from '../net/client-address.js';
 import { retryAfterHeader } from './rate-limit-headers.js';
 import type { CounterFactory, WindowCounter } from './window-counter.js';
@@ -28,6 +29,7 @@ export class FailedAuthentications {
   readonly #failedHere = new Map<string, number>();
   readonly #countersShared: boolean;
   readonly #ipv6Prefix: number;
+  readonly #metrics: Pick<Metrics, 'limitRefused' | 'authenticationFailed'>;
 
   constructor(
     perAddressAndClient: readonly LimitWindow[],
@@ -35,7 +37,9 @@ export class FailedAuthentications {
     audit: AuditCounter,
     counters: CounterFactory,
     ipv6Prefix: number,
+    metrics: Pick<Metrics, 'limitRefused' | 'authenticationFailed'> = NO_METRICS,
   ) {
+    this.#metrics = metrics;
     // Exact, never synced: a few guesses past the limit are what it is there to stop.
     this.#perAddressAndClient = counters.exact('failed-pair', perAddressAndClient);
     this.#perAddress = counters.exact('failed-address', perAddress);
@@ -63,11 +67,20 @@ export class FailedAuthentications {
     // Per counted address only (an IPv6 /64): the ClientIds, and the addresses within its network, that
     // a blocked source claims are its to choose, one row each otherwise.
     this.#audit.count('limit.failed_authentication', { source: key }, now);
+    this.#metrics.limitRefused('failed_authentication');
     throw new PortcullisError('rate_limit', {
       message: 'Too many failed authentications from this address: wait until the time in Retry-After.',
       detail: `failed-authentication limit reached for ${address}`,
       headers: retryAfterHeader(wait),
     });
+  }
+
+  /**
+   * Counts `reason` (the check's stable code, for `/metrics`): every refusal of credentials, guessed or
+   * ended, goes through `record` or `recordEnded` after it.
+   */
+  countReason(reason: string): void {
+    this.#metrics.authenticationFailed(reason);
   }
 
   /** Counts a failure. Awaited by the caller, so that a failed count fails the request (closed). */

@@ -32,6 +32,7 @@ export async function checkUnderFailureLimits<T extends { readonly ok: true }>(
   if (claimedClientId !== undefined) await failures.refuseIfBlocked(address, claimedClientId, now);
   const result = await check();
   if (result.ok) return result;
+  failures.countReason(result.reason);
   if (result.ended === true) failures.recordEnded(address, result.clientId, now);
   else await failures.record(address, result.clientId, now);
   return result;

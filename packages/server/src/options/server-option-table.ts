@@ -104,6 +104,15 @@ export const SERVER_OPTIONS = {
     default: 8444,
     help: 'TCP port of the admin listener; 0 picks a free one, off turns it off',
   }),
+  /**
+   * Adds a `client_id` label to the request and token counters of `/metrics`: one series per client and
+   * route, so off by default (a time series database pays per series).
+   */
+  metricsPerClient: switchOption({
+    flag: '--metrics-per-client',
+    env: 'PORTCULLIS_METRICS_PER_CLIENT',
+    help: 'label request and token metrics with the ClientId (one series per client: mind the cardinality)',
+  }),
   /** Which API keys this server accepts. */
   environment: choiceOption({
     flag: '--env',

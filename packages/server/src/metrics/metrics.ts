@@ -1,0 +1,168 @@
+import type { Counter, Histogram } from 'prom-client';
+import {
+  AUTHENTICATION_FAILURE_REASONS,
+  createMetricSet,
+  type LimitName,
+  type MetricSet,
+  type MetricSetOptions,
+} from './definitions.js';
+import { aggregateSnapshots, type MetricsPeers, type MetricsSnapshot } from './snapshots.js';
+
+/** One listener's request recording, called once per request when its connection is done with it. */
+export interface RequestMetrics {
+  record(route: string, status: number, seconds: number, clientId: string | undefined): void;
+}
+
+/** A scrape's answer, in Prometheus's text format. */
+export interface Exposition {
+  readonly contentType: string;
+  readonly body: string;
+}
+
+/**
+ * What the parts of the server record for `GET /metrics`. With the admin listener off there is nothing
+ * to scrape, and `NO_METRICS` records nothing (the benchmark compares the two).
+ */
+export interface Metrics {
+  readonly enabled: boolean;
+  /** The recording of `listener`'s requests; undefined when metrics are off, so that nothing is hooked. */
+  requestsOf(listener: string): RequestMetrics | undefined;
+  tokenIssued(clientId: string): void;
+  /** `reason`: the credential check's stable reason code (never anything of the credentials). */
+  authenticationFailed(reason: string): void;
+  limitRefused(limit: LimitName): void;
+  /** Every process's numbers (`--workers N`), merged; this process's alone otherwise. */
+  scrape(): Promise<Exposition>;
+}
+
+export const NO_METRICS: Metrics = {
+  enabled: false,
+  requestsOf: () => undefined,
+  tokenIssued: () => undefined,
+  authenticationFailed: () => undefined,
+  limitRefused: () => undefined,
+  scrape: () => Promise.resolve({ contentType: 'text/plain; version=0.0.4; charset=utf-8', body: '' }),
+};
+
+export interface PrometheusMetricsOptions extends MetricSetOptions {
+  /** The other workers of `serve --workers N`; undefined for a process serving alone. */
+  readonly peers: MetricsPeers | undefined;
+}
+
+const STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const;
+
+export class PrometheusMetrics implements Metrics {
+  readonly enabled = true;
+  readonly #set: MetricSet;
+  readonly #perClient: boolean;
+  readonly #peers: MetricsPeers | undefined;
+
+  constructor(options: PrometheusMetricsOptions) {
+    this.#perClient = options.perClient;
+    this.#peers = options.peers;
+    this.#set = createMetricSet(options);
+    options.peers?.answerWith(() => this.snapshot());
+  }
+
+  requestsOf(listener: string): RequestMetrics {
+    const { requests, duration } = this.#set;
+    if (this.#perClient) {
+      return {
+        record(route, status, seconds, clientId) {
+          requests.inc({
+            listener,
+            route,
+            status_class: statusClass(status),
+            client_id: clientId ?? '',
+          });
+          duration.observe({ listener, route }, seconds);
+        },
+      };
+    }
+    return new RouteChildren(listener, requests, duration);
+  }
+
+  tokenIssued(clientId: string): void {
+    if (this.#perClient) this.#set.tokensIssued.inc({ client_id: clientId });
+    else this.#set.tokensIssued.inc();
+  }
+
+  authenticationFailed(reason: string): void {
+    this.#set.authenticationFailures.inc({ reason: failureReason(reason) });
+  }
+
+  limitRefused(limit: LimitName): void {
+    this.#set.limitRefusals.inc({ limit });
+  }
+
+  /**
+   * This process's numbers, as the JSON that prom-client aggregates. Default metrics are read (collected)
+   * here too, once per scrape.
+   */
+  snapshot(): Promise<MetricsSnapshot> {
+    return this.#set.registry.getMetricsAsJSON();
+  }
+
+  async scrape(): Promise<Exposition> {
+    const { registry } = this.#set;
+    if (this.#peers === undefined) {
+      return { contentType: registry.contentType, body: await registry.metrics() };
+    }
+    const snapshots = await this.#peers.gather();
+    // This worker's own numbers at least, should the primary not answer.
+    const merged = aggregateSnapshots(snapshots.length > 0 ? snapshots : [await this.snapshot()]);
+    return { contentType: registry.contentType, body: await merged.metrics() };
+  }
+}
+
+/**
+ * Without the client label, each route's children per status class are looked up once and kept: a
+ * request then costs two array reads and prom-client's own `inc` and `observe`.
+ */
+class RouteChildren implements RequestMetrics {
+  readonly #listener: string;
+  readonly #requests: Counter<string>;
+  readonly #duration: Histogram<string>;
+  readonly #byRoute = new Map<
+    string,
+    { readonly counts: readonly { inc(): void }[]; readonly duration: { observe(value: number): void } }
+  >();
+
+  constructor(listener: string, requests: Counter<string>, duration: Histogram<string>) {
+    this.#listener = listener;
+    this.#requests = requests;
+    this.#duration = duration;
+  }
+
+  record(route: string, status: number, seconds: number): void {
+    let children = this.#byRoute.get(route);
+    if (children === undefined) {
+      const listener = this.#listener;
+      children = {
+        counts: STATUS_CLASSES.map((cls) => this.#requests.labels({ listener, route, status_class: cls })),
+        duration: this.#duration.labels({ listener, route }),
+      };
+      // Route names are the route table's, a fixed few: the map stays small.
+      this.#byRoute.set(route, children);
+    }
+    children.counts[classIndex(status)]?.inc();
+    children.duration.observe(seconds);
+  }
+}
+
+/** 1xx…5xx as 0…4; anything outside (none is sent) counts in the nearest class. */
+function classIndex(status: number): number {
+  return Math.min(Math.max(Math.floor(status / 100), 1), 5) - 1;
+}
+
+function statusClass(status: number): string {
+  return STATUS_CLASSES[classIndex(status)] ?? '5xx';
+}
+
+/** Reasons spelt out in prose by some checks, under their label value. */
+const REASON_ALIASES: Readonly<Record<string, string>> = { 'not an introspector': 'not_introspector' };
+
+function failureReason(reason: string): string {
+  const named = REASON_ALIASES[reason] ?? reason;
+  return AUTHENTICATION_FAILURE_REASONS.has(named) ? named : 'malformed';
+}

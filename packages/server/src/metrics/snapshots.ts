@@ -1,0 +1,32 @@
+import { AggregatorRegistry, type Registry } from 'prom-client';
+
+/** One process's metrics as prom-client's JSON (`registry.getMetricsAsJSON()`), which crosses IPC as is. */
+export type MetricsSnapshot = Awaited<ReturnType<Registry['getMetricsAsJSON']>>;
+
+/**
+ * How a worker of `serve --workers N` reaches the others' numbers: through its primary, which asks every
+ * worker (this one included) and forwards what they answered. A scrape lands on one worker, which must
+ * answer for all of them.
+ */
+export interface MetricsPeers {
+  /** Every worker's snapshot that came in time; empty when the primary did not answer. */
+  gather(): Promise<readonly MetricsSnapshot[]>;
+  /** What this worker answers when the primary collects. */
+  answerWith(collect: () => Promise<MetricsSnapshot>): void;
+}
+
+/**
+ * How long the primary waits for the workers' snapshots: a worker that does not answer (busy, starting,
+ * dying) must not hang the scrape. The others' are answered, and `portcullis_workers_reporting` says how
+ * many they were.
+ */
+export const GATHER_TIMEOUT_MS = 1000;
+
+/**
+ * Merges the processes' snapshots with prom-client's own cluster aggregation, each metric by its
+ * `aggregator` (definitions.ts; process metrics: sums, except the start time, omitted, and the version,
+ * the first's).
+ */
+export function aggregateSnapshots(snapshots: readonly MetricsSnapshot[]): Registry {
+  return AggregatorRegistry.aggregate([...snapshots]);
+}
