@@ -1,4 +1,5 @@
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, type Histogram, Registry } from 'prom-client';
+import { RequestTallies } from './request-tallies.js';
 
 /**
  * Every metric of `GET /metrics`, in one place: names, help, labels and buckets. Names follow
@@ -26,17 +27,17 @@ export const DURATION_BUCKETS: readonly number[] = [
 /** The limits whose refusals are counted (`limit` label). */
 export type LimitName = 'rate' | 'token' | 'failed_authentication';
 
+/** The metrics that the server's parts record into; the rest are read when scraped. */
 export interface MetricSet {
   readonly registry: Registry;
   /**
    * `portcullis_http_requests_total{listener, route, status_class[, client_id]}`: requests answered, by
    * listener (`public`, `admin`), route name (`none` for a request no route took) and status class
    * (`2xx`…`5xx`; a request whose connection closed before the answer was complete counts as `4xx`, the
-   * 499 of the access line).
+   * 499 of the access line); and `portcullis_http_request_duration_seconds{listener, route}`, from the
+   * request's arrival to the end of its answer. Tallied apart (request-tallies.ts), for speed.
    */
-  readonly requests: Counter<string>;
-  /** `portcullis_http_request_duration_seconds{listener, route}`: from the request's arrival to its close. */
-  readonly duration: Histogram<string>;
+  readonly requests: RequestTallies;
   /** `portcullis_tokens_issued_total[{client_id}]`: access tokens issued by the token endpoint. */
   readonly tokensIssued: Counter<string>;
   /**
@@ -46,14 +47,6 @@ export interface MetricSet {
   readonly authenticationFailures: Counter<string>;
   /** `portcullis_limit_refusals_total{limit}`: 429 answers, by limit (`rate`, `token`, `failed_authentication`). */
   readonly limitRefusals: Counter<string>;
-  /** `portcullis_store_up`: 1 when the store answers its readiness probe, else 0. */
-  readonly storeUp: Gauge<string>;
-  /** `portcullis_cache_up`: the same for the cache (Redis); only with `--cache`. */
-  readonly cacheUp: Gauge<string> | undefined;
-  /** `portcullis_change_feed_lag_seconds`: time since the change feed was last read successfully. */
-  readonly changeFeedLag: Gauge<string>;
-  /** `portcullis_workers_reporting`: processes whose numbers the answer holds (each counts itself once). */
-  readonly workersReporting: Gauge<string>;
 }
 
 export interface MetricSetOptions {
@@ -81,21 +74,25 @@ export function createMetricSet({ perClient, withCache, unready, feedReadAt }: M
   // counterparts without the suffix (`nodejs_active_handles{type}`…) say the same.
   for (const name of MISNAMED_DEFAULT_METRICS) registry.removeSingleMetric(name);
   const clientLabel = perClient ? ['client_id'] : [];
-  const requests = new Counter({
+  const requests = new RequestTallies(DURATION_BUCKETS, perClient);
+  new Counter({
     name: 'portcullis_http_requests_total',
     help: 'HTTP requests answered, by listener, route and status class.',
     labelNames: ['listener', 'route', 'status_class', ...clientLabel],
     registers: [registry],
     aggregator: 'sum',
+    collect() {
+      this.reset();
+      for (const { labels, value } of requests.counts()) this.inc(labels, value);
+    },
   });
-  const duration = new Histogram({
-    name: 'portcullis_http_request_duration_seconds',
-    help: 'Time from the arrival of a request to the end of its answer, by listener and route.',
-    labelNames: ['listener', 'route'],
-    buckets: [...DURATION_BUCKETS],
-    registers: [registry],
-    aggregator: 'sum',
-  });
+  registry.registerMetric(
+    tallyHistogram(
+      'portcullis_http_request_duration_seconds',
+      'Time from the arrival of a request to the end of its answer, by listener and route.',
+      requests,
+    ),
+  );
   const tokensIssued = new Counter({
     name: 'portcullis_tokens_issued_total',
     help: 'Access tokens issued by the token endpoint.',
@@ -117,7 +114,7 @@ export function createMetricSet({ perClient, withCache, unready, feedReadAt }: M
     registers: [registry],
     aggregator: 'sum',
   });
-  const storeUp = new Gauge({
+  new Gauge({
     name: 'portcullis_store_up',
     help: 'Whether the store answers (1) or not (0); across workers, 0 if any worker fails to reach it.',
     registers: [registry],
@@ -126,18 +123,18 @@ export function createMetricSet({ perClient, withCache, unready, feedReadAt }: M
       this.set((await unready()).includes('store') ? 0 : 1);
     },
   });
-  const cacheUp = withCache
-    ? new Gauge({
-        name: 'portcullis_cache_up',
-        help: 'Whether the cache answers (1) or not (0); across workers, 0 if any worker fails to reach it.',
-        registers: [registry],
-        aggregator: 'min',
-        async collect() {
-          this.set((await unready()).includes('cache') ? 0 : 1);
-        },
-      })
-    : undefined;
-  const changeFeedLag = new Gauge({
+  if (withCache) {
+    new Gauge({
+      name: 'portcullis_cache_up',
+      help: 'Whether the cache answers (1) or not (0); across workers, 0 if any worker fails to reach it.',
+      registers: [registry],
+      aggregator: 'min',
+      async collect() {
+        this.set((await unready()).includes('cache') ? 0 : 1);
+      },
+    });
+  }
+  new Gauge({
     name: 'portcullis_change_feed_lag_seconds',
     help: 'Seconds since the change feed was last read; across workers, the largest.',
     registers: [registry],
@@ -146,25 +143,32 @@ export function createMetricSet({ perClient, withCache, unready, feedReadAt }: M
       this.set(Math.max(0, Date.now() - feedReadAt()) / 1000);
     },
   });
-  const workersReporting = new Gauge({
+  // Each process counts itself once: summed across workers, the number that answered.
+  new Gauge({
     name: 'portcullis_workers_reporting',
     help: 'Server processes whose numbers this answer holds.',
     registers: [registry],
     aggregator: 'sum',
-  });
-  workersReporting.set(1);
-  return {
-    registry,
-    requests,
-    duration,
-    tokensIssued,
-    authenticationFailures,
-    limitRefusals,
-    storeUp,
-    cacheUp,
-    changeFeedLag,
-    workersReporting,
+  }).set(1);
+  return { registry, requests, tokensIssued, authenticationFailures, limitRefusals };
+}
+
+/**
+ * The duration histogram, written from the tallies when scraped, in the shape of prom-client's own
+ * `Histogram` (whose `observe` is what the tallies avoid), so that its registry writes it and its cluster
+ * aggregation sums it alike.
+ */
+function tallyHistogram(name: string, help: string, tallies: RequestTallies): Histogram<string> {
+  const metric = {
+    name,
+    help,
+    type: 'histogram',
+    aggregator: 'sum',
+    get: async () => ({ name, help, type: 'histogram', values: tallies.durations(name), aggregator: 'sum' }),
+    reset: () => undefined,
   };
+  // A registry takes any metric with these members; its types name only prom-client's own classes.
+  return metric as unknown as Histogram<string>;
 }
 
 /**

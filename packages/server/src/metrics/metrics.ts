@@ -1,4 +1,3 @@
-import type { Counter, Histogram } from 'prom-client';
 import {
   AUTHENTICATION_FAILURE_REASONS,
   createMetricSet,
@@ -6,12 +5,10 @@ import {
   type MetricSet,
   type MetricSetOptions,
 } from './definitions.js';
+import type { RequestMetrics } from './request-tallies.js';
 import { aggregateSnapshots, type MetricsPeers, type MetricsSnapshot } from './snapshots.js';
 
-/** One listener's request recording, called once per request when its connection is done with it. */
-export interface RequestMetrics {
-  record(route: string, status: number, seconds: number, clientId: string | undefined): void;
-}
+export type { RequestMetrics } from './request-tallies.js';
 
 /** A scrape's answer, in Prometheus's text format. */
 export interface Exposition {
@@ -49,8 +46,6 @@ export interface PrometheusMetricsOptions extends MetricSetOptions {
   readonly peers: MetricsPeers | undefined;
 }
 
-const STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const;
-
 export class PrometheusMetrics implements Metrics {
   readonly enabled = true;
   readonly #set: MetricSet;
@@ -65,21 +60,7 @@ export class PrometheusMetrics implements Metrics {
   }
 
   requestsOf(listener: string): RequestMetrics {
-    const { requests, duration } = this.#set;
-    if (this.#perClient) {
-      return {
-        record(route, status, seconds, clientId) {
-          requests.inc({
-            listener,
-            route,
-            status_class: statusClass(status),
-            client_id: clientId ?? '',
-          });
-          duration.observe({ listener, route }, seconds);
-        },
-      };
-    }
-    return new RouteChildren(listener, requests, duration);
+    return this.#set.requests.recorderFor(listener);
   }
 
   tokenIssued(clientId: string): void {
@@ -113,50 +94,6 @@ export class PrometheusMetrics implements Metrics {
     const merged = aggregateSnapshots(snapshots.length > 0 ? snapshots : [await this.snapshot()]);
     return { contentType: registry.contentType, body: await merged.metrics() };
   }
-}
-
-/**
- * Without the client label, each route's children per status class are looked up once and kept: a
- * request then costs two array reads and prom-client's own `inc` and `observe`.
- */
-class RouteChildren implements RequestMetrics {
-  readonly #listener: string;
-  readonly #requests: Counter<string>;
-  readonly #duration: Histogram<string>;
-  readonly #byRoute = new Map<
-    string,
-    { readonly counts: readonly { inc(): void }[]; readonly duration: { observe(value: number): void } }
-  >();
-
-  constructor(listener: string, requests: Counter<string>, duration: Histogram<string>) {
-    this.#listener = listener;
-    this.#requests = requests;
-    this.#duration = duration;
-  }
-
-  record(route: string, status: number, seconds: number): void {
-    let children = this.#byRoute.get(route);
-    if (children === undefined) {
-      const listener = this.#listener;
-      children = {
-        counts: STATUS_CLASSES.map((cls) => this.#requests.labels({ listener, route, status_class: cls })),
-        duration: this.#duration.labels({ listener, route }),
-      };
-      // Route names are the route table's, a fixed few: the map stays small.
-      this.#byRoute.set(route, children);
-    }
-    children.counts[classIndex(status)]?.inc();
-    children.duration.observe(seconds);
-  }
-}
-
-/** 1xx…5xx as 0…4; anything outside (none is sent) counts in the nearest class. */
-function classIndex(status: number): number {
-  return Math.min(Math.max(Math.floor(status / 100), 1), 5) - 1;
-}
-
-function statusClass(status: number): string {
-  return STATUS_CLASSES[classIndex(status)] ?? '5xx';
 }
 
 /** Reasons spelt out in prose by some checks, under their label value. */
