@@ -211,6 +211,8 @@ describe('GET /metrics, serve --workers 2', () => {
   let server: ServerProcess;
   let basic: string;
   let ca: Buffer;
+  /** The workers' pids, from their access lines. */
+  let servedBy = new Set<number>();
 
   beforeAll(async () => {
     dataDir = tempDataDir();
@@ -245,12 +247,12 @@ describe('GET /metrics, serve --workers 2', () => {
       expect((await onNewConnection(server.port, '/v2.01/acme/clients', basic)).status).toBe(200);
     }
     // Both workers served some: their access lines name their process.
-    const servedBy = new Set(
+    servedBy = new Set<number>(
       server
         .output()
         .split('\n')
         .filter((line) => line.includes('"event":"request"') && line.includes('"route":"clients"'))
-        .map((line) => JSON.parse(line).pid),
+        .map((line) => Number(JSON.parse(line).pid)),
     );
     expect(servedBy.size).toBe(2);
     const adminPort = server.adminPort as number;
@@ -269,6 +271,35 @@ describe('GET /metrics, serve --workers 2', () => {
       const { code, output } = await promtool(text);
       expect(output).toBe('');
       expect(code).toBe(0);
+    }
+  });
+
+  it('answers within about a second with the workers that answered when one does not', async () => {
+    const [stopped] = [...servedBy];
+    expect(stopped).toBeDefined();
+    process.kill(stopped as number, 'SIGSTOP');
+    try {
+      // Connections alternate between the workers: one that lands on the stopped worker waits, so each
+      // try is given 3 s, then the next connection goes to the other.
+      let answered: { text: string; ms: number } | undefined;
+      for (let attempt = 0; attempt < 4 && answered === undefined; attempt++) {
+        const agent = new https.Agent({ ca, keepAlive: false });
+        const started = performance.now();
+        const response = await Promise.race([
+          httpsRequest(server.adminPort as number, agent, { path: '/metrics' }).catch(() => undefined),
+          new Promise<undefined>((resolve) => setTimeout(resolve, 3000)),
+        ]);
+        agent.destroy();
+        if (response?.status === 200) answered = { text: response.text, ms: performance.now() - started };
+      }
+      expect(answered).toBeDefined();
+      const { text, ms } = answered as { text: string; ms: number };
+      expect(sampleValue(text, 'portcullis_workers_reporting')).toBe(1);
+      expect(ms).toBeGreaterThanOrEqual(900);
+      expect(ms).toBeLessThan(2500);
+      expect((await promtool(text)).code).toBe(0);
+    } finally {
+      process.kill(stopped as number, 'SIGCONT');
     }
   });
 });

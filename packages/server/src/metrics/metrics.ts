@@ -21,7 +21,6 @@ export interface Exposition {
  * to scrape, and `NO_METRICS` records nothing (the benchmark compares the two).
  */
 export interface Metrics {
-  readonly enabled: boolean;
   /** The recording of `listener`'s requests; undefined when metrics are off, so that nothing is hooked. */
   requestsOf(listener: string): RequestMetrics | undefined;
   tokenIssued(clientId: string): void;
@@ -33,7 +32,6 @@ export interface Metrics {
 }
 
 export const NO_METRICS: Metrics = {
-  enabled: false,
   requestsOf: () => undefined,
   tokenIssued: () => undefined,
   authenticationFailed: () => undefined,
@@ -47,7 +45,6 @@ export interface PrometheusMetricsOptions extends MetricSetOptions {
 }
 
 export class PrometheusMetrics implements Metrics {
-  readonly enabled = true;
   readonly #set: MetricSet;
   readonly #perClient: boolean;
   readonly #peers: MetricsPeers | undefined;
