@@ -287,7 +287,7 @@ describe('GET /metrics, serve --workers 2', () => {
         const started = performance.now();
         const response = await Promise.race([
           httpsRequest(server.adminPort as number, agent, { path: '/metrics' }).catch(() => undefined),
-          new Promise<undefined>((resolve) => setTimeout(resolve, 3000)),
+          new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 3000)),
         ]);
         agent.destroy();
         if (response?.status === 200) answered = { text: response.text, ms: performance.now() - started };
