@@ -1,5 +1,6 @@
 import type { Environment } from '../domain/environment.js';
 import type { ClientRecord } from '../domain/records.js';
+import { ADMIN_TOKEN_PREFIX } from '../keys/admin-token.js';
 import { API_KEY_PREFIX } from '../keys/api-key.js';
 import { isValidClientId } from '../keys/client-id.js';
 import type { Store } from '../store/store.js';
@@ -57,8 +58,9 @@ export async function requireClientRecord(store: Store, clientId: string): Promi
   return client;
 }
 
-/** Operator input echoed in an error: cut short, control characters replaced, and never an API key. */
+/** Operator input echoed in an error: cut short, control characters replaced, never a key or admin token. */
 export function printable(value: string): string {
   if (value.startsWith(API_KEY_PREFIX)) return '(an API key, not shown)';
+  if (value.startsWith(ADMIN_TOKEN_PREFIX)) return '(an admin token, not shown)';
   return value.replace(/[^\x20-\x7e]/g, '?').slice(0, 64);
 }

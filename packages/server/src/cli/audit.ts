@@ -50,10 +50,11 @@ export function auditCommand(): Command {
       }
       printLines(
         table(
-          ['AT', 'EVENT', 'CLIENT', 'KEY', 'SOURCE', 'COUNT', 'DETAIL'],
+          ['AT', 'EVENT', 'ACTOR', 'CLIENT', 'KEY', 'SOURCE', 'COUNT', 'DETAIL'],
           summaries.map((e) => [
             e.at,
             e.type,
+            e.actor ?? '-',
             e.clientId ?? '-',
             e.keyId ?? '-',
             e.source ?? '-',
