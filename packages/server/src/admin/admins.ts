@@ -15,10 +15,14 @@ export async function createAdmin(
   role: string,
 ): Promise<{ readonly admin: AdminRecord; readonly token: string }> {
   if (!isValidClientId(name)) {
-    throw new AdminError(`invalid admin name "${printable(name)}": use the ClientId rules`, 'name');
+    throw new AdminError(
+      'invalid',
+      `invalid admin name "${printable(name)}": use the ClientId rules`,
+      'name',
+    );
   }
   if (!isAdminRole(role)) {
-    throw new AdminError(`the role must be one of ${adminRoles.join(', ')}`, 'role');
+    throw new AdminError('invalid', `the role must be one of ${adminRoles.join(', ')}`, 'role');
   }
   const token = generateAdminToken();
   const admin: AdminRecord = {
@@ -28,7 +32,8 @@ export async function createAdmin(
     createdAt: Date.now(),
     revokedAt: null,
   };
-  if (!(await context.store.createAdmin(admin))) throw new AdminError(`admin ${name} already exists`);
+  if (!(await context.store.createAdmin(admin)))
+    throw new AdminError('conflict', `admin ${name} already exists`);
   return { admin, token };
 }
 
@@ -38,7 +43,7 @@ export function listAdmins(store: Store): Promise<AdminRecord[]> {
 
 export async function revokeAdmin(store: Store, name: string): Promise<AdminRecord> {
   const admin = await store.revokeAdmin(name, Date.now());
-  if (admin === undefined) throw new AdminError(`no admin "${printable(name)}"`);
+  if (admin === undefined) throw new AdminError('not_found', `no admin "${printable(name)}"`);
   return admin;
 }
 

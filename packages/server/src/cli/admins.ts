@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import { createAdmin, listAdmins, revokeAdmin } from '../admin/admins.js';
+import { adminSummary } from '../admin/views.js';
 import { adminRoles } from '../domain/records.js';
 import {
   addStoreOptions,
@@ -11,7 +12,6 @@ import {
   table,
   withStoreOnly,
 } from './common.js';
-import { adminSummary } from './views.js';
 
 export function adminsCommand(): Command {
   const admins = new Command('admins').description(

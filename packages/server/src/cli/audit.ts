@@ -1,6 +1,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { AdminError } from '../admin/admin.js';
 import { pruneAudit, readAudit } from '../admin/audit.js';
+import { auditSummary } from '../admin/views.js';
 import { UNIT_MS } from '../limits/window-spec.js';
 import {
   addStoreOptions,
@@ -11,7 +12,6 @@ import {
   table,
   withStoreOnly,
 } from './common.js';
-import { auditSummary } from './views.js';
 
 interface AuditOptions extends CommonOptions {
   readonly client?: string;

@@ -1,3 +1,4 @@
+import { ADMIN_API_PATH, handleAdminRequest } from '../admin-api/admin-api.js';
 import { type Admission, type AdmissionServices, admitApiCall } from '../api/admission.js';
 import { handleClientResource } from '../api/client-resource.js';
 import { FORWARD_AUTH_PATH, handleForwardAuth } from '../api/forward-auth.js';
@@ -114,6 +115,14 @@ export function routes(gateway: Gateway | undefined): readonly Route[] {
       paths: ['/readyz'],
       probe: true,
       handle: handleReadiness,
+    },
+    {
+      name: 'admin',
+      listener: 'admin',
+      errors: 'problem',
+      paths: [ADMIN_API_PATH],
+      andBelow: true,
+      handle: handleAdminRequest,
     },
     {
       name: 'clients',

@@ -6,7 +6,7 @@ import type {
   IntrospectorRecord,
 } from '../domain/records.js';
 
-/** What the CLI shows of a client and a key: never a key or its hash. */
+/** What the CLI and the admin API show of a client and a key: never a key or its hash. */
 export function clientSummary(client: ClientRecord) {
   return {
     clientId: client.clientId,
