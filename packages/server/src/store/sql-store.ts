@@ -376,7 +376,14 @@ export class SqlStore implements Store {
     const rows =
       query.after === undefined
         ? await this.#rows<AuditRow>('selectAudit', [since, clientId, query.limit, type, until])
-        : await this.#rows<AuditRow>('selectAuditAfter', [query.after, since, clientId, type, until, query.limit]);
+        : await this.#rows<AuditRow>('selectAuditAfter', [
+            query.after,
+            since,
+            clientId,
+            type,
+            until,
+            query.limit,
+          ]);
     return rows.map(toAuditEvent);
   }
 
