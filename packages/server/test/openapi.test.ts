@@ -45,8 +45,6 @@ async function documented(request: TestRequest, server: TestServer = t): Promise
   return response;
 }
 
-const form = (authorization: string, body: string): TestRequest => tokenRequest(authorization, body);
-
 describe(`GET ${PUBLIC_DOCUMENT_PATH}`, () => {
   it('serves a valid OpenAPI 3.1 document, the one in the source, not to be cached blindly', async () => {
     const response = await documented({ path: PUBLIC_DOCUMENT_PATH });
@@ -89,7 +87,7 @@ describe('the token endpoint matches the document', () => {
     ['an unknown scope', 400, 'invalid_scope', 'grant_type=client_credentials&scope=admin'],
     ['a body over 4 KiB', 413, 'invalid_request', `grant_type=client_credentials&x=${'a'.repeat(5000)}`],
   ])('answers %s with %i %s (RFC 6749 §5.2)', async (_case, status, error, body) => {
-    const response = await documented(form(acme.basic, body));
+    const response = await documented(tokenRequest(acme.basic, body));
     expect(response.status).toBe(status);
     expect(response.json()).toMatchObject({ error });
   });
@@ -113,10 +111,13 @@ describe('the token endpoint matches the document', () => {
 describe('revocation and introspection match the document', () => {
   it('revokes with 200 and no body, and refuses a request without a token with 400', async () => {
     const token = await t.token(acme);
-    const revoked = await documented({ ...form(acme.basic, `token=${token}`), path: '/v2.01/oauth/revoke' });
+    const revoked = await documented({
+      ...tokenRequest(acme.basic, `token=${token}`),
+      path: '/v2.01/oauth/revoke',
+    });
     expect(revoked.status).toBe(200);
     expect(revoked.text).toBe('');
-    const missing = await documented({ ...form(acme.basic, ''), path: '/v2.01/oauth/revoke' });
+    const missing = await documented({ ...tokenRequest(acme.basic, ''), path: '/v2.01/oauth/revoke' });
     expect(missing.status).toBe(400);
   });
 
@@ -125,7 +126,7 @@ describe('revocation and introspection match the document', () => {
     const authorization = basicHeader('resource-server', introspector.apiKey);
     const token = await t.token(acme);
     const introspect = (auth: string, body: string) =>
-      documented({ ...form(auth, body), path: '/v2.01/oauth/introspect' });
+      documented({ ...tokenRequest(auth, body), path: '/v2.01/oauth/introspect' });
     expect((await introspect(authorization, `token=${token}`)).json()).toMatchObject({ active: true });
     expect((await introspect(authorization, 'token=forged')).json()).toEqual({ active: false });
     expect((await introspect(acme.basic, `token=${token}`)).status).toBe(401);
