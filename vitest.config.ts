@@ -63,6 +63,9 @@ export default defineConfig(async () => {
     hookTimeout: 30_000,
     pool: 'forks' as const,
     globalSetup: ['packages/sdk/test/global-setup.ts'],
+    // Files run side by side, and many start `serve` processes: each admin listener on a free port, not on
+    // the default 8444 that all of them would ask for.
+    env: { PORTCULLIS_ADMIN_PORT: '0' },
   };
   return {
     test: {
@@ -80,7 +83,7 @@ export default defineConfig(async () => {
             ...shared,
             name: 'workers',
             include: WORKERS_SUITE,
-            env: { PORTCULLIS_TEST_WORKERS: '2' },
+            env: { ...shared.env, PORTCULLIS_TEST_WORKERS: '2' },
           },
         },
         ...(services.ok
@@ -90,7 +93,7 @@ export default defineConfig(async () => {
                   ...shared,
                   name: 'postgres+redis',
                   include: [...BEHAVIOUR_SUITE, ...SERVICE_SUITES],
-                  env: { PORTCULLIS_TEST_BACKEND: 'postgres' },
+                  env: { ...shared.env, PORTCULLIS_TEST_BACKEND: 'postgres' },
                 },
               },
             ]

@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Gateway } from './api/gateway.js';
 import { AuditCounter } from './audit/audit-counter.js';
@@ -8,6 +9,7 @@ import { createRequestHandler } from './http/app.js';
 import { ReadinessProbe } from './http/health.js';
 import { RouteTable, routes } from './http/routes.js';
 import { AccessTokens } from './keys/access-tokens.js';
+import { AdminDirectory } from './keys/admin-directory.js';
 import { CredentialDirectory } from './keys/credential-directory.js';
 import { CredentialRehashes } from './keys/credential-rehashes.js';
 import { IntrospectorDirectory } from './keys/introspector-directory.js';
@@ -54,8 +56,10 @@ export interface PortcullisServer {
   readonly secrets: ServerSecrets;
   /** Access tokens issued since start, for tests and monitoring. */
   tokensIssued(): number;
-  /** Starts listening; resolves with the bound address once connections are accepted. */
+  /** Starts listening; resolves with the public listener's address once both listeners accept connections. */
   listen(): Promise<AddressInfo>;
+  /** The admin listener's address once listening; undefined before, or with `adminPort: 'off'`. */
+  adminAddress(): AddressInfo | undefined;
   /** Stops accepting, drains in-flight requests, flushes pending writes and closes the store. */
   close(): Promise<void>;
 }
@@ -137,9 +141,10 @@ export async function createPortcullisServer(
       counters,
       options.ipv6Prefix,
     ),
-    addressOf: (req) => trustedProxies.clientAddress(req),
     audit,
     introspectors: new IntrospectorDirectory(store, revocationBoundMs, rehashes),
+    admins: new AdminDirectory(store, secrets, revocationBoundMs, rehashes),
+    secrets,
     logger: options.logger,
     readiness: new ReadinessProbe({
       store: () => store.latestChange(),
@@ -153,25 +158,33 @@ export async function createPortcullisServer(
   const exposure = new CredentialExposure(services);
   const gateway =
     options.upstream && new Gateway({ upstream: options.upstream, timeoutMs: options.upstreamTimeoutMs });
+  const routeRows = routes(gateway);
+  const logPlainHttp = (req: IncomingMessage) =>
+    options.logger.warn('request.plain_http', {
+      path: (req.url ?? '').split('?', 1)[0],
+      credentialsSent: req.headers.authorization !== undefined,
+      // The peer: the client, or a trusted proxy that did not say the client used HTTPS.
+      clientAddress: req.socket.remoteAddress,
+    });
   const listener = new TlsOnlyListener({
     cert: tls.cert,
     key: tls.key,
-    handler: createRequestHandler(services, new RouteTable(routes(gateway), 'public')),
+    handler: createRequestHandler(services, new RouteTable(routeRows, 'public'), (req) =>
+      trustedProxies.clientAddress(req),
+    ),
     limits: options.connectionLimits,
     trustedProxies,
     peers,
     proxyProtocol: options.proxyProtocol,
     addressKey: (address) => addressKey(address, options.ipv6Prefix),
     onPlainHttp: (req) => {
-      options.logger.warn('request.plain_http', {
-        path: (req.url ?? '').split('?', 1)[0],
-        credentialsSent: req.headers.authorization !== undefined,
-        // The peer: the client, or a trusted proxy that did not say the client used HTTPS.
-        clientAddress: req.socket.remoteAddress,
-      });
+      logPlainHttp(req);
       exposure.checkAfterAnswer(req);
     },
   });
+  const adminListener =
+    options.adminPort === undefined ? undefined : createAdminListener(services, tls, routeRows, logPlainHttp);
+  let adminAddress: AddressInfo | undefined;
   const background = startBackgroundWork(services, rehashes, await store.latestChange());
   changeSignal?.subscribe(() => background.readChangesNow());
 
@@ -181,15 +194,59 @@ export async function createPortcullisServer(
     store,
     secrets,
     tokensIssued: () => services.tokens.issuedCount,
-    listen: () => listener.listen(options.port, options.host),
+    async listen() {
+      const address = await listener.listen(options.port, options.host);
+      if (adminListener !== undefined && options.adminPort !== undefined) {
+        try {
+          adminAddress = await adminListener.listen(options.adminPort, options.adminHost);
+        } catch (error) {
+          await listener.close(0);
+          throw error;
+        }
+      }
+      return address;
+    },
+    adminAddress: () => adminAddress,
     async close() {
-      await listener.close(options.shutdownGraceMs);
+      await Promise.all([
+        listener.close(options.shutdownGraceMs),
+        adminListener?.close(options.shutdownGraceMs),
+      ]);
       await background.stop();
       gateway?.close();
       await cache?.close();
       await store.close();
     },
   };
+}
+
+/**
+ * The admin listener: TLS only, with the server's certificate, serving the admin rows of the route table.
+ * No load balancer is trusted on it (it is meant for a private network): the peer is the client, and a
+ * plain-HTTP request gets 400 like on the public port.
+ */
+function createAdminListener(
+  services: Services,
+  tls: TlsMaterial,
+  routeRows: ReturnType<typeof routes>,
+  logPlainHttp: (req: IncomingMessage) => void,
+): TlsOnlyListener {
+  const { options } = services;
+  const peers = new ConnectionPeers();
+  const noProxies = new TrustedProxies([], peers);
+  return new TlsOnlyListener({
+    cert: tls.cert,
+    key: tls.key,
+    handler: createRequestHandler(services, new RouteTable(routeRows, 'admin'), (req) =>
+      noProxies.clientAddress(req),
+    ),
+    limits: options.connectionLimits,
+    trustedProxies: noProxies,
+    peers,
+    proxyProtocol: false,
+    addressKey: (address) => addressKey(address, options.ipv6Prefix),
+    onPlainHttp: logPlainHttp,
+  });
 }
 
 /**

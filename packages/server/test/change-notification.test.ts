@@ -26,7 +26,14 @@ let announcements = 0;
 beforeAll(async () => {
   dataDir = tempDataDir();
   server = await createPortcullisServer(
-    { dataDir, port: 0, host: '127.0.0.1', changePollMs: 60_000, logger: createJsonLogger(() => undefined) },
+    {
+      dataDir,
+      port: 0,
+      host: '127.0.0.1',
+      adminPort: 'off',
+      changePollMs: 60_000,
+      logger: createJsonLogger(() => undefined),
+    },
     {
       changeSignal: {
         announce: () => {

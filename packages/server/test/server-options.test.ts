@@ -44,14 +44,14 @@ function fromCommandLine(args: readonly string[], env: Readonly<Record<string, s
   const command = new Command().exitOverride();
   for (const row of Object.values(SERVER_OPTIONS)) command.addOption(flagOf(row));
   const saved = { ...process.env };
+  // Only `env` is the environment here, not what the test run sets (PORTCULLIS_ADMIN_PORT, for one).
+  for (const name of Object.keys(saved)) if (name.startsWith('PORTCULLIS_')) delete process.env[name];
   Object.assign(process.env, env);
   try {
     command.parse(args, { from: 'user' });
   } finally {
-    for (const name of Object.keys(env)) {
-      if (saved[name] === undefined) delete process.env[name];
-      else process.env[name] = saved[name];
-    }
+    for (const name of Object.keys(process.env)) if (name.startsWith('PORTCULLIS_')) delete process.env[name];
+    Object.assign(process.env, saved);
   }
   return valuesOf(SERVER_OPTIONS, command.opts());
 }

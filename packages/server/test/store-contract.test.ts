@@ -306,6 +306,7 @@ describe.each([sqlite, ...(pgReachable ? [postgres] : [])])('the $name store', (
         source: null,
         count: 3,
         detail: null,
+        actor: null,
       },
     ]);
     expect(await store.pruneAudit(T0 - HOUR, T0 + 100)).toBe(1);

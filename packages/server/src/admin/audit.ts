@@ -18,6 +18,7 @@ export function readAudit(store: Store, query: AuditQuery): Promise<AuditEvent[]
 export async function pruneAudit(store: Store, before: number, now: number): Promise<number> {
   if (before > now - YOUNGEST_PRUNABLE_MS) {
     throw new AdminError(
+      'invalid',
       'the cutoff must be at least a day back: the audit trail keeps its last day',
       'before',
     );

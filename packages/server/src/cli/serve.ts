@@ -70,7 +70,14 @@ async function serve(values: Readonly<Record<string, unknown>>): Promise<void> {
     demoClient === true
       ? await createDemoClient(server.store, server.secrets.current, options.environment)
       : undefined;
-  printStart(options, address.port, server.tls, demo, secretLines(server.secrets));
+  printStart(
+    options,
+    address.port,
+    server.adminAddress()?.port,
+    server.tls,
+    demo,
+    secretLines(server.secrets),
+  );
 }
 
 /** The line that lets operators compare machines' secrets: fingerprints only, never a secret. */
@@ -117,8 +124,8 @@ async function serveAsPrimary(
   superviseWorkers({
     workers,
     countInPrimary: options.cache === undefined,
-    onListening: (port) =>
-      printStart(options, port, tls, demo, [
+    onListening: (port, adminPort) =>
+      printStart(options, port, adminPort, tls, demo, [
         ...secretLines(secrets, recorded === undefined ? [] : [`portcullis: ${recorded}`]),
         `portcullis: ${workers} workers`,
       ]),
@@ -133,7 +140,7 @@ async function serveAsWorker(options: ServerOptions, flushLog: () => Promise<voi
     const server = await createPortcullisServer(options, shared);
     const address = await server.listen();
     stopOnSignals({ close: () => server.close(), announce: false, signals: ['SIGTERM'], flushLog });
-    reportListening(address.port);
+    reportListening(address.port, server.adminAddress()?.port);
   } catch (error) {
     reportStartFailure(error);
   }

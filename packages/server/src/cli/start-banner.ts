@@ -3,18 +3,21 @@ import type { TlsMaterial } from '../tls/certificate.js';
 import { printLines } from './common.js';
 import { type DemoClient, demoClientLines } from './demo-client.js';
 
-/** What `serve` prints once it listens: where, the certificate to trust, and the demo client if made. */
+/** What `serve` prints once it listens: where (both listeners), the certificate to trust, and the demo client if made. */
 export function printStart(
   options: ResolvedServerOptions,
   port: number,
+  adminPort: number | undefined,
   tls: TlsMaterial,
   demo: DemoClient | undefined,
   more: readonly string[] = [],
 ): void {
-  const host = options.host.includes(':') ? `[${options.host}]` : options.host;
-  const baseUrl = `https://${host}:${port}`;
+  const baseUrl = httpsUrl(options.host, port);
   printLines([
     `portcullis: listening on ${baseUrl} (${options.environment})`,
+    adminPort === undefined
+      ? 'portcullis: admin listener off'
+      : `portcullis: admin API, metrics and health on ${httpsUrl(options.adminHost, adminPort)}`,
     ...certificateLines(tls, options.host),
     ...more,
   ]);
@@ -29,6 +32,10 @@ export function printStart(
   process.stderr.write(
     `${['portcullis: warning: standard output is not a terminal, so the demo API key is written here, to standard error; whatever keeps this stream keeps the key', ...lines].join('\n')}\n`,
   );
+}
+
+function httpsUrl(host: string, port: number): string {
+  return `https://${host.includes(':') ? `[${host}]` : host}:${port}`;
 }
 
 function certificateLines(tls: TlsMaterial, host: string): string[] {

@@ -40,6 +40,8 @@ export interface ChangeAnnouncement {
 export interface Listening {
   readonly kind: 'portcullis.listening';
   readonly port: number;
+  /** The admin listener's port; absent when it is off. */
+  readonly adminPort?: number;
 }
 
 /** A worker could not start (port in use, store unreachable…): the primary prints `message`, once. */

@@ -7,8 +7,8 @@ export interface Supervision {
   readonly workers: number;
   /** Whether the primary keeps the workers' limit counters (no shared cache such as Redis does). */
   readonly countInPrimary: boolean;
-  /** Called once, when every worker has reported that it listens. */
-  readonly onListening: (port: number) => void;
+  /** Called once, when every worker has reported that it listens (`adminPort` when that listener is on). */
+  readonly onListening: (port: number, adminPort: number | undefined) => void;
 }
 
 /**
@@ -32,7 +32,7 @@ export function superviseWorkers({ workers, countInPrimary, onListening }: Super
       listening.add(worker.id);
       if (announced || listening.size < workers) return;
       announced = true;
-      onListening(message.port);
+      onListening(message.port, message.adminPort);
     });
   };
   cluster.on('exit', (worker, code, signal) => {
@@ -81,11 +81,15 @@ export function reportStartFailure(error: unknown): void {
 }
 
 /**
- * In a worker that listens on `port`: tells the primary, leaves SIGINT to it, and stops (SIGTERM to
+ * In a worker that listens on `port` (and `adminPort`): tells the primary, leaves SIGINT to it, and stops (SIGTERM to
  * itself) when the primary is gone, since without it the worker could not count limits.
  */
-export function reportListening(port: number): void {
-  const message: Listening = { kind: 'portcullis.listening', port };
+export function reportListening(port: number, adminPort: number | undefined): void {
+  const message: Listening = {
+    kind: 'portcullis.listening',
+    port,
+    ...(adminPort !== undefined && { adminPort }),
+  };
   process.send?.(message);
   // A terminal's Ctrl-C reaches every process of the group: the primary turns it into one SIGTERM each,
   // which a worker must not take as a second signal (that would cut its drain short).

@@ -5,17 +5,24 @@ import type { RequestHandler } from '../net/listener.js';
 import type { Services } from '../services.js';
 import type { Caller, Exchange } from '../wire/exchange.js';
 import { comesFromBrowser } from '../wire/request.js';
-import { sendApiError, sendOAuthError } from '../wire/respond.js';
+import { sendApiError, sendOAuthError, sendProblem } from '../wire/respond.js';
 import type { ErrorShape, RouteTable } from './routes.js';
+
+type AddressOf = (req: IncomingMessage) => string;
 
 /**
  * Serves every HTTPS request of one listener from its route table. Errors end here, in the shape of the
- * route (MANGOPAY's when no route matched), each with the request id in the body, in `X-Request-Id` and in
+ * route (the listener's own when no route matched), each with the request id in the body, in `X-Request-Id` and in
  * the log line. Successful built-in answers carry no request id: nothing refers to it but the access line,
  * which a client's ClientId and the time find as well. With `accessLog`, one line per request when its
  * connection is done with it.
  */
-export function createRequestHandler(services: Services, table: RouteTable): RequestHandler {
+export function createRequestHandler(
+  services: Services,
+  table: RouteTable,
+  /** The client's address: the peer's, or the one a trusted proxy of this listener forwarded. */
+  addressOf: AddressOf,
+): RequestHandler {
   const { accessLog } = services.options;
   return (req, res) => {
     const started = performance.now();
@@ -23,7 +30,7 @@ export function createRequestHandler(services: Services, table: RouteTable): Req
     const queryStart = url.indexOf('?');
     const path = queryStart === -1 ? url : url.slice(0, queryStart);
     const query = queryStart === -1 ? '' : url.slice(queryStart + 1);
-    const exchange = new RequestExchange(req, res, path, query, Date.now(), services.addressOf);
+    const exchange = new RequestExchange(req, res, path, query, Date.now(), addressOf);
     const fixed = table.fixed(path);
     if (fixed !== undefined) exchange.route = fixed.name;
     if (accessLog) {
@@ -31,13 +38,13 @@ export function createRequestHandler(services: Services, table: RouteTable): Req
       res.once('close', () => logAccess(services, exchange, started, level));
     }
     serve(services, table, exchange, fixed).catch((thrown: unknown) =>
-      answerError(services, exchange, toPortcullisError(thrown), fixed?.errors ?? 'mangopay'),
+      answerError(services, exchange, toPortcullisError(thrown), fixed?.errors ?? table.errors),
     );
   };
 }
 
 class RequestExchange implements Exchange {
-  readonly #addressOf: Services['addressOf'];
+  readonly #addressOf: AddressOf;
   #clientAddress: string | undefined;
   #requestId: string | undefined;
   caller: Caller | undefined;
@@ -52,7 +59,7 @@ class RequestExchange implements Exchange {
     readonly path: string,
     readonly query: string,
     readonly now: number,
-    addressOf: Services['addressOf'],
+    addressOf: AddressOf,
   ) {
     this.#addressOf = addressOf;
   }
@@ -102,6 +109,7 @@ function logAccess(
     clientId: caller !== undefined && 'clientId' in caller ? caller.clientId : null,
     keyId: caller !== undefined && 'keyId' in caller ? caller.keyId : null,
     introspector: caller !== undefined && 'introspector' in caller ? caller.introspector : undefined,
+    admin: caller !== undefined && 'admin' in caller ? caller.admin : undefined,
     authMethod: caller?.method ?? 'none',
     requestId: exchange.requestId,
     clientAddress: exchange.loggedAddress,
@@ -182,5 +190,6 @@ function answerError(
   }
   res.setHeader('X-Request-Id', requestId);
   if (shape === 'oauth') sendOAuthError(res, error);
+  else if (shape === 'problem') sendProblem(res, requestId, error);
   else sendApiError(res, requestId, error);
 }

@@ -1,3 +1,4 @@
+import { ADMIN_API_PATH, handleAdminRequest } from '../admin-api/admin-api.js';
 import { type Admission, type AdmissionServices, admitApiCall } from '../api/admission.js';
 import { handleClientResource } from '../api/client-resource.js';
 import { FORWARD_AUTH_PATH, handleForwardAuth } from '../api/forward-auth.js';
@@ -13,21 +14,25 @@ import type { Services } from '../services.js';
 import type { Exchange } from '../wire/exchange.js';
 import { handleLiveness, handleReadiness } from './health.js';
 
-/** How a route answers errors: RFC 6749 §5.2 (`error`, `error_description`) or MANGOPAY's API shape. */
-export type ErrorShape = 'oauth' | 'mangopay';
-
 /**
- * Where a route is served: the public API listener, or the admin listener (issue 13; not built yet, so a
- * row naming it is served on the public listener only, until it is).
+ * How a route answers errors: RFC 6749 §5.2 (`error`, `error_description`), MANGOPAY's API shape, or
+ * problem details (RFC 9457), the admin listener's.
  */
+export type ErrorShape = 'oauth' | 'mangopay' | 'problem';
+
+/** Where a route is served: the public API listener, or the admin listener (`--admin-port`). */
 export type ListenerName = 'public' | 'admin';
+
+/** Each listener's error shape for requests no route takes (404s, early refusals). */
+const LISTENER_ERRORS: Readonly<Record<ListenerName, ErrorShape>> = { public: 'mangopay', admin: 'problem' };
 
 interface RouteRow {
   /** Names the route in logs and docs. */
   readonly name: string;
   /** The listener, or the listeners, that serve the route. */
   readonly listener: ListenerName | readonly ListenerName[];
-  readonly errors: ErrorShape;
+  /** Default: the shape of the listener that serves the request (for rows served on both). */
+  readonly errors?: ErrorShape;
 }
 
 /** A route at fixed paths (each also under a trailing slash) whose handler does all its own steps. */
@@ -102,7 +107,6 @@ export function routes(gateway: Gateway | undefined): readonly Route[] {
     {
       name: 'healthz',
       listener: ['public', 'admin'],
-      errors: 'mangopay',
       paths: ['/healthz'],
       probe: true,
       handle: handleLiveness,
@@ -110,7 +114,6 @@ export function routes(gateway: Gateway | undefined): readonly Route[] {
     {
       name: 'readyz',
       listener: ['public', 'admin'],
-      errors: 'mangopay',
       paths: ['/readyz'],
       probe: true,
       handle: handleReadiness,
@@ -125,6 +128,14 @@ export function routes(gateway: Gateway | undefined): readonly Route[] {
       paths: [PUBLIC_DOCUMENT_PATH],
       probe: true,
       handle: handlePublicDocument,
+    },
+    {
+      name: 'admin',
+      listener: 'admin',
+      errors: 'problem',
+      paths: [ADMIN_API_PATH],
+      andBelow: true,
+      handle: handleAdminRequest,
     },
     {
       name: 'clients',
@@ -156,8 +167,11 @@ export class RouteTable {
   /** Routes that also take every path under theirs: `[prefix with its slash, route]`. */
   readonly #below: readonly (readonly [string, FixedRoute])[];
   readonly #api: readonly ApiRoute[];
+  /** The error shape of requests that no route takes. */
+  readonly errors: ErrorShape;
 
   constructor(rows: readonly Route[], listener: ListenerName) {
+    this.errors = LISTENER_ERRORS[listener];
     const served = rows.filter((row) =>
       typeof row.listener === 'string' ? row.listener === listener : row.listener.includes(listener),
     );
@@ -184,6 +198,7 @@ export class RouteTable {
    * (see `checkApiTarget`); the ClientId's syntax is checked by authentication, not here.
    */
   api(path: string, query: string): { readonly route: ApiRoute; readonly pathClientId: string } {
+    if (this.#api.length === 0) throw new PortcullisError('not_found');
     const target = checkApiTarget(path, query);
     if (target.kind === 'not_api') throw new PortcullisError('not_found');
     if (target.kind === 'refused') {

@@ -1,11 +1,13 @@
 // The OpenAPI 3.1 document of the public listener, served at GET /openapi.json. It describes what the
 // handlers do (http/routes.ts and the modules its rows name); test/openapi.test.ts holds real answers
 // to it, so a handler that changes its answers without this document fails there.
+import { errorCatalogue } from '../errors.js';
 import {
   deepFreeze,
   type HeaderObject,
   type HttpMethod,
   healthPaths,
+  healthSchemas,
   jsonContent,
   type OpenApiDocument,
   type OperationObject,
@@ -17,7 +19,6 @@ import {
   type SchemaObject,
   type SecurityRequirement,
   sharedHeaders,
-  sharedSchemas,
 } from './shared.js';
 
 /** Where the public listener serves this document. */
@@ -73,7 +74,22 @@ const editableClientFields = {
 } as const satisfies Record<string, SchemaObject>;
 
 const schemas = {
-  ...sharedSchemas,
+  ...healthSchemas,
+  ApiError: {
+    description:
+      "MANGOPAY's error shape (wire/respond.ts). `Type` is a stable code of the error catalogue; `Id` the request id, also sent as `X-Request-Id`; `Date` Unix seconds; `errors` per-field messages for `param_error`, null otherwise.",
+    type: 'object',
+    required: ['Message', 'Type', 'Id', 'Date', 'errors'],
+    additionalProperties: false,
+    properties: {
+      Message: { type: 'string' },
+      // Every code of the catalogue (src/errors.ts): a new code shows up here by itself.
+      Type: { type: 'string', enum: Object.keys(errorCatalogue) },
+      Id: { type: 'string', format: 'uuid' },
+      Date: { type: 'integer', minimum: 0 },
+      errors: { type: ['object', 'null'], additionalProperties: { type: 'string' } },
+    },
+  },
   TokenRequest: {
     description:
       'RFC 6749 §4.4.2. Form-encoded, or as MANGOPAY’s SDKs also send it: a JSON object of strings, or multipart/form-data. A parameter sent twice, a `client_secret` (credentials go in Basic only) and a body over 4 KiB are refused; an empty value counts as omitted.',
@@ -515,7 +531,7 @@ const paths = {
   '/v2.01/{ClientId}/{resource}': everyMethod(gatewayOperation),
   '/forward-auth': everyMethod(forwardAuthOperation('headers')),
   '/forward-auth/{path}': everyMethod(forwardAuthOperation('suffix')),
-  ...healthPaths,
+  ...healthPaths(jsonContent('ApiError')),
   [PUBLIC_DOCUMENT_PATH]: {
     description:
       'Also at `/openapi.json/`. Another method gets 405 `method_not_allowed` with `Allow: GET, HEAD`.',

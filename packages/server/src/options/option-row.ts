@@ -71,6 +71,23 @@ export function integerOption(
   });
 }
 
+/** A TCP port, or `off` for a listener that is not wanted; resolves to undefined when off. */
+export function portOrOffOption(
+  declared: Declared<number | 'off'> & { readonly default: number },
+): OptionRow<number | 'off', number | undefined> {
+  return row(declared, {
+    parse: (text) => (text === 'off' ? 'off' : /^\d+$/.test(text) ? Number(text) : Number.NaN),
+    resolve: (value, field) => {
+      const port = value ?? declared.default;
+      if (port === 'off') return undefined;
+      if (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65_535) {
+        throw refuse(declared, field, 'must be an integer from 0 to 65535, or "off"');
+      }
+      return port;
+    },
+  });
+}
+
 /** A string that must not be empty, with a default. */
 export function textOption(
   declared: Declared<string> & { readonly default: string },

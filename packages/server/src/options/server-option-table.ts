@@ -7,6 +7,7 @@ import {
   integerOption,
   limitsOption,
   optionalOption,
+  portOrOffOption,
   switchOption,
   textOption,
 } from './option-row.js';
@@ -84,6 +85,24 @@ export const SERVER_OPTIONS = {
     min: 0,
     max: 65_535,
     help: 'TCP port; 0 picks a free one',
+  }),
+  /**
+   * The admin listener: the admin API, /metrics and the health probes, over HTTPS with the same
+   * certificate. Apart from the public port so that it can stay on a private network; `off` turns it off.
+   */
+  adminHost: textOption({
+    flag: '--admin-host',
+    placeholder: '<host>',
+    env: 'PORTCULLIS_ADMIN_HOST',
+    default: '127.0.0.1',
+    help: 'address of the admin listener (admin API, metrics, health)',
+  }),
+  adminPort: portOrOffOption({
+    flag: '--admin-port',
+    placeholder: '<port|off>',
+    env: 'PORTCULLIS_ADMIN_PORT',
+    default: 8444,
+    help: 'TCP port of the admin listener; 0 picks a free one, off turns it off',
   }),
   /** Which API keys this server accepts. */
   environment: choiceOption({

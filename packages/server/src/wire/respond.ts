@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import type { PortcullisError, ResponseHeaders } from '../errors.js';
+import { errorCatalogue, type PortcullisError, type ResponseHeaders } from '../errors.js';
 
 function sendJson(res: ServerResponse, status: number, body: unknown, headers?: ResponseHeaders): void {
   sendJsonText(res, status, JSON.stringify(body), headers);
@@ -38,6 +38,35 @@ export function apiErrorBody(requestId: string, error: PortcullisError) {
     Date: Math.floor(Date.now() / 1000),
     errors: error.fieldErrors,
   };
+}
+
+/** The media type of problem details (RFC 9457 §3). */
+export const PROBLEM_JSON = 'application/problem+json';
+
+/**
+ * Problem details (RFC 9457), the error shape of the admin listener. `type` names the stable code as a URN
+ * and `title` is the catalogue's message for it, the same for every occurrence (§3.1.3); `detail` is this
+ * occurrence's message when it says more. Extension members (§3.2): `code`, `requestId` (also in
+ * `X-Request-Id`), and `errors`, the offending fields of a bad body with what is wrong with each.
+ */
+export function sendProblem(res: ServerResponse, requestId: string, error: PortcullisError): void {
+  const title = errorCatalogue[error.code].message;
+  const payload = JSON.stringify({
+    type: `urn:portcullis:problem:${error.code}`,
+    title,
+    status: error.status,
+    ...(error.message !== title && { detail: error.message }),
+    code: error.code,
+    requestId,
+    ...(error.fieldErrors !== null && { errors: error.fieldErrors }),
+  });
+  res.writeHead(error.status, {
+    ...error.headers,
+    'Cache-Control': 'no-store',
+    'Content-Type': PROBLEM_JSON,
+    'Content-Length': Buffer.byteLength(payload),
+  });
+  res.end(payload);
 }
 
 /** RFC 6749 §5.2 error response, used by the token, revocation and introspection endpoints. */

@@ -27,6 +27,8 @@ export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): Pr
 export interface ServerProcess {
   readonly child: ChildProcess;
   readonly port: number;
+  /** The admin listener's port; undefined when it is off. */
+  readonly adminPort: number | undefined;
   /** Everything the process printed so far. */
   output(): string;
   /** What it printed on standard error alone. */
@@ -49,11 +51,13 @@ export function spawnServer(args: readonly string[], env: NodeJS.ProcessEnv = {}
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
       const match = /listening on https:\/\/[^:]+:(\d+)/.exec(output);
-      if (match === null) return;
+      const admin = /admin API, metrics and health on https:\/\/.+:(\d+)\n|(admin listener off)/.exec(output);
+      if (match === null || admin === null) return;
       clearTimeout(timer);
       resolve({
         child,
         port: Number(match[1]),
+        adminPort: admin[1] === undefined ? undefined : Number(admin[1]),
         output: () => output,
         errorOutput: () => errorOutput,
         stop: (signal = 'SIGTERM') => {

@@ -9,9 +9,11 @@ import Database from 'better-sqlite3';
 import pg from 'pg';
 import { onTestFinished, vi } from 'vitest';
 import type { AdminContext } from '../../src/admin/admin.js';
+import { createAdmin } from '../../src/admin/admins.js';
 import { createClient } from '../../src/admin/clients.js';
 import { createKey, type NewKeyOptions } from '../../src/admin/keys.js';
 import type { ServerOptions } from '../../src/config.js';
+import type { AdminRole } from '../../src/domain/records.js';
 import { loadOrCreateServerSecret } from '../../src/keys/server-secret.js';
 import { createJsonLogger } from '../../src/log.js';
 import { createPortcullisServer, type PortcullisServer } from '../../src/server.js';
@@ -52,6 +54,8 @@ export interface TestServer {
   readonly server: PortcullisServer;
   readonly baseUrl: string;
   readonly port: number;
+  /** The admin listener's port (the harness starts it on a free port unless the test turns it off). */
+  readonly adminPort: number | undefined;
   readonly dataDir: string;
   /** Every log line the server wrote. */
   readonly logLines: string[];
@@ -60,6 +64,10 @@ export interface TestServer {
   createClient(clientId: string, options?: { tokenTtlSeconds?: number } & NewKeyOptions): Promise<TestClient>;
   createKey(clientId: string, options?: NewKeyOptions): Promise<TestClient>;
   request(request: TestRequest): Promise<TestResponse>;
+  /** A request to the admin listener, trusting the server's certificate. */
+  adminRequest(request: TestRequest): Promise<TestResponse>;
+  /** An admin credential made as `portcullis admins create` makes it; resolves with its token. */
+  createAdmin(name: string, role?: AdminRole): Promise<string>;
   /** One request on a connection of its own: with workers, each may land on another process. */
   requestOnNewConnection(request: TestRequest): Promise<TestResponse>;
   /**
@@ -129,6 +137,7 @@ export async function startTestServer(
   }
   const serverOptions: ServerOptions = {
     changePollMs: 50,
+    adminPort: 0,
     ...(backend !== undefined && {
       store: backend.store,
       cache: backend.cache,
@@ -168,10 +177,12 @@ export async function startTestServer(
   });
 
   const request = (req: TestRequest) => httpsRequest(address.port, agent, req);
+  const adminPort = server.adminAddress()?.port;
   return {
     server,
     baseUrl: `https://127.0.0.1:${address.port}`,
     port: address.port,
+    adminPort,
     dataDir,
     logLines,
     context,
@@ -188,6 +199,13 @@ export async function startTestServer(
       return toClient(clientId, created.key.keyId, created.apiKey);
     },
     request,
+    adminRequest(req) {
+      if (adminPort === undefined) throw new Error('this test server has no admin listener');
+      return httpsRequest(adminPort, agent, req);
+    },
+    async createAdmin(name, role = 'operator') {
+      return (await createAdmin(context, name, role)).token;
+    },
     requestOnNewConnection: (req) => {
       const own = new https.Agent({ ca: server.tls.cert, keepAlive: false });
       return httpsRequest(address.port, own, req).finally(() => own.destroy());

@@ -31,7 +31,11 @@ export async function startServerProcess(
     args.push(row.flag, ...(Array.isArray(value) ? value.map(String) : [String(value)]));
   }
   const child = await spawnServer(args);
-  const options: ResolvedServerOptions = resolveServerOptions({ ...input, port: child.port });
+  const options: ResolvedServerOptions = resolveServerOptions({
+    ...input,
+    port: child.port,
+    adminPort: child.adminPort ?? 'off',
+  });
   const store = await openStore(options.store, options.dataDir, 5000);
   const tls = await loadOrCreateTlsMaterial({ dataDir: options.dataDir, host: options.host });
   const collect = (chunk: Buffer) => {
@@ -50,6 +54,10 @@ export async function startServerProcess(
       throw new Error('tokensIssued() is not available across worker processes');
     },
     listen: async () => ({ address: '127.0.0.1', family: 'IPv4', port: child.port }),
+    adminAddress: () =>
+      child.adminPort === undefined
+        ? undefined
+        : { address: '127.0.0.1', family: 'IPv4', port: child.adminPort },
     async close() {
       const code = await child.stop('SIGTERM');
       await store.close();
