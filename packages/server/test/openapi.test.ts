@@ -341,3 +341,57 @@ describe('expectResponseMatches', () => {
     ).rejects.toThrow(/not valid/);
   });
 });
+
+describe('expectResponseMatches on any OpenAPI 3.1 document', () => {
+  // A small document of the admin API's kind: templated paths, problem details, a referenced response.
+  const document = {
+    openapi: '3.1.0',
+    info: { title: 'test', version: '1' },
+    paths: {
+      '/admin/v1/clients/{clientId}/keys/{keyId}': {
+        delete: {
+          responses: {
+            '204': { description: 'Deleted.' },
+            '4XX': { $ref: '#/components/responses/Problem' },
+          },
+        },
+      },
+    },
+    components: {
+      responses: {
+        Problem: {
+          description: 'RFC 9457.',
+          content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
+        },
+      },
+      schemas: {
+        Problem: {
+          type: 'object',
+          required: ['type', 'title', 'status'],
+          properties: { type: { type: 'string' }, title: { type: 'string' }, status: { type: 'integer' } },
+        },
+      },
+    },
+  };
+  const answer = {
+    method: 'DELETE',
+    path: '/admin/v1/clients/acme/keys/k1',
+    status: 404,
+    headers: { 'content-type': 'application/problem+json' },
+  };
+
+  it('validates it, matches templated paths, status ranges and problem+json bodies through references', async () => {
+    await validateOpenApiDocument(document);
+    expectResponseMatches(document, { ...answer, body: '{"type":"urn:x","title":"Not found","status":404}' });
+    expectResponseMatches(document, { ...answer, status: 204, headers: {} });
+  });
+
+  it('throws when the problem body breaks the referenced schema', () => {
+    expect(() =>
+      expectResponseMatches(document, { ...answer, body: '{"type":"urn:x","status":"404"}' }),
+    ).toThrow(/DELETE \/admin\/v1\/clients\/acme\/keys\/k1 → 404: the body does not match/);
+    expect(() => expectResponseMatches(document, { ...answer, status: 500, body: '{}' })).toThrow(
+      /no response for status 500/,
+    );
+  });
+});
