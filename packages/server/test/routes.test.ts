@@ -55,6 +55,15 @@ describe('route table', () => {
     },
   );
 
+  it.each(['/openapi.json', '/openapi.json/'])(
+    'serves %s by the public OpenAPI document, answered to browsers like the probes, on the public listener only',
+    (path) => {
+      expect(table.fixed(path)?.name).toBe('openapi');
+      expect(table.fixed(path)?.probe).toBe(true);
+      expect(new RouteTable(routes(undefined), 'admin').fixed(path)).toBeUndefined();
+    },
+  );
+
   it.each([
     '/V2.01/oauth/token',
     '/forward-authx',

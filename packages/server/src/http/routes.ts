@@ -8,6 +8,8 @@ import { PortcullisError } from '../errors.js';
 import { handleIntrospectionRequest } from '../oauth/introspection-endpoint.js';
 import { handleRevocationRequest } from '../oauth/revocation-endpoint.js';
 import { handleTokenRequest } from '../oauth/token-endpoint.js';
+import { handlePublicDocument } from '../openapi/document-route.js';
+import { PUBLIC_DOCUMENT_PATH } from '../openapi/public-api.js';
 import type { Services } from '../services.js';
 import type { Exchange } from '../wire/exchange.js';
 import { handleLiveness, handleReadiness } from './health.js';
@@ -115,6 +117,17 @@ export function routes(gateway: Gateway | undefined): readonly Route[] {
       paths: ['/readyz'],
       probe: true,
       handle: handleReadiness,
+    },
+    {
+      // The public listener's OpenAPI document. `probe` for what it also means to a probe: it is public
+      // information, answered to browsers too (an operator may open it in one), and fetched by tools
+      // often enough that its access line belongs at debug.
+      name: 'openapi',
+      listener: 'public',
+      errors: 'mangopay',
+      paths: [PUBLIC_DOCUMENT_PATH],
+      probe: true,
+      handle: handlePublicDocument,
     },
     {
       name: 'admin',
