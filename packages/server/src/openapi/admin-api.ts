@@ -56,16 +56,11 @@ const list = (item: string): SchemaObject => ({
   properties: { data: { type: 'array', items: ref('schemas', item) } },
 });
 
-/** `base` and one more required member: the secret shown once in a 201 answer. */
-const withSecret = (base: string, member: string, description: string): SchemaObject => ({
-  allOf: [
-    ref('schemas', base),
-    {
-      type: 'object',
-      required: [member],
-      properties: { [member]: { type: 'string', description } },
-    },
-  ],
+/** `base` with one more required member: the secret shown once in a 201 answer. */
+const withSecret = (base: SchemaObject, member: string, description: string): SchemaObject => ({
+  ...base,
+  required: [...(base.required ?? []), member],
+  properties: { ...base.properties, [member]: { type: 'string', description } },
 });
 
 const KEY_FIELDS = [
@@ -82,6 +77,54 @@ const KEY_FIELDS = [
   'exposedAt',
   'replacedBy',
 ];
+
+const KEY: SchemaObject = {
+  description: 'An API key: its id and status, never the key.',
+  type: 'object',
+  required: KEY_FIELDS,
+  additionalProperties: false,
+  properties: {
+    keyId: { type: 'string' },
+    alias: { type: ['string', 'null'] },
+    scope: { enum: [...keyScopes] },
+    status: { enum: ['active', 'revoked', 'expired'] },
+    exposed: { type: 'boolean', description: 'Reported as exposed (found in public).' },
+    environment: { enum: [...environments] },
+    createdAt: TIME,
+    expiresAt: TIME_OR_NULL,
+    revokedAt: TIME_OR_NULL,
+    lastUsedAt: TIME_OR_NULL,
+    exposedAt: TIME_OR_NULL,
+    replacedBy: { type: ['string', 'null'], description: 'The key that replaced it by rotation.' },
+  },
+};
+
+const INTROSPECTOR: SchemaObject = {
+  description: 'An introspection credential (RFC 7662 §2.1): its name is the Basic user name.',
+  type: 'object',
+  required: ['name', 'status', 'createdAt', 'revokedAt'],
+  additionalProperties: false,
+  properties: {
+    name: NAME,
+    status: { enum: ['active', 'revoked'] },
+    createdAt: TIME,
+    revokedAt: TIME_OR_NULL,
+  },
+};
+
+const ADMIN: SchemaObject = {
+  description: 'An admin credential: its token is never shown again.',
+  type: 'object',
+  required: ['name', 'role', 'status', 'createdAt', 'revokedAt'],
+  additionalProperties: false,
+  properties: {
+    name: NAME,
+    role: { enum: [...adminRoles] },
+    status: { enum: ['active', 'revoked'] },
+    createdAt: TIME,
+    revokedAt: TIME_OR_NULL,
+  },
+};
 
 const schemas = {
   ...sharedSchemas,
@@ -151,26 +194,8 @@ const schemas = {
     additionalProperties: false,
     properties: { client: ref('schemas', 'Client'), key: ref('schemas', 'NewKey') },
   },
-  Key: {
-    description: 'An API key: its id and status, never the key.',
-    type: 'object',
-    required: KEY_FIELDS,
-    properties: {
-      keyId: { type: 'string' },
-      alias: { type: ['string', 'null'] },
-      scope: { enum: [...keyScopes] },
-      status: { enum: ['active', 'revoked', 'expired'] },
-      exposed: { type: 'boolean', description: 'Reported as exposed (found in public).' },
-      environment: { enum: [...environments] },
-      createdAt: TIME,
-      expiresAt: TIME_OR_NULL,
-      revokedAt: TIME_OR_NULL,
-      lastUsedAt: TIME_OR_NULL,
-      exposedAt: TIME_OR_NULL,
-      replacedBy: { type: ['string', 'null'], description: 'The key that replaced it by rotation.' },
-    },
-  },
-  NewKey: withSecret('Key', 'apiKey', 'The API key, shown this once: it is never shown or logged again.'),
+  Key: KEY,
+  NewKey: withSecret(KEY, 'apiKey', 'The API key, shown this once: it is never shown or logged again.'),
   KeyList: list('Key'),
   KeyCreate: {
     type: 'object',
@@ -206,19 +231,8 @@ const schemas = {
       old: { ...ref('schemas', 'Key'), description: 'The replaced key: `expiresAt` is its grace end.' },
     },
   },
-  Introspector: {
-    description: 'An introspection credential (RFC 7662 §2.1): its name is the Basic user name.',
-    type: 'object',
-    required: ['name', 'status', 'createdAt', 'revokedAt'],
-    additionalProperties: false,
-    properties: {
-      name: NAME,
-      status: { enum: ['active', 'revoked'] },
-      createdAt: TIME,
-      revokedAt: TIME_OR_NULL,
-    },
-  },
-  NewIntrospector: withSecret('Introspector', 'apiKey', 'Its API key, shown this once.'),
+  Introspector: INTROSPECTOR,
+  NewIntrospector: withSecret(INTROSPECTOR, 'apiKey', 'Its API key, shown this once.'),
   IntrospectorList: list('Introspector'),
   IntrospectorCreate: {
     type: 'object',
@@ -226,20 +240,8 @@ const schemas = {
     additionalProperties: false,
     properties: { name: NAME },
   },
-  Admin: {
-    description: 'An admin credential: its token is never shown again.',
-    type: 'object',
-    required: ['name', 'role', 'status', 'createdAt', 'revokedAt'],
-    additionalProperties: false,
-    properties: {
-      name: NAME,
-      role: { enum: [...adminRoles] },
-      status: { enum: ['active', 'revoked'] },
-      createdAt: TIME,
-      revokedAt: TIME_OR_NULL,
-    },
-  },
-  NewAdmin: withSecret('Admin', 'token', 'The admin token, shown this once.'),
+  Admin: ADMIN,
+  NewAdmin: withSecret(ADMIN, 'token', 'The admin token, shown this once.'),
   AdminList: list('Admin'),
   AdminCreate: {
     type: 'object',
