@@ -10,6 +10,8 @@ import { handleIntrospectionRequest } from '../oauth/introspection-endpoint.js';
 import { handleRevocationRequest } from '../oauth/revocation-endpoint.js';
 import { handleTokenRequest } from '../oauth/token-endpoint.js';
 import { ADMIN_DOCUMENT_PATH } from '../openapi/admin-api.js';
+import { handlePublicDocument } from '../openapi/document-route.js';
+import { PUBLIC_DOCUMENT_PATH } from '../openapi/public-api.js';
 import type { Services } from '../services.js';
 import type { Exchange } from '../wire/exchange.js';
 import { handleLiveness, handleReadiness } from './health.js';
@@ -125,6 +127,17 @@ export function routes(gateway: Gateway | undefined): readonly Route[] {
       errors: 'problem',
       paths: [ADMIN_DOCUMENT_PATH],
       handle: handleAdminDocument,
+    },
+    {
+      // The public listener's OpenAPI document. `probe` for what it also means to a probe: it is public
+      // information, answered to browsers too (an operator may open it in one), and fetched by tools
+      // often enough that its access line belongs at debug.
+      name: 'openapi',
+      listener: 'public',
+      errors: 'mangopay',
+      paths: [PUBLIC_DOCUMENT_PATH],
+      probe: true,
+      handle: handlePublicDocument,
     },
     {
       name: 'admin',

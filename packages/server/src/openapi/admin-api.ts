@@ -9,6 +9,8 @@ import { errorCatalogue } from '../errors.js';
 import {
   deepFreeze,
   type HeaderObject,
+  healthPaths,
+  healthSchemas,
   jsonContent,
   type OpenApiDocument,
   type OperationObject,
@@ -18,7 +20,6 @@ import {
   ref,
   type SchemaObject,
   sharedHeaders,
-  sharedSchemas,
 } from './shared.js';
 
 /** Where the admin listener serves this document. */
@@ -127,7 +128,7 @@ const ADMIN: SchemaObject = {
 };
 
 const schemas = {
-  ...sharedSchemas,
+  ...healthSchemas,
   Problem: {
     description:
       'RFC 9457 problem details. `type` is `urn:portcullis:problem:` and the stable `code`; `title` the catalogue message for the code; `detail` this occurrence, when it says more; `requestId` also in `X-Request-Id`; `errors` names each offending field (body member or URL parameter) with what is wrong with it.',
@@ -626,18 +627,8 @@ const paths = {
       },
     },
   },
-  '/healthz': probe('getLiveness', 'Liveness', 'Answers 200 while the process serves requests.', {
-    ...ok('200', 'The process serves requests.', 'Liveness'),
-  }),
-  '/readyz': probe(
-    'getReadiness',
-    'Readiness',
-    'Answers 200 when the store and the cache (with `--cache`) answer and the change feed was read within the revocation bound; otherwise 503 naming the parts that are not ready.',
-    {
-      ...ok('200', 'Ready.', 'Ready'),
-      ...ok('503', 'Not ready: `failing` names the parts.', 'Unready'),
-    },
-  ),
+  // The health checks answer errors as the listener does: problem details here.
+  ...healthPaths({ 'application/problem+json': { schema: ref('schemas', 'Problem') } }),
   '/metrics': {
     get: {
       operationId: 'getMetrics',
@@ -672,27 +663,6 @@ function statusChange(action: string, id: string, summary: string): PathItemObje
       responses: { ...ok('200', 'The client.', 'Client'), ...errors({ notFound: true }) },
     }),
   };
-}
-
-function probe(
-  id: string,
-  summary: string,
-  description: string,
-  answers: Record<string, ResponseObject>,
-): PathItemObject {
-  const make = (operationId: string): OperationObject => ({
-    operationId,
-    summary,
-    description: `${description} No credentials. HEAD answers as GET without the body.`,
-    tags: ['health'],
-    security: [],
-    responses: {
-      ...answers,
-      '400': problem('A query string was sent: probes take no URL parameters.'),
-      '405': ref('responses', 'MethodNotAllowed'),
-    },
-  });
-  return { get: make(id), head: make(`${id}Head`) };
 }
 
 /** The admin listener's OpenAPI 3.1 document, frozen. */

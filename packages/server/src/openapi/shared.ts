@@ -1,6 +1,5 @@
 // What the public and the admin listeners' OpenAPI 3.1 documents share: the types of the objects they are
-// written with, and the parts both listeners serve alike (the health checks, MANGOPAY's error shape).
-import { errorCatalogue } from '../errors.js';
+// written with, and the parts both listeners serve alike (the health checks).
 
 /** A JSON value, for `const`, `enum` and `default` (JSON Schema 2020-12 §6.1). */
 export type JsonValue =
@@ -163,31 +162,11 @@ export function jsonContent(schema: string): Readonly<Record<string, MediaTypeOb
 
 // ─── Parts both listeners serve ──────────────────────────────────────────────────────────────────────
 
-/** The stable error codes (src/errors.ts), one enum: a new code shows up in both documents. */
-const ERROR_CODES: readonly string[] = Object.keys(errorCatalogue);
-
 /**
- * Schemas both documents hold under `components.schemas`: MANGOPAY's error shape (wire/respond.ts,
- * `apiErrorBody`), which the health checks answer errors in on either listener, and the health answers.
+ * Schemas both documents hold under `components.schemas`, with these names: the health checks' answers
+ * (http/health.ts).
  */
-export const sharedSchemas = {
-  ApiError: {
-    description:
-      "MANGOPAY's error shape. `Type` is a stable code of the error catalogue; `Id` the request id, also sent as `X-Request-Id`; `Date` Unix seconds; `errors` per-field messages for `param_error`, null otherwise.",
-    type: 'object',
-    required: ['Message', 'Type', 'Id', 'Date', 'errors'],
-    additionalProperties: false,
-    properties: {
-      Message: { type: 'string' },
-      Type: { type: 'string', enum: ERROR_CODES },
-      Id: { type: 'string', format: 'uuid' },
-      Date: { type: 'integer', minimum: 0 },
-      errors: {
-        type: ['object', 'null'],
-        additionalProperties: { type: 'string' },
-      },
-    },
-  },
+export const healthSchemas = {
   Liveness: {
     description: 'The process serves requests.',
     type: 'object',
@@ -238,20 +217,12 @@ export const sharedHeaders = {
   },
 } as const satisfies Record<string, HeaderObject>;
 
-/** Error answers of the health checks, which both listeners serve at the same paths. */
-const healthErrors = {
-  '400': {
-    description: 'A query string was sent (`invalid_request`): the probes take no URL parameters.',
-    headers: { 'X-Request-Id': ref('headers', 'RequestId') },
-    content: jsonContent('ApiError'),
-  },
-} as const satisfies Record<string, ResponseObject>;
-
 function probe(
   operationId: string,
   summary: string,
   description: string,
   responses: Readonly<Record<string, ResponseObject>>,
+  errorContent: Readonly<Record<string, MediaTypeObject>>,
 ): PathItemObject {
   const operation = (id: string): OperationObject => ({
     operationId: id,
@@ -259,7 +230,14 @@ function probe(
     description,
     tags: ['health'],
     security: [],
-    responses: { ...responses, ...healthErrors },
+    responses: {
+      ...responses,
+      '400': {
+        description: 'A query string was sent (`invalid_request`): the probes take no URL parameters.',
+        headers: { 'Cache-Control': ref('headers', 'NoStore'), 'X-Request-Id': ref('headers', 'RequestId') },
+        content: errorContent,
+      },
+    },
   });
   return {
     description: 'Another method gets 405 `method_not_allowed` with `Allow: GET, HEAD`.',
@@ -269,10 +247,13 @@ function probe(
 }
 
 /**
- * `/healthz` and `/readyz` (http/health.ts), for both documents' `paths`. They need the shared schemas
- * and headers above under the same names in the document's `components`.
+ * `/healthz` and `/readyz` (http/health.ts), for both documents' `paths`, with the listener's error body
+ * (MANGOPAY's shape on the public listener, problem details on the admin one). They need `healthSchemas`
+ * and `sharedHeaders` under the same names in the document's `components`.
  */
-export const healthPaths = {
+export const healthPaths = (
+  errorContent: Readonly<Record<string, MediaTypeObject>>,
+): Readonly<Record<'/healthz' | '/readyz', PathItemObject>> => ({
   '/healthz': probe(
     'getLiveness',
     'Liveness',
@@ -284,6 +265,7 @@ export const healthPaths = {
         content: jsonContent('Liveness'),
       },
     },
+    errorContent,
   ),
   '/readyz': probe(
     'getReadiness',
@@ -301,5 +283,6 @@ export const healthPaths = {
         content: jsonContent('Unready'),
       },
     },
+    errorContent,
   ),
-} as const satisfies Record<string, PathItemObject>;
+});
