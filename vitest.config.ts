@@ -29,6 +29,7 @@ const BEHAVIOUR_SUITE = [
   'packages/server/test/token-sealing.test.ts',
   'packages/server/test/health.test.ts',
   'packages/server/test/openapi.test.ts',
+  'packages/server/test/admin-api.test.ts',
 ];
 
 /**

@@ -1,4 +1,5 @@
 import { ADMIN_API_PATH, handleAdminRequest } from '../admin-api/admin-api.js';
+import { handleAdminDocument } from '../admin-api/document.js';
 import { type Admission, type AdmissionServices, admitApiCall } from '../api/admission.js';
 import { handleClientResource } from '../api/client-resource.js';
 import { FORWARD_AUTH_PATH, handleForwardAuth } from '../api/forward-auth.js';
@@ -8,6 +9,7 @@ import { PortcullisError } from '../errors.js';
 import { handleIntrospectionRequest } from '../oauth/introspection-endpoint.js';
 import { handleRevocationRequest } from '../oauth/revocation-endpoint.js';
 import { handleTokenRequest } from '../oauth/token-endpoint.js';
+import { ADMIN_DOCUMENT_PATH } from '../openapi/admin-api.js';
 import { handlePublicDocument } from '../openapi/document-route.js';
 import { PUBLIC_DOCUMENT_PATH } from '../openapi/public-api.js';
 import type { Services } from '../services.js';
@@ -117,6 +119,14 @@ export function routes(gateway: Gateway | undefined): readonly Route[] {
       paths: ['/readyz'],
       probe: true,
       handle: handleReadiness,
+    },
+    {
+      // Before the `admin` row, whose prefix it is under: exact paths win. No credentials: no data in it.
+      name: 'admin.openapi',
+      listener: 'admin',
+      errors: 'problem',
+      paths: [ADMIN_DOCUMENT_PATH],
+      handle: handleAdminDocument,
     },
     {
       // The public listener's OpenAPI document. `probe` for what it also means to a probe: it is public
