@@ -54,12 +54,20 @@ module.exports = {
     {
       name: 'endpoints-above-services',
       comment:
-        'Endpoints (api/, oauth/) take services; the services, their parts and the options never import an endpoint.',
+        'Endpoints (api/, oauth/, admin-api/) take services; the services, their parts and the options never import an endpoint.',
       severity: 'error',
       from: {
         path: '^packages/server/src/(keys|limits|store|audit|cache|cluster|tls|net|wire|domain|options)/|^packages/server/src/(services|config)\\.ts$',
       },
-      to: { path: '^packages/server/src/(api|oauth)/' },
+      to: { path: '^packages/server/src/(api|oauth|admin-api)/' },
+    },
+    {
+      name: 'surfaces-apart',
+      comment:
+        'The public API (api/, oauth/) and the admin API (admin-api/) are separate surfaces: neither imports the other, except the admin API reusing the Bearer parser and the brute-force step of oauth/.',
+      severity: 'error',
+      from: { path: '^packages/server/src/(api|oauth)/' },
+      to: { path: '^packages/server/src/admin-api/' },
     },
     {
       name: 'admin-below-the-surfaces',

@@ -28,6 +28,8 @@ const BEHAVIOUR_SUITE = [
   'packages/server/test/crash.test.ts',
   'packages/server/test/token-sealing.test.ts',
   'packages/server/test/health.test.ts',
+  'packages/server/test/openapi.test.ts',
+  'packages/server/test/admin-api.test.ts',
 ];
 
 /**

@@ -26,6 +26,10 @@ export const errorCatalogue = {
   },
   not_found: { status: 404, message: 'The resource does not exist.' },
   method_not_allowed: { status: 405, message: 'This method is not allowed on this resource.' },
+  conflict: {
+    status: 409,
+    message: 'The request conflicts with what exists: a name taken, or a state that does not allow it.',
+  },
   request_timeout: { status: 408, message: 'The request was not received in time.' },
   payload_too_large: { status: 413, message: 'The request body is too large.' },
   rate_limit: { status: 429, message: 'Too many requests: wait until the time in Retry-After.' },

@@ -9,6 +9,7 @@ import { createRequestHandler } from './http/app.js';
 import { ReadinessProbe } from './http/health.js';
 import { RouteTable, routes } from './http/routes.js';
 import { AccessTokens } from './keys/access-tokens.js';
+import { AdminDirectory } from './keys/admin-directory.js';
 import { CredentialDirectory } from './keys/credential-directory.js';
 import { CredentialRehashes } from './keys/credential-rehashes.js';
 import { IntrospectorDirectory } from './keys/introspector-directory.js';
@@ -166,6 +167,8 @@ export async function createPortcullisServer(
     ),
     audit,
     introspectors: new IntrospectorDirectory(store, revocationBoundMs, rehashes),
+    admins: new AdminDirectory(store, secrets, revocationBoundMs, rehashes),
+    secrets,
     logger: options.logger,
     readiness,
     metrics,

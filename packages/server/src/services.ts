@@ -1,9 +1,11 @@
 import type { AuditCounter } from './audit/audit-counter.js';
 import type { ResolvedServerOptions } from './config.js';
 import type { AccessTokens } from './keys/access-tokens.js';
+import type { AdminDirectory } from './keys/admin-directory.js';
 import type { CredentialDirectory } from './keys/credential-directory.js';
 import type { IntrospectorDirectory } from './keys/introspector-directory.js';
 import type { KeyUsage } from './keys/key-usage.js';
+import type { ServerSecrets } from './keys/server-secret.js';
 import type { ApiKeyVerifier } from './keys/verify-api-key.js';
 import type { ClientLimits } from './limits/client-limits.js';
 import type { FailedAuthentications } from './limits/failed-authentications.js';
@@ -35,6 +37,10 @@ export interface Services {
   /** Flood-prone security events, counted per minute for the audit trail. */
   readonly audit: AuditCounter;
   readonly introspectors: IntrospectorDirectory;
+  /** Admin credentials, for the admin listener. */
+  readonly admins: AdminDirectory;
+  /** The server secrets, current first: the admin API keys new API keys with the current one. */
+  readonly secrets: ServerSecrets;
   readonly logger: Logger;
   readonly readiness: Readiness;
   /** What `GET /metrics` shows; records nothing with the admin listener off. */

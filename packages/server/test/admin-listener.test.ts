@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, spawnServer } from './helpers/cli.js';
 import {
+  mistyped,
   plainHttpRequest,
   startTestServer,
   type TestClient,
@@ -96,5 +97,39 @@ describe('serve --admin-port', () => {
     expect(result.stderr).toBe(
       'portcullis: adminPort must be an integer from 0 to 65535, or "off" (--admin-port, PORTCULLIS_ADMIN_PORT)\n',
     );
+  });
+});
+
+describe('failed admin authentications', () => {
+  it('count like any other: past the per-address limit, even a good admin token gets 429 (RFC 6749 §2.3.1)', async () => {
+    const guarded = await startTestServer({ failedAuthLimitPerAddress: '3/15m' });
+    try {
+      const token = await guarded.createAdmin('ops');
+      const wrong = mistyped(token);
+      for (let i = 0; i < 3; i++) {
+        const response = await guarded.adminRequest({
+          path: '/admin/v1/clients',
+          headers: { authorization: `Bearer ${wrong}` },
+        });
+        expect(response.status).toBe(401);
+        expect(response.json()).toMatchObject({ code: 'invalid_token' });
+      }
+      const blocked = await guarded.adminRequest({
+        path: '/admin/v1/clients',
+        headers: { authorization: `Bearer ${token}` },
+      });
+      expect(blocked.status).toBe(429);
+      expect(blocked.headers['retry-after']).toMatch(/^\d+$/);
+      expect(blocked.json()).toMatchObject({ code: 'rate_limit' });
+      // Another address is not held back.
+      const elsewhere = await guarded.adminRequest({
+        path: '/admin/v1/clients',
+        headers: { authorization: `Bearer ${token}` },
+        localAddress: '127.0.0.2',
+      });
+      expect(elsewhere.status).toBe(200);
+    } finally {
+      await guarded.close();
+    }
   });
 });

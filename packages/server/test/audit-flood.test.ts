@@ -159,7 +159,17 @@ describe('AuditCounter budgets', () => {
     counter.count('tokens.issued', { clientId: 'bob', keyId: 'key_bob' }, at);
     const taken = counter.take();
     expect(taken.filter((e) => e.type === 'tokens.issued')).toEqual([
-      { at, type: 'tokens.issued', clientId: 'bob', keyId: 'key_bob', source: null, count: 1, detail: null },
+      // Counted by the server itself: no actor.
+      {
+        at,
+        type: 'tokens.issued',
+        clientId: 'bob',
+        keyId: 'key_bob',
+        source: null,
+        count: 1,
+        detail: null,
+        actor: null,
+      },
     ]);
     const failed = taken.filter((e) => e.type === 'authentication.failed');
     expect(failed.length).toBe(10_001);

@@ -23,7 +23,16 @@ afterAll(async () => {
 });
 
 function entry(type: AuditEvent['type'], at: number): AuditEvent {
-  return { at, type, clientId: 'acme', keyId: null, source: '192.0.2.1', count: 1, detail: null };
+  return {
+    at,
+    type,
+    clientId: 'acme',
+    keyId: null,
+    source: '192.0.2.1',
+    count: 1,
+    detail: null,
+    actor: null,
+  };
 }
 
 function prune(...args: string[]) {

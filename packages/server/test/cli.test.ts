@@ -133,6 +133,48 @@ describe('portcullis clients and keys', () => {
     expect((await cli('introspectors', 'list')).stdout).toMatch(/gateway\s+revoked/);
   });
 
+  it('admins create prints the token once; list never shows it; revoke; the trail names the CLI as actor', async () => {
+    const created = await cli('admins', 'create', 'ops-alice', '--json');
+    expect(created.code).toBe(0);
+    const { token, ...rest } = JSON.parse(created.stdout) as { token: string };
+    expect(rest).toEqual({ name: 'ops-alice', role: 'operator' });
+    expect(token).toMatch(/^pca_[0-9A-Za-z]{38}$/);
+    const text = await cli('admins', 'create', 'ops-bob', '--role', 'viewer');
+    expect(text.stdout).toMatch(/Authorization: Bearer/);
+    expect(text.stdout).toMatch(/shown only this once/);
+    const bobToken = /pca_[0-9A-Za-z]{38}/.exec(text.stdout)?.[0] as string;
+    expect(bobToken).toBeDefined();
+    expectOneLineError(await cli('admins', 'create', 'OPS-ALICE'), /already exists/);
+    expectOneLineError(await cli('admins', 'create', 'ops-carol', '--role', 'root'), /--role/);
+    // An admin token given in place of a name is not echoed.
+    const wrong = await cli('admins', 'revoke', token);
+    expectOneLineError(wrong, /no admin/);
+    expect(wrong.stderr).not.toContain(token);
+
+    const listed = await cli('admins', 'list', '--json');
+    expect(JSON.parse(listed.stdout)).toEqual([
+      expect.objectContaining({ name: 'ops-alice', role: 'operator', status: 'active' }),
+      expect.objectContaining({ name: 'ops-bob', role: 'viewer', status: 'active' }),
+    ]);
+    for (const output of [listed.stdout, (await cli('admins', 'list')).stdout]) {
+      expect(output).not.toContain('pca_');
+      expect(output).not.toMatch(/hash/i);
+    }
+    expect((await cli('admins', 'revoke', 'ops-bob')).stdout).toMatch(/revoked/);
+    expect((await cli('admins', 'list')).stdout).toMatch(/ops-bob\s+viewer\s+revoked/);
+
+    const trail = JSON.parse((await cli('audit', '--json')).stdout) as { type: string; actor: unknown }[];
+    const adminEntries = trail.filter((e) => e.type.startsWith('admin.'));
+    expect(adminEntries.map((e) => [e.type, e.actor])).toEqual([
+      ['admin.created', 'cli'],
+      ['admin.created', 'cli'],
+      ['admin.revoked', 'cli'],
+    ]);
+    const all = JSON.stringify(trail);
+    expect(all).not.toContain(token);
+    expect(all).not.toContain(bobToken);
+  });
+
   it('audit --json --client reads the trail; --since filters it', async () => {
     const result = await cli('audit', '--client', 'acme', '--json');
     expect(result.code).toBe(0);
@@ -142,7 +184,7 @@ describe('portcullis clients and keys', () => {
     );
     expect(result.stdout).not.toContain('pcl_');
     expect(JSON.parse((await cli('audit', '--since', '2999-01-01T00:00:00Z', '--json')).stdout)).toEqual([]);
-    expect((await cli('audit', '--since', '1h')).stdout).toMatch(/^AT\s+EVENT\s+CLIENT/);
+    expect((await cli('audit', '--since', '1h')).stdout).toMatch(/^AT\s+EVENT\s+ACTOR\s+CLIENT/);
     expectOneLineError(await cli('audit', '--since', 'yesterday'), /ISO 8601/);
   });
 
@@ -253,6 +295,9 @@ describe('portcullis explains itself', () => {
       'introspectors create',
       'introspectors list',
       'introspectors revoke',
+      'admins create',
+      'admins list',
+      'admins revoke',
       'audit',
       'audit prune',
     ].map((command) => [command, STORE_FLAGS] as const),

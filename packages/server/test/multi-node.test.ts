@@ -154,6 +154,45 @@ describe('three nodes on one PostgreSQL and one Redis', () => {
     expect(refused.stderr).toMatch(/belonged to a client deleted at .* and is never reused/);
   });
 
+  it("a change through one node's admin API reaches the others as a CLI change does", async () => {
+    const { token } = JSON.parse((await cli('admins', 'create', 'fleet-ops', '--json')).stdout);
+    const admin = (node: ServerProcess, method: string, path: string, body?: string) =>
+      httpsRequest(node.adminPort as number, agent, {
+        method,
+        path,
+        headers: {
+          authorization: `Bearer ${token}`,
+          ...(body !== undefined && { 'content-type': 'application/json' }),
+        },
+        ...(body !== undefined && { body }),
+      });
+    const created = await admin(
+      nodes[0] as ServerProcess,
+      'POST',
+      '/admin/v1/clients',
+      '{"clientId":"by-api"}',
+    );
+    expect(created.status).toBe(201);
+    const { keyId: newKeyId, apiKey: newKey } = created.json<{ key: { keyId: string; apiKey: string } }>()
+      .key;
+    const basic = basicHeader('by-api', newKey);
+    // At once, on another node: an unknown key is looked up in the store.
+    for (const node of nodes.slice(1))
+      expect((await call(node, basic, '/v2.01/by-api/clients')).status).toBe(200);
+    const revoked = await admin(
+      nodes[0] as ServerProcess,
+      'DELETE',
+      `/admin/v1/clients/by-api/keys/${newKeyId}`,
+    );
+    expect(revoked.status).toBe(200);
+    const perNode = await Promise.all(
+      nodes.map((node) =>
+        waitUntil(async () => (await call(node, basic, '/v2.01/by-api/clients')).status === 401, 1000, 5),
+      ),
+    );
+    expect(Math.max(...perNode)).toBeLessThan(1000);
+  });
+
   it('a token revoked on one node (RFC 7009) is refused on the others within one second', async () => {
     const token = await tokenFrom(nodes[0] as ServerProcess);
     expect((await revokeOn(nodes[0] as ServerProcess, token)).status).toBe(200);

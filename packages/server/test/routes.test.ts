@@ -55,6 +55,15 @@ describe('route table', () => {
     },
   );
 
+  it.each(['/openapi.json', '/openapi.json/'])(
+    'serves %s by the public OpenAPI document, answered to browsers like the probes, on the public listener only',
+    (path) => {
+      expect(table.fixed(path)?.name).toBe('openapi');
+      expect(table.fixed(path)?.probe).toBe(true);
+      expect(new RouteTable(routes(undefined), 'admin').fixed(path)).toBeUndefined();
+    },
+  );
+
   it.each([
     '/V2.01/oauth/token',
     '/forward-authx',
@@ -92,10 +101,25 @@ describe('route table', () => {
     expect(refusalOf(target)).toBe(code);
   });
 
-  it('gives each path to one row only: a path claimed twice would be served by whichever came first', () => {
-    const paths = routes(undefined).flatMap((row) => ('paths' in row ? row.paths : []));
-    expect(new Set(paths.map((path) => path.toLowerCase())).size).toBe(paths.length);
-    const publicRows = routes(undefined).filter((row) => [row.listener].flat().includes('public'));
-    expect(publicRows.length).toBe(routes(undefined).length);
+  it.each(['public', 'admin'] as const)(
+    'gives each path of the %s listener to one row only: a path claimed twice would be served by whichever came first',
+    (listener) => {
+      const rows = routes(undefined).filter((row) => [row.listener].flat().includes(listener));
+      const paths = rows.flatMap((row) => ('paths' in row ? row.paths : []));
+      expect(paths.length).toBeGreaterThan(0);
+      expect(new Set(paths.map((path) => path.toLowerCase())).size).toBe(paths.length);
+    },
+  );
+
+  it('serves the admin API on the admin listener only, and the public API on the public one only', () => {
+    const admin = new RouteTable(routes(undefined), 'admin');
+    const publicTable = new RouteTable(routes(undefined), 'public');
+    expect(admin.fixed('/admin/v1/clients')?.name).toBe('admin');
+    expect(publicTable.fixed('/admin/v1/clients')).toBeUndefined();
+    expect(admin.fixed('/v2.01/oauth/token')).toBeUndefined();
+    expect(admin.fixed('/healthz')?.name).toBe('healthz');
+    expect(() => admin.api('/v2.01/acme/clients', '')).toThrow(
+      expect.objectContaining({ code: 'not_found' }),
+    );
   });
 });

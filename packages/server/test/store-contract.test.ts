@@ -1,6 +1,8 @@
 import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ApiKeyRecord, AuditEvent } from '../src/domain/records.js';
+import { createAdmin } from '../src/admin/admins.js';
+import type { ApiKeyRecord, AuditEntry, AuditEvent } from '../src/domain/records.js';
+import { hashApiKey } from '../src/keys/api-key.js';
 import { PgStore } from '../src/store/pg-store.js';
 import { SqliteStore } from '../src/store/sqlite-store.js';
 import type { Store } from '../src/store/store.js';
@@ -306,6 +308,7 @@ describe.each([sqlite, ...(pgReachable ? [postgres] : [])])('the $name store', (
         source: null,
         count: 3,
         detail: null,
+        actor: null,
       },
     ]);
     expect(await store.pruneAudit(T0 - HOUR, T0 + 100)).toBe(1);
@@ -348,3 +351,193 @@ describe.each([sqlite, ...(pgReachable ? [postgres] : [])])('the $name store', (
     expect(await store.findKeyByHash('hash-key_moved')).toBeUndefined();
   });
 });
+
+describe.each([sqlite, ...(pgReachable ? [postgres] : [])])(
+  'the $name store, for the admin API',
+  (dialect) => {
+    let store: Store;
+    let dispose: () => Promise<void>;
+    const secret = Buffer.alloc(32, 7);
+
+    beforeAll(async () => {
+      ({ store, dispose } = await dialect.open());
+    });
+    afterAll(async () => {
+      await store.close();
+      await dispose();
+    });
+
+    const client = (clientId: string, name = clientId) =>
+      store.createClient({ clientId, name, tokenTtlSeconds: null, rateLimits: null, createdAt: T0 });
+
+    it('creates an admin once (a name in any case), finds it by HMAC, revokes it once, never holding the token', async () => {
+      const { admin, token } = await createAdmin({ store, serverSecret: secret }, 'alice', 'viewer');
+      expect(admin).toMatchObject({ name: 'alice', role: 'viewer', revokedAt: null });
+      expect(admin.keyHash).toBe(hashApiKey(secret, token));
+      const again = { ...admin, keyHash: 'hash-other' };
+      expect(await store.createAdmin(again)).toBe(false);
+      expect(await store.createAdmin({ ...again, name: 'ALICE' })).toBe(false);
+      expect(await store.findAdmin(admin.keyHash)).toEqual(admin);
+      expect(await store.findAdmin(token)).toBeUndefined();
+
+      const at = admin.createdAt + 1;
+      expect(await store.revokeAdmin('alice', at)).toMatchObject({ name: 'alice', revokedAt: at });
+      expect(await store.revokeAdmin('alice', at + 1)).toMatchObject({ revokedAt: at });
+      expect(await store.revokeAdmin('nobody', at)).toBeUndefined();
+      expect(await store.listAdmins()).toEqual([{ ...admin, revokedAt: at }]);
+
+      const entries = (await store.readAudit({ limit: 100 })).filter((e) => e.type.startsWith('admin.'));
+      expect(entries.map((e) => [e.type, e.detail])).toEqual([
+        ['admin.created', { name: 'alice', role: 'viewer' }],
+        ['admin.revoked', { name: 'alice' }],
+      ]);
+      const everything = JSON.stringify([await store.listAdmins(), await store.readAudit({ limit: 1000 })]);
+      expect(everything).not.toContain(token);
+    });
+
+    it("moves an admin's token to a new HMAC only from the hash it still has", async () => {
+      await store.createAdmin({
+        name: 'bob',
+        keyHash: 'hash-bob',
+        role: 'operator',
+        createdAt: T0,
+        revokedAt: null,
+      });
+      const move = [{ kind: 'admin', id: 'bob', fromHash: 'hash-bob', toHash: 'hash-bob-2' }] as const;
+      expect(await store.rehashCredentials(move)).toBe(1);
+      expect(await store.rehashCredentials(move)).toBe(0);
+      expect((await store.findAdmin('hash-bob-2'))?.name).toBe('bob');
+      expect(await store.findAdmin('hash-bob')).toBeUndefined();
+    });
+
+    it("stamps a view's actor on the entries its writes append, sharing the store's listeners; the store's own carry none", async () => {
+      const heard: string[][] = [];
+      store.onChange((clientIds) => heard.push([...clientIds]));
+      const alice = store.actingAs('alice');
+      await alice.createClient({
+        clientId: 'acted',
+        name: 'A',
+        tokenTtlSeconds: null,
+        rateLimits: null,
+        createdAt: T0,
+      });
+      await alice.createApiKey(key('acted', 'key_acted'));
+      await store.actingAs('cli').revokeApiKey('acted', 'key_acted', T0 + 1);
+      await store.updateClient('acted', { name: 'B' }, T0 + 2);
+      await alice.createIntrospector({ name: 'gate', keyHash: 'hash-gate', createdAt: T0, revokedAt: null });
+      const counted = {
+        at: T0,
+        type: 'authentication.failed',
+        clientId: 'acted',
+        keyId: null,
+        source: '192.0.2.1',
+      };
+      await store.appendAuditEvents([
+        { ...counted, type: 'authentication.failed', count: 2, detail: null, actor: null },
+      ]);
+      expect(heard).toEqual([['acted'], ['acted'], ['acted'], ['acted']]);
+
+      const actors = (await store.readAudit({ clientId: 'acted', limit: 100 })).map((e) => [e.type, e.actor]);
+      expect(actors).toEqual([
+        ['client.created', 'alice'],
+        ['key.created', 'alice'],
+        ['authentication.failed', null],
+        ['key.revoked', 'cli'],
+        ['client.updated', null],
+      ]);
+      const [created] = await store.readAudit({ type: 'introspector.created', limit: 1 });
+      expect(created?.actor).toBe('alice');
+    });
+
+    it('pages clients by ClientId, bytewise, with a prefix of ClientId or name taken literally and case-sensitively', async () => {
+      for (const [clientId, name] of [
+        ['page_1', 'Zed 100%'],
+        ['pageX1', 'Zed 1000'],
+        ['page-2', 'Back\\slash'],
+        ['other', 'page_named'],
+        ['gone', 'page_gone'],
+      ] as const) {
+        await client(clientId, name);
+      }
+      await store.deleteClient('gone', T0 + 1);
+      const ids = async (page: Parameters<Store['listClients']>[0]) =>
+        (await store.listClients(page)).map((c) => c.clientId);
+
+      expect(await ids({ limit: 100 })).toEqual((await store.listClients()).map((c) => c.clientId));
+      expect(await ids({ limit: 100 })).not.toContain('gone');
+      // By ClientId or name: \`other\` is named page_named.
+      expect(await ids({ limit: 2, prefix: 'page' })).toEqual(['other', 'page-2']);
+      expect(await ids({ limit: 2, prefix: 'page', after: 'page-2' })).toEqual(['pageX1', 'page_1']);
+      expect(await ids({ limit: 2, prefix: 'page', after: 'page_1' })).toEqual([]);
+      // Wildcards of LIKE are plain characters here: `_` is no "any character", `%` no "anything".
+      expect(await ids({ limit: 10, prefix: 'page_' })).toEqual(['other', 'page_1']);
+      expect(await ids({ limit: 10, prefix: 'Zed 100%' })).toEqual(['page_1']);
+      expect(await ids({ limit: 10, prefix: 'p%' })).toEqual([]);
+      expect(await ids({ limit: 10, prefix: 'Back\\' })).toEqual(['page-2']);
+      expect(await ids({ limit: 10, prefix: 'Back\\s' })).toEqual(['page-2']);
+      expect(await ids({ limit: 10, prefix: 'PAGE' })).toEqual([]);
+      expect(await ids({ limit: 1, after: 'page' })).toEqual(['page-2']);
+    });
+
+    it('reads the audit trail by type and up to a time, and onwards from a cursor one stored row at a time', async () => {
+      const counted = (at: number, type: 'tokens.issued' | 'limit.rate', count: number) => ({
+        at,
+        type,
+        clientId: 'audited',
+        keyId: 'key_1',
+        source: null,
+        count,
+        detail: null,
+        actor: null,
+      });
+      // One minute's tokens written in two slices (two processes), a limit hit, and the next minute's tokens.
+      await store.appendAuditEvents([counted(T0, 'tokens.issued', 2), counted(T0, 'limit.rate', 1)]);
+      await store.appendAuditEvents([
+        counted(T0, 'tokens.issued', 3),
+        counted(T0 + 60_000, 'tokens.issued', 4),
+      ]);
+
+      const latest = await store.readAudit({ clientId: 'audited', limit: 10 });
+      expect(latest.map((e) => [e.type, e.at, e.count])).toEqual([
+        ['tokens.issued', T0, 5],
+        ['limit.rate', T0, 1],
+        ['tokens.issued', T0 + 60_000, 4],
+      ]);
+      expect(await store.readAudit({ clientId: 'audited', type: 'limit.rate', limit: 10 })).toEqual([
+        expect.objectContaining({ type: 'limit.rate', count: 1 }),
+      ]);
+      const before = await store.readAudit({ clientId: 'audited', until: T0 + 60_000, limit: 10 });
+      expect(before.map((e) => e.count)).toEqual([5, 1]);
+
+      const first = await store.readAudit({ clientId: 'audited', after: 0, limit: 2 });
+      expect(first.map((e) => [e.type, e.count])).toEqual([
+        ['tokens.issued', 2],
+        ['limit.rate', 1],
+      ]);
+      const next = await store.readAudit({
+        clientId: 'audited',
+        after: (first[1] as AuditEntry).id,
+        limit: 2,
+      });
+      expect(next.map((e) => [e.type, e.count])).toEqual([
+        ['tokens.issued', 3],
+        ['tokens.issued', 4],
+      ]);
+      const ids = [...first, ...next].map((e) => e.id);
+      expect(ids).toEqual([...ids].sort((a, b) => a - b));
+      expect(
+        await store.readAudit({ clientId: 'audited', after: (next[1] as AuditEntry).id, limit: 2 }),
+      ).toEqual([]);
+      const filtered = await store.readAudit({
+        clientId: 'audited',
+        type: 'tokens.issued',
+        until: T0 + 1,
+        after: 0,
+        limit: 10,
+      });
+      expect(filtered.map((e) => e.count)).toEqual([2, 3]);
+      // The latest entries carry the id of their first row, so a reader can go on from the newest one.
+      expect((latest[0] as AuditEntry).id).toBe(first[0]?.id);
+    });
+  },
+);

@@ -27,6 +27,7 @@ export async function createClient(
 ): Promise<{ client: ClientRecord } & CreatedKey> {
   if (!isValidClientId(input.clientId)) {
     throw new AdminError(
+      'invalid',
       `invalid ClientId "${printable(input.clientId)}": use 1 to 64 of A-Z a-z 0-9 _ -, not "oauth", not starting with "pcl_"`,
       'clientId',
     );
@@ -44,11 +45,13 @@ export async function createClient(
     const taken = await context.store.getClient(input.clientId);
     if (taken !== undefined && taken.deletedAt !== null) {
       throw new AdminError(
+        'conflict',
         `ClientId ${input.clientId} belonged to a client deleted at ${new Date(taken.deletedAt).toISOString()} and is never reused: choose another`,
         'clientId',
       );
     }
     throw new AdminError(
+      'conflict',
       `client ${input.clientId} already exists, or one whose ClientId differs from it only in case (which an upstream API may not tell apart)`,
     );
   }
@@ -102,13 +105,13 @@ export async function updateClientSettings(
 export async function deleteClient(store: Store, clientId: string): Promise<Outcome<ClientRecord>> {
   const client = await requireClientRecord(store, clientId);
   const outcome = await store.deleteClient(client.clientId, Date.now());
-  if (outcome === undefined) throw new AdminError(`no client "${printable(clientId)}"`);
+  if (outcome === undefined) throw new AdminError('not_found', `no client "${printable(clientId)}"`);
   return outcome;
 }
 
 /** A change to a client that existed a moment ago: it can only have been deleted meanwhile. */
 function changed(clientId: string, outcome: ClientUpdateOutcome | undefined): ClientUpdateOutcome {
-  if (outcome === undefined) throw new AdminError(`client ${clientId} was deleted meanwhile`);
+  if (outcome === undefined) throw new AdminError('not_found', `client ${clientId} was deleted meanwhile`);
   return outcome;
 }
 
@@ -118,7 +121,7 @@ function checkClientSettings(settings: ClientSettings): void {
     try {
       parseLimitWindows('rate limits', settings.rateLimits);
     } catch (error) {
-      throw new AdminError((error as Error).message, 'rateLimits');
+      throw new AdminError('invalid', (error as Error).message, 'rateLimits');
     }
   }
 }

@@ -13,7 +13,11 @@ export async function createIntrospector(
   name: string,
 ): Promise<{ readonly introspector: IntrospectorRecord; readonly apiKey: string }> {
   if (!isValidClientId(name)) {
-    throw new AdminError(`invalid introspector name "${printable(name)}": use the ClientId rules`, 'name');
+    throw new AdminError(
+      'invalid',
+      `invalid introspector name "${printable(name)}": use the ClientId rules`,
+      'name',
+    );
   }
   const apiKey = generateApiKey(context.environment);
   const introspector: IntrospectorRecord = {
@@ -23,7 +27,7 @@ export async function createIntrospector(
     revokedAt: null,
   };
   if (!(await context.store.createIntrospector(introspector))) {
-    throw new AdminError(`introspector ${name} already exists`);
+    throw new AdminError('conflict', `introspector ${name} already exists`);
   }
   return { introspector, apiKey };
 }
@@ -34,6 +38,6 @@ export function listIntrospectors(store: Store): Promise<IntrospectorRecord[]> {
 
 export async function revokeIntrospector(store: Store, name: string): Promise<IntrospectorRecord> {
   const introspector = await store.revokeIntrospector(name, Date.now());
-  if (introspector === undefined) throw new AdminError(`no introspector "${printable(name)}"`);
+  if (introspector === undefined) throw new AdminError('not_found', `no introspector "${printable(name)}"`);
   return introspector;
 }

@@ -57,7 +57,8 @@ export async function rotateKey(
   await requireClient(context.store, clientId);
   const now = Date.now();
   const old = (await context.store.listApiKeys(clientId)).find((key) => key.keyId === keyId);
-  if (old === undefined) throw new AdminError(`client ${clientId} has no key ${printable(keyId)}`);
+  if (old === undefined)
+    throw new AdminError('not_found', `client ${clientId} has no key ${printable(keyId)}`);
   const lifetimeMs = old.expiresAt === null ? null : old.expiresAt - old.createdAt;
   const created = newKey(context, clientId, old.alias, old.scope, lifetimeMs, now);
   const rotated = await context.store.rotateApiKey(
@@ -67,7 +68,8 @@ export async function rotateKey(
     now + graceHours * 3_600_000,
     now,
   );
-  if (rotated === undefined) throw new AdminError(`key ${keyId} is revoked or expired: nothing to rotate`);
+  if (rotated === undefined)
+    throw new AdminError('conflict', `key ${keyId} is revoked or expired: nothing to rotate`);
   return { key: rotated.replacement, apiKey: created.apiKey, old: rotated.old };
 }
 
@@ -79,7 +81,8 @@ export async function revokeKey(
 ): Promise<Outcome<ApiKeyRecord>> {
   await requireClient(store, clientId);
   const outcome = await store.revokeApiKey(clientId, keyId, Date.now());
-  if (outcome === undefined) throw new AdminError(`client ${clientId} has no key ${printable(keyId)}`);
+  if (outcome === undefined)
+    throw new AdminError('not_found', `client ${clientId} has no key ${printable(keyId)}`);
   return outcome;
 }
 
@@ -94,7 +97,8 @@ export async function deleteKey(
 ): Promise<Outcome<ApiKeyRecord>> {
   await requireClientRecord(store, clientId);
   const outcome = await store.deleteApiKey(clientId, keyId, Date.now());
-  if (outcome === undefined) throw new AdminError(`client ${clientId} has no key ${printable(keyId)}`);
+  if (outcome === undefined)
+    throw new AdminError('not_found', `client ${clientId} has no key ${printable(keyId)}`);
   return outcome;
 }
 

@@ -164,4 +164,10 @@ class OriginalExchange implements Exchange {
   set caller(caller: Caller | undefined) {
     this.#outer.caller = caller;
   }
+  get route(): string {
+    return this.#outer.route;
+  }
+  set route(route: string) {
+    this.#outer.route = route;
+  }
 }

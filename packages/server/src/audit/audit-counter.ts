@@ -62,6 +62,8 @@ export class AuditCounter {
       keyId: subject.keyId ?? null,
       source: subject.source ?? null,
       detail: null,
+      // Counted by the server itself: no one acted.
+      actor: null,
     };
     budget.count(event, subject.sourceNetwork ?? event.source);
   }

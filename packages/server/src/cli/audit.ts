@@ -1,6 +1,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { AdminError } from '../admin/admin.js';
 import { pruneAudit, readAudit } from '../admin/audit.js';
+import { auditSummary } from '../admin/views.js';
 import { UNIT_MS } from '../limits/window-spec.js';
 import {
   addStoreOptions,
@@ -11,7 +12,6 @@ import {
   table,
   withStoreOnly,
 } from './common.js';
-import { auditSummary } from './views.js';
 
 interface AuditOptions extends CommonOptions {
   readonly client?: string;
@@ -50,10 +50,11 @@ export function auditCommand(): Command {
       }
       printLines(
         table(
-          ['AT', 'EVENT', 'CLIENT', 'KEY', 'SOURCE', 'COUNT', 'DETAIL'],
+          ['AT', 'EVENT', 'ACTOR', 'CLIENT', 'KEY', 'SOURCE', 'COUNT', 'DETAIL'],
           summaries.map((e) => [
             e.at,
             e.type,
+            e.actor ?? '-',
             e.clientId ?? '-',
             e.keyId ?? '-',
             e.source ?? '-',

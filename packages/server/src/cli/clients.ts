@@ -7,6 +7,7 @@ import {
   showClient,
   updateClientSettings,
 } from '../admin/clients.js';
+import { clientSummary, keySummary } from '../admin/views.js';
 import type { Environment } from '../domain/environment.js';
 import type { ClientStatus } from '../domain/records.js';
 import {
@@ -21,7 +22,6 @@ import {
   withStore,
   withStoreOnly,
 } from './common.js';
-import { clientSummary, keySummary } from './views.js';
 
 interface CreateOptions extends CommonOptions {
   readonly name?: string;

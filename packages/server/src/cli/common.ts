@@ -18,6 +18,9 @@ export interface CommonOptions {
   readonly json: boolean;
 }
 
+/** The actor the audit trail names for changes made with the CLI. */
+export const CLI_ACTOR = 'cli';
+
 /** How long a CLI command waits for the store before it gives up. */
 const STORE_TIMEOUT_MS = 5000;
 
@@ -120,7 +123,8 @@ export async function withStoreOnly<T>(
     changed = true;
   });
   try {
-    return await action(store);
+    // Changes made here are the CLI's in the audit trail; the view shares the store's listener above.
+    return await action(store.actingAs(CLI_ACTOR));
   } finally {
     await store.close();
     // Also when the action failed after a write: what the store committed is announced.

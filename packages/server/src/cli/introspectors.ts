@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { createIntrospector, listIntrospectors, revokeIntrospector } from '../admin/introspectors.js';
+import { introspectorSummary } from '../admin/views.js';
 import type { Environment } from '../domain/environment.js';
 import {
   addStoreOptions,
@@ -11,7 +12,6 @@ import {
   withStore,
   withStoreOnly,
 } from './common.js';
-import { introspectorSummary } from './views.js';
 
 export function introspectorsCommand(): Command {
   const introspectors = new Command('introspectors').description(

@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import { createKey, deleteKey, listKeys, revokeKey, rotateKey } from '../admin/keys.js';
+import { keySummary } from '../admin/views.js';
 import type { Environment } from '../domain/environment.js';
 import { type KeyScope, keyScopes } from '../domain/scope.js';
 import {
@@ -14,7 +15,6 @@ import {
   withStore,
   withStoreOnly,
 } from './common.js';
-import { keySummary } from './views.js';
 
 interface CreateOptions extends CommonOptions {
   readonly alias?: string;

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
+import { adminsCommand } from './admins.js';
 import { auditCommand } from './audit.js';
 import { callCommand, tokenCommand } from './client-commands.js';
 import { clientsCommand } from './clients.js';
@@ -24,6 +25,7 @@ const program = new Command('portcullis')
   .addCommand(clientsCommand())
   .addCommand(keysCommand())
   .addCommand(introspectorsCommand())
+  .addCommand(adminsCommand())
   .addCommand(auditCommand())
   .addCommand(migrateCommand())
   .addCommand(secretCommand())

@@ -89,6 +89,20 @@ export interface IntrospectorRecord {
   readonly revokedAt: number | null;
 }
 
+/** What an admin may do: an operator changes clients, keys and credentials; a viewer only reads. */
+export const adminRoles = ['operator', 'viewer'] as const;
+export type AdminRole = (typeof adminRoles)[number];
+
+/** A credential for the admin API. Only the HMAC of its token is stored; the token is shown once. */
+export interface AdminRecord {
+  /** Named in the audit trail as the actor of the changes made with it. */
+  readonly name: string;
+  readonly keyHash: string;
+  readonly role: AdminRole;
+  readonly createdAt: number;
+  readonly revokedAt: number | null;
+}
+
 export interface ChangeBatch {
   /** The highest change sequence number seen; pass it to the next `changesSince`. */
   readonly latest: number;
@@ -119,6 +133,16 @@ export interface AuditEvent {
   readonly source: string | null;
   readonly count: number;
   readonly detail: Readonly<Record<string, AuditValue>> | null;
+  /**
+   * Who made the change: an admin's name for a change made through the admin API, `cli` for one made
+   * with the CLI; null for what the server records itself (failed authentications, limits hit…).
+   */
+  readonly actor: string | null;
+}
+
+/** An audit entry as read back: `id` orders entries and is the cursor of `AuditQuery.after`. */
+export interface AuditEntry extends AuditEvent {
+  readonly id: number;
 }
 
 export const auditEventTypes = [
@@ -142,14 +166,32 @@ export const auditEventTypes = [
   'limit.failed_authentication',
   'introspector.created',
   'introspector.revoked',
+  'admin.created',
+  'admin.revoked',
   'audit.pruned',
 ] as const;
 export type AuditEventType = (typeof auditEventTypes)[number];
 
 export interface AuditQuery {
   readonly clientId?: string;
+  readonly type?: AuditEventType;
+  /** Entries at or after this time. */
   readonly since?: number;
+  /** Entries before this time (exclusive). */
+  readonly until?: number;
+  /**
+   * A cursor: the next `limit` entries whose id is greater than this, in ascending id order. Without
+   * it, the latest `limit` entries, oldest first.
+   */
+  readonly after?: number;
   readonly limit: number;
+}
+
+/** One page of clients: by ClientId, after `after`, and with `prefix` those whose ClientId or name starts so. */
+export interface ClientPage {
+  readonly limit: number;
+  readonly after?: string;
+  readonly prefix?: string;
 }
 
 export function isKeyUsable(key: ApiKeyRecord, now: number): boolean {

@@ -129,6 +129,7 @@ function logAccess(
     clientId: caller !== undefined && 'clientId' in caller ? caller.clientId : null,
     keyId: caller !== undefined && 'keyId' in caller ? caller.keyId : null,
     introspector: caller !== undefined && 'introspector' in caller ? caller.introspector : undefined,
+    admin: caller !== undefined && 'admin' in caller ? caller.admin : undefined,
     authMethod: caller?.method ?? 'none',
     requestId: exchange.requestId,
     clientAddress: exchange.loggedAddress,

@@ -1,3 +1,5 @@
+import { ADMIN_API_PATH, handleAdminRequest } from '../admin-api/admin-api.js';
+import { handleAdminDocument } from '../admin-api/document.js';
 import { type Admission, type AdmissionServices, admitApiCall } from '../api/admission.js';
 import { handleClientResource } from '../api/client-resource.js';
 import { FORWARD_AUTH_PATH, handleForwardAuth } from '../api/forward-auth.js';
@@ -8,6 +10,9 @@ import { handleMetrics } from '../metrics/metrics-endpoint.js';
 import { handleIntrospectionRequest } from '../oauth/introspection-endpoint.js';
 import { handleRevocationRequest } from '../oauth/revocation-endpoint.js';
 import { handleTokenRequest } from '../oauth/token-endpoint.js';
+import { ADMIN_DOCUMENT_PATH } from '../openapi/admin-api.js';
+import { handlePublicDocument } from '../openapi/document-route.js';
+import { PUBLIC_DOCUMENT_PATH } from '../openapi/public-api.js';
 import type { Services } from '../services.js';
 import type { Exchange } from '../wire/exchange.js';
 import { handleLiveness, handleReadiness } from './health.js';
@@ -122,6 +127,33 @@ export function routes(gateway: Gateway | undefined): readonly Route[] {
       paths: ['/metrics'],
       probe: true,
       handle: handleMetrics,
+    },
+    {
+      // Before the `admin` row, whose prefix it is under: exact paths win. No credentials: no data in it.
+      name: 'admin.openapi',
+      listener: 'admin',
+      errors: 'problem',
+      paths: [ADMIN_DOCUMENT_PATH],
+      handle: handleAdminDocument,
+    },
+    {
+      // The public listener's OpenAPI document. `probe` for what it also means to a probe: it is public
+      // information, answered to browsers too (an operator may open it in one), and fetched by tools
+      // often enough that its access line belongs at debug.
+      name: 'openapi',
+      listener: 'public',
+      errors: 'mangopay',
+      paths: [PUBLIC_DOCUMENT_PATH],
+      probe: true,
+      handle: handlePublicDocument,
+    },
+    {
+      name: 'admin',
+      listener: 'admin',
+      errors: 'problem',
+      paths: [ADMIN_API_PATH],
+      andBelow: true,
+      handle: handleAdminRequest,
     },
     {
       name: 'clients',

@@ -19,7 +19,7 @@ const API_KEY_PATTERN = /^pcl_([a-z]+)_([0-9A-Za-z]{38})$/;
 
 export function generateApiKey(environment: Environment): string {
   const body = `${API_KEY_PREFIX}${environment}_${randomBase62(RANDOM_LENGTH)}`;
-  return body + checksum(body);
+  return body + credentialChecksum(body);
 }
 
 export type ParsedApiKey =
@@ -33,11 +33,15 @@ export function parseApiKey(apiKey: string): ParsedApiKey {
   const environment = match[1] as string;
   if (!isEnvironment(environment)) return { ok: false, reason: 'malformed' };
   const body = apiKey.slice(0, -CHECKSUM_LENGTH);
-  if (checksum(body) !== apiKey.slice(-CHECKSUM_LENGTH)) return { ok: false, reason: 'checksum' };
+  if (credentialChecksum(body) !== apiKey.slice(-CHECKSUM_LENGTH)) return { ok: false, reason: 'checksum' };
   return { ok: true, environment };
 }
 
-function checksum(body: string): string {
+/**
+ * The 6 base62 characters of CRC-32 that end a credential (API keys, admin tokens): catches a mistyped
+ * or truncated one without a lookup. Not a secret and no integrity protection: the HMAC lookup is that.
+ */
+export function credentialChecksum(body: string): string {
   return uint32ToBase62(crc32(body));
 }
 

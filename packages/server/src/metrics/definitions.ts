@@ -187,4 +187,5 @@ export const AUTHENTICATION_FAILURE_REASONS: ReadonlySet<string> = new Set([
   'expired',
   'revoked',
   'not_introspector',
+  'unknown_admin_token',
 ]);

@@ -1,4 +1,5 @@
 import {
+  type AdminRole,
   type ApiKeyRecord,
   type AuditEvent,
   type AuditEventType,
@@ -104,6 +105,14 @@ export function introspectorRevoked(name: string, at: number): AuditEvent {
   return entry(at, 'introspector.revoked', null, null, { name });
 }
 
+export function adminCreated(name: string, role: AdminRole, at: number): AuditEvent {
+  return entry(at, 'admin.created', null, null, { name, role });
+}
+
+export function adminRevoked(name: string, at: number): AuditEvent {
+  return entry(at, 'admin.revoked', null, null, { name });
+}
+
 /** `portcullis audit prune`: what was removed, kept in the trail itself. */
 export function auditPruned(before: number, removed: number, at: number): AuditEvent {
   return entry(at, 'audit.pruned', null, null, { before: new Date(before).toISOString(), removed });
@@ -116,5 +125,6 @@ function entry<C extends string | null>(
   keyId: string | null,
   detail: AuditEvent['detail'] = null,
 ): AuditEvent & { readonly clientId: C } {
-  return { at, type, clientId, keyId, source: null, count: 1, detail };
+  // The store stamps the actor of the view that writes the entry (`Store.actingAs`).
+  return { at, type, clientId, keyId, source: null, count: 1, detail, actor: null };
 }

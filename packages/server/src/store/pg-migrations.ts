@@ -119,4 +119,22 @@ export const pgMigrations: readonly { readonly version: number; readonly sql: st
       CREATE UNIQUE INDEX server_secrets_one_current ON server_secrets (state) WHERE state = 'current';
     `,
   },
+  {
+    version: 5,
+    sql: `
+      -- Admin API credentials: only the HMAC of each token is kept, as for API keys. Names that differ only
+      -- in case would be two actors the audit trail could not tell apart.
+      CREATE TABLE admins (
+        name TEXT PRIMARY KEY,
+        key_hash TEXT NOT NULL UNIQUE,
+        role TEXT NOT NULL CHECK (role IN ('operator', 'viewer')),
+        created_at BIGINT NOT NULL,
+        revoked_at BIGINT
+      );
+      CREATE UNIQUE INDEX admins_name_folded ON admins (lower(name));
+
+      -- Who made a change: an admin's name, 'cli', or null for what the server records itself.
+      ALTER TABLE audit_events ADD COLUMN actor TEXT;
+    `,
+  },
 ];

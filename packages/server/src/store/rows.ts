@@ -1,6 +1,9 @@
 import type { Environment } from '../domain/environment.js';
 import type {
+  AdminRecord,
+  AdminRole,
   ApiKeyRecord,
+  AuditEntry,
   AuditEvent,
   AuditEventType,
   ClientRecord,
@@ -51,7 +54,17 @@ export interface IntrospectorRow {
   revoked_at: number | null;
 }
 
+export interface AdminRow {
+  name: string;
+  key_hash: string;
+  role: string;
+  created_at: number;
+  revoked_at: number | null;
+}
+
 export interface AuditRow {
+  id: number;
+  actor: string | null;
   at: number;
   type: string;
   client_id: string | null;
@@ -97,8 +110,19 @@ export function toIntrospector(row: IntrospectorRow): IntrospectorRecord {
   return { name: row.name, keyHash: row.key_hash, createdAt: row.created_at, revokedAt: row.revoked_at };
 }
 
-export function toAuditEvent(row: AuditRow): AuditEvent {
+export function toAdmin(row: AdminRow): AdminRecord {
   return {
+    name: row.name,
+    keyHash: row.key_hash,
+    role: row.role as AdminRole,
+    createdAt: row.created_at,
+    revokedAt: row.revoked_at,
+  };
+}
+
+export function toAuditEvent(row: AuditRow): AuditEntry {
+  return {
+    id: row.id,
     at: row.at,
     type: row.type as AuditEventType,
     clientId: row.client_id,
@@ -106,6 +130,7 @@ export function toAuditEvent(row: AuditRow): AuditEvent {
     source: row.source,
     count: row.count,
     detail: parsed(row.detail),
+    actor: row.actor,
   };
 }
 

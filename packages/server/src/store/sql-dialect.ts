@@ -67,11 +67,12 @@ export interface Statements {
   /** [name, at] → the row, or none if it was revoked already */
   readonly revokeIntrospector: string;
 
-  /** [at, type, clientId, keyId, source, count, detail (JSON)] */
+  /** [at, type, clientId, keyId, source, count, detail (JSON), actor] */
   readonly insertAudit: string;
   /**
-   * [since, clientId or null, limit] → the latest entries, oldest first; counted events of the same
-   * minute, kind and subject, written in slices by several processes, summed.
+   * [since, clientId or null, limit, type or null, until or null] → the latest entries, oldest first, each
+   * with `id` (the first row's); counted events of the same minute, kind and subject, written in slices by
+   * several processes, summed.
    */
   readonly selectAudit: string;
   /** [before]: lets this transaction delete entries older than `before` (the trail is append-only) */
@@ -105,6 +106,31 @@ export interface Statements {
 
   /** [] → `version`: the latest migration applied */
   readonly schemaVersion: string;
+
+  // Admin credentials, paged listings (issue 13).
+  /** [name, keyHash, role, createdAt]: nothing if the name (in any case) or the hash is taken */
+  readonly insertAdmin: string;
+  /** [name] */
+  readonly selectAdmin: string;
+  /** [] → every admin, by name */
+  readonly selectAdmins: string;
+  /** [keyHash] */
+  readonly selectAdminByHash: string;
+  /** [name, at] → the row, or none if it was revoked already (or there is none) */
+  readonly revokeAdmin: string;
+  /** [name, fromHash, toHash]: the admin's stored HMAC, only if it is still `fromHash` */
+  readonly rehashAdmin: string;
+  /**
+   * [limit, after ('' for the start), prefix or null] → clients not deleted, by ClientId (bytewise), after
+   * `after`, and with a prefix only those whose ClientId or name starts with it, case-sensitively and with
+   * no character taken as a wildcard
+   */
+  readonly selectClientsPage: string;
+  /**
+   * [after, since, clientId or null, type or null, until or null, limit] → the next entries with an id
+   * above `after`, one stored row each (counted events not summed), in id order
+   */
+  readonly selectAuditAfter: string;
 }
 
 export type StatementName = keyof Statements;

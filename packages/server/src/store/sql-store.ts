@@ -1,11 +1,14 @@
 import type {
+  AdminRecord,
   ApiKeyRecord,
+  AuditEntry,
   AuditEvent,
   AuditQuery,
   AuditValue,
   ChangeBatch,
   ClientChanges,
   ClientCredentials,
+  ClientPage,
   ClientRecord,
   ClientUpdate,
   IntrospectorRecord,
@@ -15,10 +18,12 @@ import type {
 import { isKeyUsable } from '../domain/records.js';
 import * as audit from './audit-entries.js';
 import {
+  type AdminRow,
   type ApiKeyRow,
   type AuditRow,
   type ClientRow,
   type IntrospectorRow,
+  toAdmin,
   toApiKey,
   toAuditEvent,
   toClient,
@@ -44,14 +49,23 @@ type RecordChange = (entry: audit.ClientChangeEntry) => Work<void>;
  */
 export class SqlStore implements Store {
   readonly #dialect: SqlDialect;
-  readonly #listeners: ChangeListener[] = [];
+  readonly #listeners: ChangeListener[];
+  /** Stamped on the audit entries this view appends (`actingAs`); null on the store itself. */
+  readonly #actor: string | null;
 
-  constructor(dialect: SqlDialect) {
+  /** `actor` and `listeners` are for `actingAs`: a view shares the store's dialect and listeners. */
+  constructor(dialect: SqlDialect, actor: string | null = null, listeners: ChangeListener[] = []) {
     this.#dialect = dialect;
+    this.#actor = actor;
+    this.#listeners = listeners;
   }
 
   onChange(listener: ChangeListener): void {
     this.#listeners.push(listener);
+  }
+
+  actingAs(actor: string): Store {
+    return new SqlStore(this.#dialect, actor, this.#listeners);
   }
 
   /**
@@ -60,10 +74,11 @@ export class SqlStore implements Store {
    */
   async #change<T>(work: (changed: RecordChange) => Work<T>): Promise<T> {
     const clientIds = new Set<string>();
+    const actor = this.#actor;
     const result = await this.#dialect.transaction('change', () =>
       work(function* (entry) {
         yield* run('insertChange', [entry.clientId, entry.at]);
-        yield* insertAudit(entry);
+        yield* insertAudit(entry, actor);
         clientIds.add(entry.clientId);
       }),
     );
@@ -98,8 +113,10 @@ export class SqlStore implements Store {
     return row && toClient(row);
   }
 
-  async listClients(): Promise<ClientRecord[]> {
-    return (await this.#rows<ClientRow>('selectClients')).map(toClient);
+  async listClients(page?: ClientPage): Promise<ClientRecord[]> {
+    if (page === undefined) return (await this.#rows<ClientRow>('selectClients')).map(toClient);
+    const params = [page.limit, page.after ?? '', page.prefix ?? null];
+    return (await this.#rows<ClientRow>('selectClientsPage', params)).map(toClient);
   }
 
   async updateClient(clientId: string, update: ClientUpdate, now: number): Promise<ClientRecord | undefined> {
@@ -197,6 +214,7 @@ export class SqlStore implements Store {
   }
 
   async markKeyExposed(clientId: string, keyId: string, now: number, revoke: boolean): Promise<void> {
+    const actor = this.#actor;
     await this.#change(function* (changed) {
       const row = yield* first<ApiKeyRow>('selectKeyForChange', [keyId, clientId]);
       if (row === undefined || row.deleted_at !== null) return;
@@ -204,16 +222,17 @@ export class SqlStore implements Store {
       yield* changed(audit.keyExposed(clientId, keyId, revoke, now));
       if (revoke && row.revoked_at === null) {
         yield* run('revokeKey', [keyId, now]);
-        yield* insertAudit(audit.keyRevoked(clientId, keyId, now, 'exposed'));
+        yield* insertAudit(audit.keyRevoked(clientId, keyId, now, 'exposed'), actor);
       }
     });
   }
 
   async recordExpiredKeys(now: number): Promise<void> {
+    const actor = this.#actor;
     await this.#dialect.transaction('write', function* () {
       const { rows } = yield* run('markExpiredKeys', [now]);
       for (const row of rows as { key_id: string; client_id: string; expires_at: number }[]) {
-        yield* insertAudit(audit.keyExpired(row.client_id, row.key_id, row.expires_at));
+        yield* insertAudit(audit.keyExpired(row.client_id, row.key_id, row.expires_at), actor);
       }
     });
   }
@@ -277,11 +296,12 @@ export class SqlStore implements Store {
   }
 
   async createIntrospector(introspector: IntrospectorRecord): Promise<boolean> {
+    const actor = this.#actor;
     return this.#dialect.transaction('write', function* () {
       const { name, keyHash, createdAt } = introspector;
       const { changes } = yield* run('insertIntrospector', [name, keyHash, createdAt]);
       if (changes === 0) return false;
-      yield* insertAudit(audit.introspectorCreated(name, createdAt));
+      yield* insertAudit(audit.introspectorCreated(name, createdAt), actor);
       return true;
     });
   }
@@ -296,10 +316,11 @@ export class SqlStore implements Store {
   }
 
   async revokeIntrospector(name: string, now: number): Promise<IntrospectorRecord | undefined> {
+    const actor = this.#actor;
     return this.#dialect.transaction('write', function* () {
       const revoked = yield* first<IntrospectorRow>('revokeIntrospector', [name, now]);
       if (revoked !== undefined) {
-        yield* insertAudit(audit.introspectorRevoked(name, now));
+        yield* insertAudit(audit.introspectorRevoked(name, now), actor);
         return toIntrospector(revoked);
       }
       const row = yield* first<IntrospectorRow>('selectIntrospector', [name]);
@@ -307,23 +328,72 @@ export class SqlStore implements Store {
     });
   }
 
-  async appendAuditEvents(events: readonly AuditEvent[]): Promise<void> {
-    await this.#dialect.transaction('write', function* () {
-      for (const entry of events) yield* insertAudit(entry);
+  async createAdmin(admin: AdminRecord): Promise<boolean> {
+    const actor = this.#actor;
+    return this.#dialect.transaction('write', function* () {
+      const { name, keyHash, role, createdAt } = admin;
+      const { changes } = yield* run('insertAdmin', [name, keyHash, role, createdAt]);
+      if (changes === 0) return false;
+      yield* insertAudit(audit.adminCreated(name, role, createdAt), actor);
+      return true;
     });
   }
 
-  async readAudit(query: AuditQuery): Promise<AuditEvent[]> {
-    const params = [query.since ?? 0, query.clientId ?? null, query.limit];
-    return (await this.#rows<AuditRow>('selectAudit', params)).map(toAuditEvent);
+  async listAdmins(): Promise<AdminRecord[]> {
+    return (await this.#rows<AdminRow>('selectAdmins')).map(toAdmin);
+  }
+
+  async findAdmin(keyHash: string): Promise<AdminRecord | undefined> {
+    const [row] = await this.#rows<AdminRow>('selectAdminByHash', [keyHash]);
+    return row && toAdmin(row);
+  }
+
+  async revokeAdmin(name: string, now: number): Promise<AdminRecord | undefined> {
+    const actor = this.#actor;
+    return this.#dialect.transaction('write', function* () {
+      const revoked = yield* first<AdminRow>('revokeAdmin', [name, now]);
+      if (revoked !== undefined) {
+        yield* insertAudit(audit.adminRevoked(name, now), actor);
+        return toAdmin(revoked);
+      }
+      const row = yield* first<AdminRow>('selectAdmin', [name]);
+      return row && toAdmin(row);
+    });
+  }
+
+  async appendAuditEvents(events: readonly AuditEvent[]): Promise<void> {
+    const actor = this.#actor;
+    await this.#dialect.transaction('write', function* () {
+      for (const entry of events) yield* insertAudit(entry, actor);
+    });
+  }
+
+  async readAudit(query: AuditQuery): Promise<AuditEntry[]> {
+    const since = query.since ?? 0;
+    const clientId = query.clientId ?? null;
+    const type = query.type ?? null;
+    const until = query.until ?? null;
+    const rows =
+      query.after === undefined
+        ? await this.#rows<AuditRow>('selectAudit', [since, clientId, query.limit, type, until])
+        : await this.#rows<AuditRow>('selectAuditAfter', [
+            query.after,
+            since,
+            clientId,
+            type,
+            until,
+            query.limit,
+          ]);
+    return rows.map(toAuditEvent);
   }
 
   async pruneAudit(before: number, now: number): Promise<number> {
+    const actor = this.#actor;
     return this.#dialect.transaction('write', function* () {
       yield* run('openAuditPrune', [before]);
       const { changes: removed } = yield* run('deleteAuditBefore', [before]);
       yield* run('closeAuditPrune');
-      yield* insertAudit(audit.auditPruned(before, removed, now));
+      yield* insertAudit(audit.auditPruned(before, removed, now), actor);
       return removed;
     });
   }
@@ -378,7 +448,7 @@ export class SqlStore implements Store {
     return this.#dialect.transaction('write', function* () {
       let moved = 0;
       for (const { kind, id, fromHash, toHash } of rehashes) {
-        const statement = kind === 'key' ? 'rehashKey' : 'rehashIntrospector';
+        const statement = REHASH_STATEMENTS[kind];
         moved += (yield* run(statement, [id, fromHash, toHash])).changes;
       }
       return moved;
@@ -393,6 +463,12 @@ export class SqlStore implements Store {
     return this.#dialect.close();
   }
 }
+
+const REHASH_STATEMENTS = {
+  key: 'rehashKey',
+  introspector: 'rehashIntrospector',
+  admin: 'rehashAdmin',
+} as const satisfies Record<CredentialRehash['kind'], StatementName>;
 
 type EditableClient = Pick<ClientRecord, 'name' | 'tokenTtlSeconds' | 'rateLimits' | 'profile'>;
 
@@ -436,7 +512,8 @@ function* insertKey(key: ApiKeyRecord): Work<void> {
   ]);
 }
 
-function* insertAudit(event: AuditEvent): Work<void> {
+/** The entry's own actor if it names one, else the writing view's (`Store.actingAs`). */
+function* insertAudit(event: AuditEvent, actor: string | null): Work<void> {
   yield* run('insertAudit', [
     event.at,
     event.type,
@@ -445,5 +522,6 @@ function* insertAudit(event: AuditEvent): Work<void> {
     event.source,
     event.count,
     event.detail === null ? null : JSON.stringify(event.detail),
+    event.actor ?? actor,
   ]);
 }

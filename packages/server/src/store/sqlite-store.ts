@@ -186,16 +186,16 @@ const SQL: Statements = {
   revokeIntrospector:
     'UPDATE introspectors SET revoked_at = ?2 WHERE name = ?1 AND revoked_at IS NULL RETURNING *',
 
-  insertAudit: `INSERT INTO audit_events (at, type, client_id, key_id, source, count, detail)
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)`,
+  insertAudit: `INSERT INTO audit_events (at, type, client_id, key_id, source, count, detail, actor)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)`,
   selectAudit: `SELECT * FROM (
-      SELECT at, type, client_id, key_id, source, SUM(count) AS count, detail, MIN(id) AS first_id
+      SELECT MIN(id) AS id, at, type, client_id, key_id, source, SUM(count) AS count, detail, actor
       FROM audit_events
-      WHERE at >= ?1 AND (?2 IS NULL OR client_id = ?2)
-      GROUP BY at, type, client_id, key_id, source, detail
-      ORDER BY at DESC, first_id DESC
+      WHERE at >= ?1 AND (?2 IS NULL OR client_id = ?2) AND (?4 IS NULL OR type = ?4) AND (?5 IS NULL OR at < ?5)
+      GROUP BY at, type, client_id, key_id, source, detail, actor
+      ORDER BY at DESC, id DESC
       LIMIT ?3
-    ) ORDER BY at, first_id`,
+    ) ORDER BY at, id`,
   // The delete trigger lets through entries older than a cutoff written here (migration 3).
   openAuditPrune: 'INSERT INTO audit_prune_cutoff (cutoff) VALUES (?1)',
   deleteAuditBefore: "DELETE FROM audit_events WHERE at < ?1 AND type <> 'audit.pruned'",
@@ -217,4 +217,22 @@ const SQL: Statements = {
   rehashIntrospector: 'UPDATE introspectors SET key_hash = ?3 WHERE name = ?1 AND key_hash = ?2',
 
   schemaVersion: 'SELECT MAX(version) AS version FROM schema_migrations',
+
+  // Admin credentials, paged listings (issue 13).
+  insertAdmin: `INSERT INTO admins (name, key_hash, role, created_at) VALUES (?1, ?2, ?3, ?4)
+    ON CONFLICT DO NOTHING`,
+  selectAdmin: 'SELECT * FROM admins WHERE name = ?1',
+  selectAdmins: 'SELECT * FROM admins ORDER BY name',
+  selectAdminByHash: 'SELECT * FROM admins WHERE key_hash = ?1',
+  revokeAdmin: 'UPDATE admins SET revoked_at = ?2 WHERE name = ?1 AND revoked_at IS NULL RETURNING *',
+  rehashAdmin: 'UPDATE admins SET key_hash = ?3 WHERE name = ?1 AND key_hash = ?2',
+  // A prefix is compared as leading characters, not with LIKE: LIKE ignores case in SQLite, and takes % and _
+  // as wildcards.
+  selectClientsPage: `SELECT * FROM clients WHERE deleted_at IS NULL AND client_id > ?2
+      AND (?3 IS NULL OR substr(client_id, 1, length(?3)) = ?3 OR substr(name, 1, length(?3)) = ?3)
+    ORDER BY client_id LIMIT ?1`,
+  selectAuditAfter: `SELECT id, at, type, client_id, key_id, source, count, detail, actor FROM audit_events
+    WHERE id > ?1 AND at >= ?2 AND (?3 IS NULL OR client_id = ?3) AND (?4 IS NULL OR type = ?4)
+      AND (?5 IS NULL OR at < ?5)
+    ORDER BY id LIMIT ?6`,
 };

@@ -1,10 +1,13 @@
 import type {
+  AdminRecord,
   ApiKeyRecord,
+  AuditEntry,
   AuditEvent,
   AuditQuery,
   ChangeBatch,
   ClientChanges,
   ClientCredentials,
+  ClientPage,
   ClientRecord,
   ClientUpdate,
   IntrospectorRecord,
@@ -28,10 +31,10 @@ export interface ServerSecretState {
   readonly holdsClients: boolean;
 }
 
-/** An API key's or introspector's HMAC, found under an older server secret, moved to the current one's. */
+/** A credential's HMAC, found under an older server secret, moved to the current one's. */
 export interface CredentialRehash {
-  readonly kind: 'key' | 'introspector';
-  /** The key id, or the introspector's name. */
+  readonly kind: 'key' | 'introspector' | 'admin';
+  /** The key id, or the introspector's or admin's name. */
   readonly id: string;
   readonly fromHash: string;
   readonly toHash: string;
@@ -65,12 +68,23 @@ export interface Store {
    */
   onChange(listener: ChangeListener): void;
 
+  /**
+   * A view of this store (same connection, same change listeners) whose writes stamp `actor` on the
+   * audit entries they append: the admin API passes the admin's name, the CLI `cli`. Entries the server
+   * appends on its own store carry none. Closing the view closes the store.
+   */
+  actingAs(actor: string): Store;
+
   /** Undefined when the ClientId is taken, in any case, by a deleted client too: ClientIds are never reused. */
   createClient(client: NewClient): Promise<ClientRecord | undefined>;
   /** The client, deleted or not (`deletedAt` says). */
   getClient(clientId: string): Promise<ClientRecord | undefined>;
-  /** Every client not deleted. */
-  listClients(): Promise<ClientRecord[]>;
+  /**
+   * Clients not deleted, by ClientId. Without `page`, every one; with it, at most `page.limit`, those
+   * whose ClientId sorts after `page.after` (bytewise), and with `page.prefix` only those whose ClientId
+   * or name starts with it (case-sensitive; no character is a wildcard).
+   */
+  listClients(page?: ClientPage): Promise<ClientRecord[]>;
   /** `changeClient`'s record: undefined when there is no such client, or it was deleted. */
   updateClient(clientId: string, update: ClientUpdate, now: number): Promise<ClientRecord | undefined>;
   /**
@@ -127,9 +141,26 @@ export interface Store {
   findIntrospector(keyHash: string): Promise<IntrospectorRecord | undefined>;
   revokeIntrospector(name: string, now: number): Promise<IntrospectorRecord | undefined>;
 
+  /** Creates an admin credential; false when the name is taken (in any case). Audited without the token. */
+  createAdmin(admin: AdminRecord): Promise<boolean>;
+  /** Every admin, revoked or not, by name. */
+  listAdmins(): Promise<AdminRecord[]>;
+  /** The admin whose token has this HMAC, revoked or not. */
+  findAdmin(keyHash: string): Promise<AdminRecord | undefined>;
+  /** Undefined when there is no such admin; unchanged (and not audited again) when revoked already. */
+  revokeAdmin(name: string, now: number): Promise<AdminRecord | undefined>;
+
   appendAuditEvents(events: readonly AuditEvent[]): Promise<void>;
-  /** Audit entries, oldest first; counted events of the same minute, kind and subject are summed. */
-  readAudit(query: AuditQuery): Promise<AuditEvent[]>;
+  /**
+   * Without `query.after`: the latest `limit` entries, oldest first, counted events of the same minute,
+   * kind and subject summed (written in slices by several processes), each with its first row's id.
+   * With `after`: the next `limit` entries above that id, in id order, one stored row each: a counted
+   * event written in slices comes as several entries whose counts add up, since summing across a page
+   * boundary would count a slice twice or skip one. In PostgreSQL ids are taken before commit, so an
+   * entry committing late can appear below a cursor already passed; a reader that must see every entry
+   * keeps its cursor a few seconds behind the newest entry.
+   */
+  readAudit(query: AuditQuery): Promise<AuditEntry[]>;
   /**
    * Removes the audit entries older than `before`, except the records of earlier prunings, and appends
    * an `audit.pruned` entry saying so, in one transaction. Resolves with the number removed. The only

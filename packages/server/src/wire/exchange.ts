@@ -1,9 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
-/** Who a request authenticated as: a client's key (Basic or a Bearer token), or an introspector. */
+/** Who a request authenticated as: a client's key (Basic or a Bearer token), an introspector or an admin. */
 export type Caller =
   | { readonly method: 'basic' | 'bearer'; readonly clientId: string; readonly keyId: string }
-  | { readonly method: 'basic'; readonly introspector: string };
+  | { readonly method: 'basic'; readonly introspector: string }
+  | { readonly method: 'bearer'; readonly admin: string };
 
 /** One request and its answer, as the router hands them to a route: read once, passed down as is. */
 export interface Exchange {
@@ -21,4 +22,6 @@ export interface Exchange {
   readonly requestId: string;
   /** Set by the step that authenticated the request, for its access log line. */
   caller: Caller | undefined;
+  /** The route's name, for the access line and metrics; a route may name the operation more precisely. */
+  route: string;
 }

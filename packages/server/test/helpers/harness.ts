@@ -9,9 +9,11 @@ import Database from 'better-sqlite3';
 import pg from 'pg';
 import { onTestFinished, vi } from 'vitest';
 import type { AdminContext } from '../../src/admin/admin.js';
+import { createAdmin } from '../../src/admin/admins.js';
 import { createClient } from '../../src/admin/clients.js';
 import { createKey, type NewKeyOptions } from '../../src/admin/keys.js';
 import type { ServerOptions } from '../../src/config.js';
+import type { AdminRole } from '../../src/domain/records.js';
 import { loadOrCreateServerSecret } from '../../src/keys/server-secret.js';
 import { createJsonLogger } from '../../src/log.js';
 import { createPortcullisServer, type PortcullisServer } from '../../src/server.js';
@@ -64,6 +66,8 @@ export interface TestServer {
   request(request: TestRequest): Promise<TestResponse>;
   /** A request to the admin listener, trusting the server's certificate. */
   adminRequest(request: TestRequest): Promise<TestResponse>;
+  /** An admin credential made as `portcullis admins create` makes it; resolves with its token. */
+  createAdmin(name: string, role?: AdminRole): Promise<string>;
   /** One request on a connection of its own: with workers, each may land on another process. */
   requestOnNewConnection(request: TestRequest): Promise<TestResponse>;
   /**
@@ -198,6 +202,9 @@ export async function startTestServer(
     adminRequest(req) {
       if (adminPort === undefined) throw new Error('this test server has no admin listener');
       return httpsRequest(adminPort, agent, req);
+    },
+    async createAdmin(name, role = 'operator') {
+      return (await createAdmin(context, name, role)).token;
     },
     requestOnNewConnection: (req) => {
       const own = new https.Agent({ ca: server.tls.cert, keepAlive: false });

@@ -1,6 +1,12 @@
-import type { ApiKeyRecord, AuditEvent, ClientRecord, IntrospectorRecord } from '../domain/records.js';
+import type {
+  AdminRecord,
+  ApiKeyRecord,
+  AuditEvent,
+  ClientRecord,
+  IntrospectorRecord,
+} from '../domain/records.js';
 
-/** What the CLI shows of a client and a key: never a key or its hash. */
+/** What the CLI and the admin API show of a client and a key: never a key or its hash. */
 export function clientSummary(client: ClientRecord) {
   return {
     clientId: client.clientId,
@@ -18,6 +24,17 @@ export function introspectorSummary(introspector: IntrospectorRecord) {
     status: introspector.revokedAt === null ? 'active' : 'revoked',
     createdAt: iso(introspector.createdAt),
     revokedAt: iso(introspector.revokedAt),
+  };
+}
+
+/** What the CLI shows of an admin: never its token or the token's hash. */
+export function adminSummary(admin: AdminRecord) {
+  return {
+    name: admin.name,
+    role: admin.role,
+    status: admin.revokedAt === null ? 'active' : 'revoked',
+    createdAt: iso(admin.createdAt),
+    revokedAt: iso(admin.revokedAt),
   };
 }
 
