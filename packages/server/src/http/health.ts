@@ -1,7 +1,7 @@
-import { PortcullisError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Readiness, ReadinessPart, Services } from '../services.js';
 import type { Exchange } from '../wire/exchange.js';
+import { checkReadOnlyRequest } from '../wire/request.js';
 import { sendJsonText } from '../wire/respond.js';
 
 /** Load balancers and orchestrators probe often: no answer of theirs may be cached on the way. */
@@ -12,7 +12,7 @@ const NO_STORE = Object.freeze({ 'Cache-Control': 'no-store' });
  * if sent, is not read.
  */
 export async function handleLiveness(_services: Services, exchange: Exchange): Promise<void> {
-  checkProbeRequest(exchange);
+  checkReadOnlyRequest(exchange.req, exchange.query);
   sendJsonText(exchange.res, 200, '{"status":"ok"}', NO_STORE);
 }
 
@@ -25,23 +25,13 @@ export async function handleReadiness(
   services: Pick<Services, 'readiness'>,
   exchange: Exchange,
 ): Promise<void> {
-  checkProbeRequest(exchange);
+  checkReadOnlyRequest(exchange.req, exchange.query);
   const failing = await services.readiness.unready();
   if (failing.length === 0) {
     sendJsonText(exchange.res, 200, '{"status":"ready"}', NO_STORE);
     return;
   }
   sendJsonText(exchange.res, 503, JSON.stringify({ status: 'unready', failing }), NO_STORE);
-}
-
-/** GET and HEAD (RFC 9110 §9.3.2: HEAD answers as GET without the body), and nothing in the URL. */
-function checkProbeRequest({ req, query }: Exchange): void {
-  if (req.method !== 'GET' && req.method !== 'HEAD') {
-    throw new PortcullisError('method_not_allowed', { headers: { Allow: 'GET, HEAD' } });
-  }
-  if (query !== '') {
-    throw new PortcullisError('invalid_request', { message: 'This endpoint takes no URL parameters.' });
-  }
 }
 
 /** How long a probe of the store or the cache may take before that part counts as not ready. */

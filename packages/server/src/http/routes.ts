@@ -1,5 +1,4 @@
 import { ADMIN_API_PATH, handleAdminRequest } from '../admin-api/admin-api.js';
-import { handleAdminDocument } from '../admin-api/document.js';
 import { type Admission, type AdmissionServices, admitApiCall } from '../api/admission.js';
 import { handleClientResource } from '../api/client-resource.js';
 import { FORWARD_AUTH_PATH, handleForwardAuth } from '../api/forward-auth.js';
@@ -10,9 +9,9 @@ import { handleMetrics } from '../metrics/metrics-endpoint.js';
 import { handleIntrospectionRequest } from '../oauth/introspection-endpoint.js';
 import { handleRevocationRequest } from '../oauth/revocation-endpoint.js';
 import { handleTokenRequest } from '../oauth/token-endpoint.js';
-import { ADMIN_DOCUMENT_PATH } from '../openapi/admin-api.js';
-import { handlePublicDocument } from '../openapi/document-route.js';
-import { PUBLIC_DOCUMENT_PATH } from '../openapi/public-api.js';
+import { ADMIN_DOCUMENT_PATH, adminApiDocument } from '../openapi/admin-api.js';
+import { documentHandler } from '../openapi/document-route.js';
+import { PUBLIC_DOCUMENT_PATH, publicApiDocument } from '../openapi/public-api.js';
 import type { Services } from '../services.js';
 import type { Exchange } from '../wire/exchange.js';
 import { handleLiveness, handleReadiness } from './health.js';
@@ -134,7 +133,7 @@ export function routes(gateway: Gateway | undefined): readonly Route[] {
       listener: 'admin',
       errors: 'problem',
       paths: [ADMIN_DOCUMENT_PATH],
-      handle: handleAdminDocument,
+      handle: documentHandler(adminApiDocument),
     },
     {
       // The public listener's OpenAPI document. `probe` for what it also means to a probe: it is public
@@ -145,7 +144,7 @@ export function routes(gateway: Gateway | undefined): readonly Route[] {
       errors: 'mangopay',
       paths: [PUBLIC_DOCUMENT_PATH],
       probe: true,
-      handle: handlePublicDocument,
+      handle: documentHandler(publicApiDocument),
     },
     {
       name: 'admin',

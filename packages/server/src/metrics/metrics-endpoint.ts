@@ -1,6 +1,6 @@
-import { PortcullisError } from '../errors.js';
 import type { Services } from '../services.js';
 import type { Exchange } from '../wire/exchange.js';
+import { checkReadOnlyRequest } from '../wire/request.js';
 
 /**
  * `GET /metrics` on the admin listener, for Prometheus: the text exposition format of every process of
@@ -9,13 +9,7 @@ import type { Exchange } from '../wire/exchange.js';
  */
 export async function handleMetrics(services: Pick<Services, 'metrics'>, exchange: Exchange): Promise<void> {
   const { req, res, query } = exchange;
-  // RFC 9110 §9.3.2: HEAD answers as GET, without the body (Node leaves the body out).
-  if (req.method !== 'GET' && req.method !== 'HEAD') {
-    throw new PortcullisError('method_not_allowed', { headers: { Allow: 'GET, HEAD' } });
-  }
-  if (query !== '') {
-    throw new PortcullisError('invalid_request', { message: 'This endpoint takes no URL parameters.' });
-  }
+  checkReadOnlyRequest(req, query);
   const { contentType, body } = await services.metrics.scrape();
   res.writeHead(200, {
     'Content-Type': contentType,

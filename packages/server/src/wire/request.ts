@@ -25,6 +25,19 @@ export function singleHeader(req: IncomingMessage, lowerCaseName: string): strin
 }
 
 /**
+ * The steps of a read-only resource without parameters (health, metrics, documents): GET or HEAD (RFC
+ * 9110 §9.3.2: HEAD answers as GET without the body, which Node leaves out), and nothing in the URL.
+ */
+export function checkReadOnlyRequest(req: IncomingMessage, query: string): void {
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    throw new PortcullisError('method_not_allowed', { headers: { Allow: 'GET, HEAD' } });
+  }
+  if (query !== '') {
+    throw new PortcullisError('invalid_request', { message: 'This endpoint takes no URL parameters.' });
+  }
+}
+
+/**
  * Reads a request body of at most `limitBytes`. A larger declared or actual size is refused with 413
  * before more is buffered.
  */
