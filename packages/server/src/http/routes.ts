@@ -5,7 +5,6 @@ import { FORWARD_AUTH_PATH, handleForwardAuth } from '../api/forward-auth.js';
 import type { Gateway } from '../api/gateway.js';
 import { checkApiTarget } from '../api/upstream-path.js';
 import { PortcullisError } from '../errors.js';
-import { handleMetrics } from '../metrics/metrics-endpoint.js';
 import { handleIntrospectionRequest } from '../oauth/introspection-endpoint.js';
 import { handleRevocationRequest } from '../oauth/revocation-endpoint.js';
 import { handleTokenRequest } from '../oauth/token-endpoint.js';
@@ -15,6 +14,7 @@ import { PUBLIC_DOCUMENT_PATH, publicApiDocument } from '../openapi/public-api.j
 import type { Services } from '../services.js';
 import type { Exchange } from '../wire/exchange.js';
 import { handleLiveness, handleReadiness } from './health.js';
+import { handleMetrics } from './metrics-endpoint.js';
 
 /**
  * How a route answers errors: RFC 6749 §5.2 (`error`, `error_description`), MANGOPAY's API shape, or
