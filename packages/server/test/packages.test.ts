@@ -114,10 +114,11 @@ async function npx(...args: string[]): Promise<string> {
 }
 
 describe('the packed packages, installed into an empty folder', () => {
-  it('hold the built code, its sources for the source maps, the README and package.json; no tests, no build state', () => {
+  it('hold the built code, its sources for the source maps, the dashboard, the README and package.json; no tests, no build state', () => {
     for (const { files } of [server, sdk]) {
       const paths = files.map((file) => file.path);
-      for (const path of paths) expect(path).toMatch(/^(bin\/|dist\/|src\/|package\.json$|README\.md$)/);
+      for (const path of paths)
+        expect(path).toMatch(/^(bin\/|dashboard\/|dist\/|src\/|package\.json$|README\.md$)/);
       expect(paths.filter((path) => /test|tsbuildinfo/.test(path))).toEqual([]);
       for (const map of paths.filter((path) => path.endsWith('.map'))) {
         expect(paths).toContain(map.replace(/^dist\//, 'src/').replace(/\.(d\.ts|js)\.map$/, '.ts'));
@@ -125,6 +126,12 @@ describe('the packed packages, installed into an empty folder', () => {
     }
     expect(sdk.files.map((file) => file.path)).toContain('README.md');
     expect(server.files.map((file) => file.path)).toContain('bin/portcullis.js');
+    // The dashboard ships built: its page and hashed assets, which the admin listener serves.
+    const dashboard = server.files.map((file) => file.path).filter((path) => path.startsWith('dashboard/'));
+    expect(dashboard).toContain('dashboard/index.html');
+    expect(dashboard.filter((path) => /^dashboard\/assets\/[\w-]+\.js$/.test(path))).not.toEqual([]);
+    expect(dashboard.filter((path) => /^dashboard\/assets\/[\w-]+\.css$/.test(path))).not.toEqual([]);
+    expect(sdk.files.map((file) => file.path).filter((path) => path.startsWith('dashboard/'))).toEqual([]);
   });
 
   it('npx portcullis --version', async () => {
