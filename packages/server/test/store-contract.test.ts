@@ -395,6 +395,43 @@ describe.each([sqlite, ...(pgReachable ? [postgres] : [])])(
       expect(everything).not.toContain(token);
     });
 
+    it('keeps a dashboard session until it expires or ends, with its admin as stored now; prunes old ones', async () => {
+      await store.createAdmin({
+        name: 'sess',
+        keyHash: 'hash-sess',
+        role: 'operator',
+        createdAt: T0,
+        revokedAt: null,
+      });
+      const session = {
+        idHash: 'id-hash',
+        adminName: 'sess',
+        csrfToken: 'csrf',
+        createdAt: T0,
+        expiresAt: T0 + HOUR,
+      };
+      await store.createAdminSession(session);
+      await store.createAdminSession({ ...session, idHash: 'id-hash-2' });
+      expect(await store.findAdminSession('id-hash', T0 + 1)).toEqual({
+        admin: { name: 'sess', keyHash: 'hash-sess', role: 'operator', createdAt: T0, revokedAt: null },
+        csrfToken: 'csrf',
+        expiresAt: T0 + HOUR,
+      });
+      expect(await store.findAdminSession('id-hash', T0 + HOUR)).toBeUndefined();
+      expect(await store.findAdminSession('other', T0 + 1)).toBeUndefined();
+      expect(await store.endAdminSession('id-hash', T0 + 2)).toBe(true);
+      expect(await store.endAdminSession('id-hash', T0 + 3)).toBe(false);
+      expect(await store.findAdminSession('id-hash', T0 + 4)).toBeUndefined();
+      await store.revokeAdmin('sess', T0 + 5);
+      expect((await store.findAdminSession('id-hash-2', T0 + 6))?.admin.revokedAt).toBe(T0 + 5);
+      // Sessions are not audited: signing in changes nothing.
+      expect(
+        (await store.readAudit({ limit: 1000 })).some((e) => JSON.stringify(e).includes('id-hash')),
+      ).toBe(false);
+      await store.pruneChanges(T0 + 2 * HOUR);
+      expect(await store.findAdminSession('id-hash-2', T0 + 6)).toBeUndefined();
+    });
+
     it("moves an admin's token to a new HMAC only from the hash it still has", async () => {
       await store.createAdmin({
         name: 'bob',
