@@ -13,13 +13,8 @@ export type Admin = Schemas['Admin'];
 export type Problem = Schemas['Problem'];
 export type AdminRole = Admin['role'];
 
-/** The session the admin listener keeps for a signed-in browser (not in the OpenAPI document). */
-export interface Session {
-  readonly name: string;
-  readonly role: AdminRole;
-  readonly csrfToken: string;
-  readonly expiresAt: string;
-}
+/** The session the admin listener keeps for a signed-in browser (its cookie is HttpOnly). */
+export type Session = Schemas['Session'];
 
 /** `GET /admin/v1/stats`: counts per interval over the last hour, oldest first. */
 export interface Stats {

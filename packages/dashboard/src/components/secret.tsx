@@ -25,7 +25,7 @@ export function SecretOnce({ label, value, onDismiss }: SecretProps) {
   };
   return (
     <section class="secret" aria-labelledby={`${id}-title`}>
-      <h2 id={`${id}-title`}>Copy the new {label.toLowerCase()} now</h2>
+      <h2 id={`${id}-title`}>Copy the new {label} now</h2>
       <p class="warning">
         <strong>It will not be shown again.</strong> Portcullis keeps only a hash of it: if it is lost, create
         another and revoke this one.

@@ -45,6 +45,8 @@ export async function openBrowser(options: { readonly bypassCSP?: boolean } = {}
     viewport: DESKTOP,
     bypassCSP: options.bypassCSP ?? false,
   });
+  // Well inside vitest's 30 s, so that a missing element fails with the locator that waited for it.
+  context.setDefaultTimeout(10_000);
   const problems: string[] = [];
   const watch = (page: Page) => {
     page.on('console', (message) => {
