@@ -79,10 +79,15 @@ const require = createRequire(import.meta.url);
 /** The serious and critical accessibility violations axe-core finds in the page as it is now. */
 export async function seriousAxeViolations(page: Page): Promise<AxeViolation[]> {
   await page.addScriptTag({ path: require.resolve('axe-core/axe.min.js') });
-  const violations = await page.evaluate(async () => {
-    const axe = (globalThis as unknown as { axe: { run(): Promise<{ violations: AxeViolation[] }> } }).axe;
-    return (await axe.run()).violations;
+  const { violations, passes } = await page.evaluate(async () => {
+    const axe = (
+      globalThis as unknown as { axe: { run(): Promise<{ violations: AxeViolation[]; passes: unknown[] }> } }
+    ).axe;
+    const results = await axe.run();
+    return { violations: results.violations, passes: results.passes.length };
   });
+  // No passing rule at all would mean that axe checked nothing (an empty or unloaded page).
+  if (passes === 0) throw new Error(`axe-core found nothing to check in ${page.url()}`);
   return violations
     .filter((violation) => violation.impact === 'serious' || violation.impact === 'critical')
     .map(({ id, impact, help, nodes }) => ({
