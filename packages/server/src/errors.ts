@@ -19,6 +19,10 @@ export const errorCatalogue = {
     status: 403,
     message: 'This API key or token may only read: a write-scoped key is needed for this call.',
   },
+  csrf_token_invalid: {
+    status: 403,
+    message: 'A change made in a dashboard session must carry its CSRF token (X-CSRF-Token).',
+  },
   browser_not_allowed: {
     status: 403,
     message:

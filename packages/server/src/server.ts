@@ -10,6 +10,7 @@ import { ReadinessProbe } from './http/health.js';
 import { RouteTable, routes } from './http/routes.js';
 import { AccessTokens } from './keys/access-tokens.js';
 import { AdminDirectory } from './keys/admin-directory.js';
+import { AdminSessions } from './keys/admin-sessions.js';
 import { CredentialDirectory } from './keys/credential-directory.js';
 import { CredentialRehashes } from './keys/credential-rehashes.js';
 import { IntrospectorDirectory } from './keys/introspector-directory.js';
@@ -168,6 +169,7 @@ export async function createPortcullisServer(
     audit,
     introspectors: new IntrospectorDirectory(store, revocationBoundMs, rehashes),
     admins: new AdminDirectory(store, secrets, revocationBoundMs, rehashes),
+    adminSessions: new AdminSessions(store),
     secrets,
     logger: options.logger,
     readiness,

@@ -2,6 +2,7 @@ import type { AuditCounter } from './audit/audit-counter.js';
 import type { ResolvedServerOptions } from './config.js';
 import type { AccessTokens } from './keys/access-tokens.js';
 import type { AdminDirectory } from './keys/admin-directory.js';
+import type { AdminSessions } from './keys/admin-sessions.js';
 import type { CredentialDirectory } from './keys/credential-directory.js';
 import type { IntrospectorDirectory } from './keys/introspector-directory.js';
 import type { KeyUsage } from './keys/key-usage.js';
@@ -39,6 +40,8 @@ export interface Services {
   readonly introspectors: IntrospectorDirectory;
   /** Admin credentials, for the admin listener. */
   readonly admins: AdminDirectory;
+  /** Dashboard sessions (cookie), for the admin listener. */
+  readonly adminSessions: AdminSessions;
   /** The server secrets, current first: the admin API keys new API keys with the current one. */
   readonly secrets: ServerSecrets;
   readonly logger: Logger;

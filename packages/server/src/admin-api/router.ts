@@ -6,13 +6,14 @@ import type { Services } from '../services.js';
 import type { Exchange } from '../wire/exchange.js';
 import { sendJsonText } from '../wire/respond.js';
 import { authenticateAdmin, requireRole } from './authenticate-admin.js';
+import { handleSessionRequest, SESSION_PATH } from './session.js';
 
 /** Where the admin API lives on the admin listener; its resources' paths are below it. */
 export const ADMIN_API_PATH = '/admin/v1';
 
 export type AdminServices = Pick<
   Services,
-  'admins' | 'failedAuthentications' | 'store' | 'secrets' | 'options' | 'logger'
+  'admins' | 'adminSessions' | 'failedAuthentications' | 'store' | 'secrets' | 'options' | 'logger'
 >;
 
 /** One admin request, authenticated, as a resource's handler receives it. */
@@ -70,8 +71,12 @@ export function adminRouter(
 ): (services: AdminServices, exchange: Exchange) => Promise<void> {
   const compiled = resources.map(compile);
   return async (services, exchange) => {
-    const admin = await authenticateAdmin(services, exchange);
     const path = exchange.path.slice(ADMIN_API_PATH.length);
+    if (path === SESSION_PATH || path === `${SESSION_PATH}/`) {
+      exchange.route = 'admin.session';
+      return handleSessionRequest(services, exchange);
+    }
+    const { admin } = await authenticateAdmin(services, exchange);
     const matching = compiled
       .map((entry) => ({ entry, match: entry.pattern.exec(path) }))
       .filter(({ match }) => match !== null);

@@ -103,6 +103,23 @@ export interface AdminRecord {
   readonly revokedAt: number | null;
 }
 
+/** A dashboard session as stored: the hash of its cookie's id, never the id. */
+export interface AdminSessionRecord {
+  readonly idHash: string;
+  readonly adminName: string;
+  /** What every change made in the session must carry (`X-CSRF-Token`). */
+  readonly csrfToken: string;
+  readonly createdAt: number;
+  readonly expiresAt: number;
+}
+
+/** A session in force, with its admin as stored now (a revoked admin's sessions end with it). */
+export interface ActiveAdminSession {
+  readonly admin: AdminRecord;
+  readonly csrfToken: string;
+  readonly expiresAt: number;
+}
+
 export interface ChangeBatch {
   /** The highest change sequence number seen; pass it to the next `changesSince`. */
   readonly latest: number;

@@ -5,9 +5,9 @@ import type { RequestMetrics } from '../metrics/metrics.js';
 import type { RequestHandler } from '../net/listener.js';
 import type { Services } from '../services.js';
 import type { Caller, Exchange } from '../wire/exchange.js';
-import { comesFromBrowser } from '../wire/request.js';
+import { comesFromBrowser, isSameOriginBrowserRequest } from '../wire/request.js';
 import { sendApiError, sendOAuthError, sendProblem } from '../wire/respond.js';
-import type { ErrorShape, RouteTable } from './routes.js';
+import type { BrowserPolicy, ErrorShape, RouteTable } from './routes.js';
 
 type AddressOf = (req: IncomingMessage) => string;
 
@@ -144,7 +144,7 @@ async function serve(
   fixed: ReturnType<RouteTable['fixed']>,
 ): Promise<void> {
   requireHostHeader(exchange.req);
-  if (fixed?.probe !== true) refuseBrowsers(exchange.req);
+  if (fixed?.probe !== true) refuseBrowsers(exchange.req, table.browsers);
   if (fixed !== undefined) return fixed.handle(services, exchange);
   const { route, pathClientId } = table.api(exchange.path, exchange.query);
   exchange.route = route.name;
@@ -172,10 +172,14 @@ function requireHostHeader(req: IncomingMessage): void {
  * MANGOPAY's documentation: "All API communication should be done from your server directly to our
  * server." Refused before anything else, CORS preflights included, and answered without any
  * Access-Control-* header. Health checks (rows with `probe`) are exempt: they hold nothing of a
- * client's, and an operator may open them in a browser.
+ * client's, and an operator may open them in a browser. The admin listener serves the dashboard, so a
+ * browser may call it from the dashboard's own pages; any other site's page is refused (against CSRF and
+ * clickjacking, beside SameSite cookies, CSRF tokens and frame-ancestors).
  */
-function refuseBrowsers(req: IncomingMessage): void {
-  if (comesFromBrowser(req)) throw new PortcullisError('browser_not_allowed');
+function refuseBrowsers(req: IncomingMessage, policy: BrowserPolicy): void {
+  if (!comesFromBrowser(req)) return;
+  if (policy === 'same-origin' && isSameOriginBrowserRequest(req)) return;
+  throw new PortcullisError('browser_not_allowed');
 }
 
 /**

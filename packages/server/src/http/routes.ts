@@ -13,6 +13,7 @@ import { documentHandler } from '../openapi/document-route.js';
 import { PUBLIC_DOCUMENT_PATH, publicApiDocument } from '../openapi/public-api.js';
 import type { Services } from '../services.js';
 import type { Exchange } from '../wire/exchange.js';
+import { DASHBOARD_ASSETS_PATH, dashboardHandler } from './dashboard-files.js';
 import { handleLiveness, handleReadiness } from './health.js';
 import { handleMetrics } from './metrics-endpoint.js';
 
@@ -27,6 +28,16 @@ export type ListenerName = 'public' | 'admin';
 
 /** Each listener's error shape for requests no route takes (404s, early refusals). */
 const LISTENER_ERRORS: Readonly<Record<ListenerName, ErrorShape>> = { public: 'mangopay', admin: 'problem' };
+
+/**
+ * Which browser requests each listener serves: none on the public one (server to server only), and on
+ * the admin one those of its own origin, the dashboard's pages and their calls.
+ */
+export type BrowserPolicy = 'refused' | 'same-origin';
+const LISTENER_BROWSERS: Readonly<Record<ListenerName, BrowserPolicy>> = {
+  public: 'refused',
+  admin: 'same-origin',
+};
 
 interface RouteRow {
   /** Names the route in logs and docs. */
@@ -76,6 +87,7 @@ export type Route = FixedRoute | ApiRoute;
  * proxy in front may route differently from us. The Java SDK's other calls use `/v2.01/` as usual.
  */
 export function routes(gateway: Gateway | undefined): readonly Route[] {
+  const dashboard = dashboardHandler();
   return [
     {
       name: 'token',
@@ -147,6 +159,22 @@ export function routes(gateway: Gateway | undefined): readonly Route[] {
       handle: documentHandler(publicApiDocument),
     },
     {
+      // The dashboard (issue 14): its page and the files it loads, on the admin listener only.
+      name: 'dashboard',
+      listener: 'admin',
+      errors: 'problem',
+      paths: ['/', '/index.html'],
+      handle: dashboard,
+    },
+    {
+      name: 'dashboard.assets',
+      listener: 'admin',
+      errors: 'problem',
+      paths: [DASHBOARD_ASSETS_PATH],
+      andBelow: true,
+      handle: dashboard,
+    },
+    {
       name: 'admin',
       listener: 'admin',
       errors: 'problem',
@@ -186,12 +214,15 @@ export class RouteTable {
   readonly #api: readonly ApiRoute[];
   /** The error shape of requests that no route takes. */
   readonly errors: ErrorShape;
+  /** Which browser requests it serves. */
+  readonly browsers: BrowserPolicy;
 
   constructor(
     rows: readonly Route[],
     readonly listener: ListenerName,
   ) {
     this.errors = LISTENER_ERRORS[listener];
+    this.browsers = LISTENER_BROWSERS[listener];
     const served = rows.filter((row) =>
       typeof row.listener === 'string' ? row.listener === listener : row.listener.includes(listener),
     );

@@ -129,6 +129,24 @@ const ADMIN: SchemaObject = {
 
 const schemas = {
   ...healthSchemas,
+  SessionStart: {
+    type: 'object',
+    required: ['token'],
+    additionalProperties: false,
+    properties: { token: { type: 'string', description: 'An admin token (`pca_…`).' } },
+  },
+  Session: {
+    description: 'The session in force; its CSRF token goes in `X-CSRF-Token` on every change.',
+    type: 'object',
+    required: ['name', 'role', 'csrfToken', 'expiresAt'],
+    additionalProperties: false,
+    properties: {
+      name: NAME,
+      role: { enum: [...adminRoles] },
+      csrfToken: { type: 'string', pattern: '^[A-Za-z0-9_-]{43}$' },
+      expiresAt: TIME,
+    },
+  },
   Problem: {
     description:
       'RFC 9457 problem details. `type` is `urn:portcullis:problem:` and the stable `code`; `title` the catalogue message for the code; `detail` this occurrence, when it says more; `requestId` also in `X-Request-Id`; `errors` names each offending field (body member or URL parameter) with what is wrong with it.',
@@ -659,6 +677,69 @@ const paths = {
       responses: { ...ok('200', 'The traffic and health.', 'Stats'), ...errors({}) },
     }),
   },
+  [`${V1}/session`]: {
+    post: {
+      operationId: 'startSession',
+      summary: 'Sign in (the dashboard)',
+      description:
+        'Trades an admin token for a session: an HttpOnly, Secure, SameSite=Strict `__Host-portcullis-session` cookie, valid 8 hours, and the CSRF token that every change made with it must carry in `X-CSRF-Token`. A wrong token counts as a failed authentication.',
+      tags: ['session'],
+      security: [],
+      requestBody: body('SessionStart', true),
+      responses: {
+        '201': {
+          description: 'Signed in.',
+          headers: {
+            'Set-Cookie': {
+              schema: { type: 'string', pattern: '^__Host-portcullis-session=' },
+              required: true,
+            },
+            'Cache-Control': ref('headers', 'NoStore'),
+          },
+          content: jsonContent('Session'),
+        },
+        '400': ref('responses', 'BadRequest'),
+        '401': ref('responses', 'Unauthorized'),
+        '413': ref('responses', 'PayloadTooLarge'),
+        '429': ref('responses', 'TooManyRequests'),
+        default: ref('responses', 'Failure'),
+      },
+    },
+    get: {
+      operationId: 'getSession',
+      summary: 'The session in force',
+      description: 'With the session cookie; a page reads its CSRF token here after a reload.',
+      tags: ['session'],
+      security: [{ sessionCookie: [] }],
+      responses: {
+        '200': {
+          description: 'The session.',
+          headers: { 'Cache-Control': ref('headers', 'NoStore') },
+          content: jsonContent('Session'),
+        },
+        '401': ref('responses', 'Unauthorized'),
+        '429': ref('responses', 'TooManyRequests'),
+        default: ref('responses', 'Failure'),
+      },
+    },
+    delete: {
+      operationId: 'endSession',
+      summary: 'Sign out',
+      description: 'Ends the session on every node at once and clears the cookie. Needs `X-CSRF-Token`.',
+      tags: ['session'],
+      security: [{ sessionCookie: [] }],
+      responses: {
+        '204': {
+          description: 'Signed out.',
+          headers: { 'Set-Cookie': { schema: { type: 'string' }, required: true } },
+        },
+        '401': ref('responses', 'Unauthorized'),
+        '403': ref('responses', 'Forbidden'),
+        '429': ref('responses', 'TooManyRequests'),
+        default: ref('responses', 'Failure'),
+      },
+    },
+  },
   [ADMIN_DOCUMENT_PATH]: {
     get: {
       operationId: 'getAdminOpenApiDocument',
@@ -722,9 +803,10 @@ export const adminApiDocument: OpenApiDocument = deepFreeze({
     title: 'Portcullis admin API',
     version: '1',
     description:
-      'Manages clients, keys, introspectors, admins and reads the audit trail, as the `portcullis` CLI does, on the admin listener (`--admin-port`, default 8444, on `--admin-host`, default 127.0.0.1). Authenticate with `Authorization: Bearer <admin token>`; the first token comes from `portcullis admins create`. Errors are RFC 9457 problem details.',
+      'Manages clients, keys, introspectors, admins and reads the audit trail, as the `portcullis` CLI does, on the admin listener (`--admin-port`, default 8444, on `--admin-host`, default 127.0.0.1). Authenticate with `Authorization: Bearer <admin token>` (the first token comes from `portcullis admins create`), or with the dashboard session cookie and `X-CSRF-Token`. Errors are RFC 9457 problem details.',
   },
   tags: [
+    { name: 'session' },
     { name: 'clients' },
     { name: 'keys' },
     { name: 'introspectors' },
@@ -745,7 +827,14 @@ export const adminApiDocument: OpenApiDocument = deepFreeze({
         scheme: 'bearer',
         description: 'An admin token (`pca_…`), from `portcullis admins create` or `POST /admin/v1/admins`.',
       },
+      sessionCookie: {
+        type: 'apiKey',
+        in: 'cookie' as const,
+        name: '__Host-portcullis-session',
+        description:
+          'The dashboard session from `POST /admin/v1/session`; every change made with it also carries `X-CSRF-Token`.',
+      },
     },
   },
-  security: [{ bearerAuth: [] }],
+  security: [{ bearerAuth: [] }, { sessionCookie: [] }],
 });

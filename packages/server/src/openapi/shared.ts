@@ -104,6 +104,12 @@ export type PathItemObject = {
 export type SecuritySchemeObject =
   | { readonly type: 'http'; readonly scheme: string; readonly description?: string }
   | {
+      readonly type: 'apiKey';
+      readonly in: 'cookie' | 'header' | 'query';
+      readonly name: string;
+      readonly description?: string;
+    }
+  | {
       readonly type: 'oauth2';
       readonly description?: string;
       readonly flows: {

@@ -141,4 +141,19 @@ export const sqliteMigrations: readonly { readonly version: number; readonly sql
       ALTER TABLE audit_events ADD COLUMN actor TEXT;
     `,
   },
+  {
+    version: 7,
+    sql: `
+      -- Dashboard sessions: the SHA-256 of the cookie's random id (a copy of the database opens none), the
+      -- admin it signs in, the CSRF token its changes must carry, and when it ends.
+      CREATE TABLE admin_sessions (
+        id_hash TEXT PRIMARY KEY,
+        admin_name TEXT NOT NULL REFERENCES admins (name),
+        csrf_token TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        ended_at INTEGER
+      ) STRICT;
+    `,
+  },
 ];

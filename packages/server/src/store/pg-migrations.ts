@@ -137,4 +137,19 @@ export const pgMigrations: readonly { readonly version: number; readonly sql: st
       ALTER TABLE audit_events ADD COLUMN actor TEXT;
     `,
   },
+  {
+    version: 6,
+    sql: `
+      -- Dashboard sessions: the SHA-256 of the cookie's random id (a copy of the database opens none), the
+      -- admin it signs in, the CSRF token its changes must carry, and when it ends.
+      CREATE TABLE admin_sessions (
+        id_hash TEXT PRIMARY KEY,
+        admin_name TEXT NOT NULL REFERENCES admins (name),
+        csrf_token TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL,
+        ended_at BIGINT
+      );
+    `,
+  },
 ];

@@ -120,6 +120,16 @@ export interface Statements {
   readonly revokeAdmin: string;
   /** [name, fromHash, toHash]: the admin's stored HMAC, only if it is still `fromHash` */
   readonly rehashAdmin: string;
+
+  // Dashboard sessions (issue 14).
+  /** [idHash, adminName, csrfToken, createdAt, expiresAt] */
+  readonly insertAdminSession: string;
+  /** [idHash, now] → the session, with its admin's record (`admin_*` columns), if not ended nor expired */
+  readonly selectAdminSession: string;
+  /** [idHash, now] → the number of sessions ended (0 when ended already) */
+  readonly endAdminSession: string;
+  /** [before] */
+  readonly deleteEndedAdminSessions: string;
   /**
    * [limit, after ('' for the start), prefix or null] → clients not deleted, by ClientId (bytewise), after
    * `after`, and with a prefix only those whose ClientId or name starts with it, case-sensitively and with

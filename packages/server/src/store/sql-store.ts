@@ -1,5 +1,7 @@
 import type {
+  ActiveAdminSession,
   AdminRecord,
+  AdminSessionRecord,
   ApiKeyRecord,
   AuditEntry,
   AuditEvent,
@@ -361,6 +363,29 @@ export class SqlStore implements Store {
     });
   }
 
+  async createAdminSession(session: AdminSessionRecord): Promise<void> {
+    const { idHash, adminName, csrfToken, createdAt, expiresAt } = session;
+    await this.#dialect.transaction('write', function* () {
+      yield* run('insertAdminSession', [idHash, adminName, csrfToken, createdAt, expiresAt]);
+    });
+  }
+
+  async findAdminSession(idHash: string, now: number): Promise<ActiveAdminSession | undefined> {
+    const [row] = await this.#rows<AdminRow & { csrf_token: string; expires_at: number | string }>(
+      'selectAdminSession',
+      [idHash, now],
+    );
+    if (row === undefined) return undefined;
+    return { admin: toAdmin(row), csrfToken: row.csrf_token, expiresAt: Number(row.expires_at) };
+  }
+
+  async endAdminSession(idHash: string, now: number): Promise<boolean> {
+    return this.#dialect.transaction('write', function* () {
+      const { changes } = yield* run('endAdminSession', [idHash, now]);
+      return changes > 0;
+    });
+  }
+
   async appendAuditEvents(events: readonly AuditEvent[]): Promise<void> {
     const actor = this.#actor;
     await this.#dialect.transaction('write', function* () {
@@ -402,6 +427,7 @@ export class SqlStore implements Store {
     await this.#dialect.transaction('write', function* () {
       yield* run('deleteOldChanges', [before]);
       yield* run('deleteExpiredRevokedTokens', [before]);
+      yield* run('deleteEndedAdminSessions', [before]);
     });
   }
 

@@ -226,6 +226,17 @@ const SQL: Statements = {
   selectAdminByHash: 'SELECT * FROM admins WHERE key_hash = ?1',
   revokeAdmin: 'UPDATE admins SET revoked_at = ?2 WHERE name = ?1 AND revoked_at IS NULL RETURNING *',
   rehashAdmin: 'UPDATE admins SET key_hash = ?3 WHERE name = ?1 AND key_hash = ?2',
+
+  // Dashboard sessions (issue 14).
+  insertAdminSession: `INSERT INTO admin_sessions (id_hash, admin_name, csrf_token, created_at, expires_at)
+    VALUES (?1, ?2, ?3, ?4, ?5)`,
+  selectAdminSession: `SELECT s.csrf_token, s.expires_at, a.* FROM admin_sessions s
+    JOIN admins a ON a.name = s.admin_name
+    WHERE s.id_hash = ?1 AND s.ended_at IS NULL AND s.expires_at > ?2`,
+  endAdminSession: 'UPDATE admin_sessions SET ended_at = ?2 WHERE id_hash = ?1 AND ended_at IS NULL',
+  deleteEndedAdminSessions:
+    'DELETE FROM admin_sessions WHERE expires_at < ?1 OR (ended_at IS NOT NULL AND ended_at < ?1)',
+
   // A prefix is compared as leading characters, not with LIKE: LIKE ignores case in SQLite, and takes % and _
   // as wildcards.
   selectClientsPage: `SELECT * FROM clients WHERE deleted_at IS NULL AND client_id > ?2

@@ -1,5 +1,7 @@
 import type {
+  ActiveAdminSession,
   AdminRecord,
+  AdminSessionRecord,
   ApiKeyRecord,
   AuditEntry,
   AuditEvent,
@@ -149,6 +151,13 @@ export interface Store {
   findAdmin(keyHash: string): Promise<AdminRecord | undefined>;
   /** Undefined when there is no such admin; unchanged (and not audited again) when revoked already. */
   revokeAdmin(name: string, now: number): Promise<AdminRecord | undefined>;
+
+  /** Dashboard sessions (issue 14): not audited, as signing in changes nothing. */
+  createAdminSession(session: AdminSessionRecord): Promise<void>;
+  /** The session, unless ended or expired at `now`, with its admin's record. */
+  findAdminSession(idHash: string, now: number): Promise<ActiveAdminSession | undefined>;
+  /** Ends a session (sign-out); false when it had ended already or never was. */
+  endAdminSession(idHash: string, now: number): Promise<boolean>;
 
   appendAuditEvents(events: readonly AuditEvent[]): Promise<void>;
   /**

@@ -4,7 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 export type Caller =
   | { readonly method: 'basic' | 'bearer'; readonly clientId: string; readonly keyId: string }
   | { readonly method: 'basic'; readonly introspector: string }
-  | { readonly method: 'bearer'; readonly admin: string };
+  | { readonly method: 'bearer' | 'session'; readonly admin: string };
 
 /** One request and its answer, as the router hands them to a route: read once, passed down as is. */
 export interface Exchange {

@@ -92,3 +92,17 @@ export function comesFromBrowser(req: IncomingMessage): boolean {
   }
   return false;
 }
+
+/**
+ * Whether a browser's request comes from a page of this very origin (the dashboard), or from the operator
+ * typing the address: fetch metadata says so (`Sec-Fetch-Site: same-origin` or `none`), and an `Origin`
+ * header, when sent, names `https://` and this request's own host. A browser that sends neither is old
+ * enough to be refused.
+ */
+export function isSameOriginBrowserRequest(req: IncomingMessage): boolean {
+  const site = req.headers['sec-fetch-site'];
+  const origin = req.headers.origin;
+  if (site === undefined && origin === undefined) return false;
+  if (site !== undefined && site !== 'same-origin' && site !== 'none') return false;
+  return origin === undefined || origin === `https://${req.headers.host}`;
+}
