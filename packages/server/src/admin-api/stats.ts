@@ -1,8 +1,6 @@
-import { PortcullisError } from '../errors.js';
-import type { Metrics, TrafficPoint } from '../metrics/metrics.js';
-import type { Services } from '../services.js';
+import type { TrafficPoint } from '../metrics/metrics.js';
 import { badFields } from './admin-input.js';
-import type { AdminResource, AdminServices } from './router.js';
+import type { AdminResource } from './router.js';
 
 /** The overview covers at most the traffic history's hour. */
 const MAX_MINUTES = 60;
@@ -22,7 +20,7 @@ export const statsResources: readonly AdminResource[] = [
     query: ['minutes'],
     async handle({ services, query }) {
       const minutes = readMinutes(query);
-      const { traffic, store, cache } = await metricsOf(services).overview();
+      const { traffic, store, cache } = await services.metrics.overview();
       const kept = Math.ceil((minutes * 60_000) / traffic.intervalMs);
       return {
         status: 200,
@@ -49,15 +47,4 @@ function readMinutes(query: URLSearchParams): number {
   const minutes = /^\d{1,2}$/.test(text) ? Number(text) : Number.NaN;
   if (!(minutes >= 1 && minutes <= MAX_MINUTES)) throw badFields({ minutes: `must be 1 to ${MAX_MINUTES}` });
   return minutes;
-}
-
-/**
- * The router hands every resource the server's whole `Services`, though `AdminServices` names only what
- * the other resources use; until it names `metrics` too, it is looked up here.
- */
-function metricsOf(services: AdminServices): Metrics {
-  const { metrics } = services as AdminServices & Partial<Pick<Services, 'metrics'>>;
-  if (metrics === undefined)
-    throw new PortcullisError('server_error', { detail: 'no metrics in the services' });
-  return metrics;
 }
