@@ -233,6 +233,7 @@ export async function createPortcullisServer(
         adminListener?.close(options.shutdownGraceMs),
       ]);
       await background.stop();
+      metrics.stop();
       gateway?.close();
       await cache?.close();
       await store.close();

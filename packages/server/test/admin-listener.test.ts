@@ -78,7 +78,9 @@ describe('serve --admin-port', () => {
     const on = await spawnServer(['--data-dir', dataDir, '--workers', '1', '--admin-port', '0']);
     try {
       expect(on.adminPort).toBeGreaterThan(0);
-      expect(on.output()).toMatch(/admin API, metrics and health on https:\/\/127\.0\.0\.1:\d+\n/);
+      expect(on.output()).toMatch(
+        /dashboard, admin API, metrics and health on https:\/\/127\.0\.0\.1:\d+\/\n/,
+      );
     } finally {
       await on.stop();
     }

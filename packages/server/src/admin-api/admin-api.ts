@@ -4,6 +4,7 @@ import { clientResources } from './clients.js';
 import { introspectorResources } from './introspectors.js';
 import { keyResources } from './keys.js';
 import { adminRouter } from './router.js';
+import { statsResources } from './stats.js';
 
 export { ADMIN_API_PATH } from './router.js';
 
@@ -14,4 +15,5 @@ export const handleAdminRequest = adminRouter([
   ...introspectorResources,
   ...adminResources,
   ...auditResources,
+  ...statsResources,
 ]);

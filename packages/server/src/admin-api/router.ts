@@ -13,7 +13,14 @@ export const ADMIN_API_PATH = '/admin/v1';
 
 export type AdminServices = Pick<
   Services,
-  'admins' | 'adminSessions' | 'failedAuthentications' | 'store' | 'secrets' | 'options' | 'logger'
+  | 'admins'
+  | 'adminSessions'
+  | 'failedAuthentications'
+  | 'store'
+  | 'secrets'
+  | 'options'
+  | 'logger'
+  | 'metrics'
 >;
 
 /** One admin request, authenticated, as a resource's handler receives it. */

@@ -15,9 +15,12 @@ export function printStart(
   const baseUrl = httpsUrl(options.host, port);
   printLines([
     `portcullis: listening on ${baseUrl} (${options.environment})`,
-    adminPort === undefined
-      ? 'portcullis: admin listener off'
-      : `portcullis: admin API, metrics and health on ${httpsUrl(options.adminHost, adminPort)}`,
+    ...(adminPort === undefined
+      ? ['portcullis: admin listener off']
+      : [
+          `portcullis: dashboard, admin API, metrics and health on ${httpsUrl(options.adminHost, adminPort)}/`,
+          'portcullis: sign in to the dashboard with a token from: npx portcullis admins create <NAME>',
+        ]),
     ...certificateLines(tls, options.host),
     ...more,
   ]);

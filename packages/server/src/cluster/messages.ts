@@ -1,5 +1,5 @@
 import type { CountSubject, HitCounts } from '../limits/shared-counters.js';
-import type { MetricsSnapshot } from '../metrics/snapshots.js';
+import type { PeerReport, PeerSubject } from '../metrics/snapshots.js';
 
 /** What workers and their primary say to each other over the cluster's IPC channel. */
 
@@ -51,11 +51,15 @@ export interface StartFailed {
   readonly message: string;
 }
 
-/** A worker was scraped (`GET /metrics`): the primary is to gather every worker's numbers for it. */
+/**
+ * A worker was scraped (`GET /metrics`) or asked for stats (`GET /admin/v1/stats`): the primary is to
+ * gather every worker's numbers on `subject` for it.
+ */
 export interface MetricsAsk {
   readonly kind: 'portcullis.metrics.ask';
   /** Numbered by the asking worker, which matches the answer to it. */
   readonly id: number;
+  readonly subject: PeerSubject;
 }
 
 /** The primary asks a worker for its numbers. */
@@ -63,20 +67,21 @@ export interface MetricsCollect {
   readonly kind: 'portcullis.metrics.collect';
   /** Numbered by the primary. */
   readonly id: number;
+  readonly subject: PeerSubject;
 }
 
-/** A worker's numbers; an empty snapshot from a worker that records none. */
+/** A worker's numbers; none from a worker that records none. */
 export interface MetricsReport {
   readonly kind: 'portcullis.metrics.report';
   readonly id: number;
-  readonly snapshot: MetricsSnapshot;
+  readonly report?: PeerReport;
 }
 
-/** The primary's answer to an ask: the snapshots of the workers that answered in time. */
+/** The primary's answer to an ask: the reports of the workers that answered in time. */
 export interface MetricsAnswer {
   readonly kind: 'portcullis.metrics.answer';
   readonly id: number;
-  readonly snapshots: readonly MetricsSnapshot[];
+  readonly reports: readonly PeerReport[];
 }
 
 export type ClusterMessage =

@@ -1,5 +1,5 @@
 import type { Worker } from 'node:cluster';
-import { GATHER_TIMEOUT_MS, type MetricsSnapshot } from '../metrics/snapshots.js';
+import { GATHER_TIMEOUT_MS, type PeerReport, type PeerSubject } from '../metrics/snapshots.js';
 import type { MetricsAnswer, MetricsCollect, MetricsReport } from './messages.js';
 
 interface Gathering {
@@ -7,13 +7,13 @@ interface Gathering {
   readonly askId: number;
   /** The workers asked that have not answered yet. */
   readonly waiting: Set<Worker>;
-  readonly snapshots: MetricsSnapshot[];
+  readonly reports: PeerReport[];
   readonly timer: NodeJS.Timeout;
 }
 
 /**
- * The primary's part in a scrape of `serve --workers N`: the scraped worker asks, the primary collects
- * every connected worker's snapshot and sends them back, within GATHER_TIMEOUT_MS: a worker that has
+ * The primary's part in a scrape (or a stats request) of `serve --workers N`: the scraped worker asks,
+ * the primary collects every connected worker's report on the subject asked and sends them back, within GATHER_TIMEOUT_MS: a worker that has
  * not answered by then is left out (the merged `portcullis_workers_reporting` shows it) rather than
  * holding the scrape. The primary does not merge: the asking worker does, off the primary's event loop,
  * which relays every worker's limit counters.
@@ -22,18 +22,18 @@ export class MetricsGatherings {
   readonly #pending = new Map<number, Gathering>();
   #nextId = 1;
 
-  ask(asker: Worker, askId: number, workers: Iterable<Worker>): void {
+  ask(asker: Worker, askId: number, subject: PeerSubject, workers: Iterable<Worker>): void {
     const id = this.#nextId++;
     const waiting = new Set([...workers].filter((worker) => worker.isConnected()));
     const gathering: Gathering = {
       asker,
       askId,
       waiting,
-      snapshots: [],
+      reports: [],
       timer: setTimeout(() => this.#finish(id), GATHER_TIMEOUT_MS),
     };
     this.#pending.set(id, gathering);
-    const collect: MetricsCollect = { kind: 'portcullis.metrics.collect', id };
+    const collect: MetricsCollect = { kind: 'portcullis.metrics.collect', id, subject };
     for (const worker of waiting) {
       try {
         worker.send(collect);
@@ -47,7 +47,7 @@ export class MetricsGatherings {
   report(from: Worker, report: MetricsReport): void {
     const gathering = this.#pending.get(report.id);
     if (gathering === undefined || !gathering.waiting.delete(from)) return;
-    if (report.snapshot.length > 0) gathering.snapshots.push(report.snapshot);
+    if (report.report !== undefined) gathering.reports.push(report.report);
     if (gathering.waiting.size === 0) this.#finish(report.id);
   }
 
@@ -66,7 +66,7 @@ export class MetricsGatherings {
     const answer: MetricsAnswer = {
       kind: 'portcullis.metrics.answer',
       id: gathering.askId,
-      snapshots: gathering.snapshots,
+      reports: gathering.reports,
     };
     if (gathering.asker.isConnected()) gathering.asker.send(answer);
   }

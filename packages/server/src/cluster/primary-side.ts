@@ -8,7 +8,7 @@ import { MetricsGatherings } from './metrics-gathering.js';
 /**
  * The primary's side of the cluster: it keeps the limit counters of all its workers (when no shared cache
  * is configured), relays change announcements from one worker to the others, and gathers every worker's
- * metrics for the one scraped.
+ * metrics (or traffic) for the one asked.
  */
 export class WorkerHub {
   readonly #workers = new Set<Worker>();
@@ -29,7 +29,7 @@ export class WorkerHub {
         this.#count(worker, message.requests);
       else if (message.kind === 'portcullis.changed') this.#relay(worker, message);
       else if (message.kind === 'portcullis.metrics.ask')
-        this.#metrics.ask(worker, message.id, this.#workers);
+        this.#metrics.ask(worker, message.id, message.subject, this.#workers);
       else if (message.kind === 'portcullis.metrics.report') this.#metrics.report(worker, message);
       else onMessage(message);
     });

@@ -6,7 +6,12 @@ import {
   sharedCounters,
 } from '../limits/shared-counters.js';
 import type { CounterFactory } from '../limits/window-counter.js';
-import { GATHER_TIMEOUT_MS, type MetricsPeers, type MetricsSnapshot } from '../metrics/snapshots.js';
+import {
+  GATHER_TIMEOUT_MS,
+  type MetricsPeers,
+  type PeerReport,
+  type PeerSubject,
+} from '../metrics/snapshots.js';
 import type { ChangeSignal } from './change-signal.js';
 import { type ClusterMessage, type CounterCall, type CounterRequest, isClusterMessage } from './messages.js';
 
@@ -31,8 +36,8 @@ export class PrimaryLink implements ChangeSignal, CountTransport, MetricsPeers {
   /** Requests of this event-loop turn, sent as one message: IPC costs per message, not per request. */
   #queued: CounterRequest[] = [];
   #nextId = 1;
-  readonly #gathers = new Map<number, (snapshots: readonly MetricsSnapshot[]) => void>();
-  #collect: (() => Promise<MetricsSnapshot>) | undefined;
+  readonly #gathers = new Map<number, (reports: readonly PeerReport[]) => void>();
+  #collect: ((subject: PeerSubject) => Promise<PeerReport | undefined>) | undefined;
 
   constructor(timeoutMs: number) {
     this.#timeoutMs = timeoutMs;
@@ -68,40 +73,40 @@ export class PrimaryLink implements ChangeSignal, CountTransport, MetricsPeers {
     return (await this.#request({ op: 'add', ...subject, starts, deltas })).counts;
   }
 
-  gather(): Promise<readonly MetricsSnapshot[]> {
+  gather(subject: PeerSubject): Promise<readonly PeerReport[]> {
     const id = this.#nextId++;
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.#gathers.delete(id);
         resolve([]);
       }, GATHER_TIMEOUT_MS + ANSWER_MARGIN_MS);
-      this.#gathers.set(id, (snapshots) => {
+      this.#gathers.set(id, (reports) => {
         clearTimeout(timer);
         this.#gathers.delete(id);
-        resolve(snapshots);
+        resolve(reports);
       });
       try {
-        this.#send({ kind: 'portcullis.metrics.ask', id });
+        this.#send({ kind: 'portcullis.metrics.ask', id, subject });
       } catch {
         this.#gathers.get(id)?.([]);
       }
     });
   }
 
-  answerWith(collect: () => Promise<MetricsSnapshot>): void {
+  answerWith(collect: (subject: PeerSubject) => Promise<PeerReport | undefined>): void {
     this.#collect = collect;
   }
 
-  /** Answers the primary's collect; with nothing (an empty snapshot) when this worker records no metrics. */
-  async #report(id: number): Promise<void> {
-    let snapshot: MetricsSnapshot = [];
+  /** Answers the primary's collect; with nothing when this worker records no metrics. */
+  async #report(id: number, subject: PeerSubject): Promise<void> {
+    let report: PeerReport | undefined;
     try {
-      snapshot = (await this.#collect?.()) ?? [];
+      report = await this.#collect?.(subject);
     } catch {
       // A failed collection answers empty rather than not at all: the primary then need not wait.
     }
     try {
-      this.#send({ kind: 'portcullis.metrics.report', id, snapshot });
+      this.#send({ kind: 'portcullis.metrics.report', id, ...(report !== undefined && { report }) });
     } catch {
       // The primary is gone: this worker stops on its own (reportListening).
     }
@@ -151,9 +156,9 @@ export class PrimaryLink implements ChangeSignal, CountTransport, MetricsPeers {
     } else if (message.kind === 'portcullis.counters.reply') {
       for (const reply of message.replies) this.#settle(reply.id, reply);
     } else if (message.kind === 'portcullis.metrics.collect') {
-      void this.#report(message.id);
+      void this.#report(message.id, message.subject);
     } else if (message.kind === 'portcullis.metrics.answer') {
-      this.#gathers.get(message.id)?.(message.snapshots);
+      this.#gathers.get(message.id)?.(message.reports);
     }
   }
 }

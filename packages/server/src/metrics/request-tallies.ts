@@ -87,6 +87,13 @@ export class RequestTallies {
     };
   }
 
+  /** Every request of `listener` answered so far, whatever its route and status. */
+  total(listener: string): number {
+    let total = 0;
+    for (const tally of this.#tallies) if (tally.listener === listener) total += tally.count;
+    return total;
+  }
+
   /** The request counts, one sample per series with requests, labelled as the counter's. */
   counts(): Sample[] {
     const samples: Sample[] = [];

@@ -294,6 +294,38 @@ const schemas = {
     },
   },
   AuditPage: page('AuditEntry', 'Entries in the order they were written.'),
+  StatsPoint: {
+    description: 'The counts of one interval, summed over every worker process.',
+    type: 'object',
+    required: ['at', 'requests', 'tokens', 'authenticationFailures', 'limitRefusals'],
+    additionalProperties: false,
+    properties: {
+      at: { ...TIME, description: 'When the interval began.' },
+      requests: { type: 'integer', minimum: 0, description: 'Requests answered on the public listener.' },
+      tokens: { type: 'integer', minimum: 0, description: 'Access tokens issued.' },
+      authenticationFailures: { type: 'integer', minimum: 0, description: 'Credentials refused.' },
+      limitRefusals: { type: 'integer', minimum: 0, description: 'Requests refused by a limit (429).' },
+    },
+  },
+  Stats: {
+    description:
+      'The last hour of traffic, from the counters of `/metrics`: counts per interval (not totals), oldest first, from the oldest interval any process has seen; the last is the current interval, counted up to the request.',
+    type: 'object',
+    required: ['intervalSeconds', 'points', 'workers', 'store', 'cache'],
+    additionalProperties: false,
+    properties: {
+      intervalSeconds: { type: 'number', minimum: 0, description: 'The length of an interval: 10.' },
+      points: { type: 'array', maxItems: 360, items: ref('schemas', 'StatsPoint') },
+      workers: {
+        type: 'integer',
+        minimum: 0,
+        description:
+          'The server processes whose counts these are (with `--workers N`, those that answered within a second).',
+      },
+      store: { enum: ['up', 'down'], description: 'Whether the store answers, as `/readyz` sees it.' },
+      cache: { enum: ['up', 'down', 'none'], description: '`none` without `--cache`.' },
+    },
+  },
 } as const satisfies Record<string, SchemaObject>;
 
 const headers = {
@@ -627,6 +659,24 @@ const paths = {
       responses: { ...ok('200', 'A page of entries.', 'AuditPage'), ...errors({}) },
     }),
   },
+  [`${V1}/stats`]: {
+    get: operation({
+      id: 'readStats',
+      summary: 'Read the last hour of traffic',
+      description:
+        "For the dashboard's overview: public API requests, tokens issued, authentication failures and limit refusals per 10-second interval, summed over every worker process; store and cache health.",
+      tag: 'stats',
+      role: 'viewer',
+      parameters: [
+        query('minutes', 'The last this many minutes (default 60).', {
+          type: 'integer',
+          minimum: 1,
+          maximum: 60,
+        }),
+      ],
+      responses: { ...ok('200', 'The traffic and health.', 'Stats'), ...errors({}) },
+    }),
+  },
   [`${V1}/session`]: {
     post: {
       operationId: 'startSession',
@@ -762,6 +812,7 @@ export const adminApiDocument: OpenApiDocument = deepFreeze({
     { name: 'introspectors' },
     { name: 'admins' },
     { name: 'audit' },
+    { name: 'stats' },
     { name: 'health' },
     { name: 'meta' },
   ],

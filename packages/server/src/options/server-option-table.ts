@@ -87,7 +87,7 @@ export const SERVER_OPTIONS = {
     help: 'TCP port; 0 picks a free one',
   }),
   /**
-   * The admin listener: the admin API, /metrics and the health probes, over HTTPS with the same
+   * The admin listener: the dashboard, the admin API, /metrics and the health probes, over HTTPS with the same
    * certificate. Apart from the public port so that it can stay on a private network; `off` turns it off.
    */
   adminHost: textOption({
@@ -95,7 +95,7 @@ export const SERVER_OPTIONS = {
     placeholder: '<host>',
     env: 'PORTCULLIS_ADMIN_HOST',
     default: '127.0.0.1',
-    help: 'address of the admin listener (admin API, metrics, health)',
+    help: 'address of the admin listener (dashboard, admin API, metrics, health)',
   }),
   adminPort: portOrOffOption({
     flag: '--admin-port',

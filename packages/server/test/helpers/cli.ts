@@ -51,7 +51,10 @@ export function spawnServer(args: readonly string[], env: NodeJS.ProcessEnv = {}
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
       const match = /listening on https:\/\/[^:]+:(\d+)/.exec(output);
-      const admin = /admin API, metrics and health on https:\/\/.+:(\d+)\n|(admin listener off)/.exec(output);
+      const admin =
+        /dashboard, admin API, metrics and health on https:\/\/.+:(\d+)\/\n|(admin listener off)/.exec(
+          output,
+        );
       if (match === null || admin === null) return;
       clearTimeout(timer);
       resolve({
