@@ -17,18 +17,7 @@ export type AdminRole = Admin['role'];
 export type Session = Schemas['Session'];
 
 /** `GET /admin/v1/stats`: counts per interval over the last hour, oldest first. */
-export interface Stats {
-  readonly intervalSeconds: number;
-  readonly points: readonly {
-    readonly at: string;
-    readonly requests: number;
-    readonly tokens: number;
-    readonly authenticationFailures: number;
-    readonly limitRefusals: number;
-  }[];
-  readonly store: 'up' | 'down';
-  readonly cache: 'up' | 'down' | 'none';
-}
+export type Stats = Schemas['Stats'];
 
 export const API = '/admin/v1';
 

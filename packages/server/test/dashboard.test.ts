@@ -219,6 +219,20 @@ describe('the dashboard', () => {
     await page.close();
   });
 
+  it('charts the last hour of traffic on the overview, with the health of the store and cache', async () => {
+    await makeTraffic();
+    const page = await browser.newPage();
+    await signIn(page, viewerToken);
+    await page.getByText('Store: up').waitFor();
+    expect(await page.getByText('Cache: none configured').count()).toBe(1);
+    expect(await page.locator('.chart canvas').count()).toBe(1);
+    for (const series of ['Requests per second', 'Tokens per minute', 'Authentication failures per minute']) {
+      expect(await page.locator('.uplot').getByText(series).count(), series).toBe(1);
+    }
+    await signOut(page);
+    await page.close();
+  });
+
   it('keeps to its Content-Security-Policy: no violation or error in any page so far', () => {
     // Refusals the tests provoke (401, 403) are logged as failed loads; anything else is a fault.
     expect(browser.problems.filter((problem) => !problem.startsWith('Failed to load resource'))).toEqual([]);
@@ -237,6 +251,7 @@ describe('every page', () => {
 
   it('has no serious or critical axe-core violation, and is captured at 1280×800 and 390×844', async () => {
     mkdirSync(OUTPUT, { recursive: true });
+    await makeTraffic();
     // Injecting axe needs the policy bypassed; the screenshots come from a browser that keeps to it.
     const checked = await openBrowser({ bypassCSP: true });
     try {
@@ -281,6 +296,22 @@ describe('every page', () => {
     }
   }, 120_000);
 });
+
+/** Requests, tokens and a few refused credentials on the public API, for the overview to show. */
+async function makeTraffic(): Promise<void> {
+  const client = await t.createClient(`traffic${Math.floor(Math.random() * 1e6)}`);
+  for (let i = 0; i < 20; i++) {
+    await t.request({ path: `/v2.01/${client.clientId}/clients`, headers: { authorization: client.basic } });
+  }
+  for (let i = 0; i < 3; i++) await t.token(client);
+  // Two refusals: well under the brute-force limits.
+  for (let i = 0; i < 2; i++) {
+    await t.request({
+      path: `/v2.01/${client.clientId}/clients`,
+      headers: { authorization: basicHeader(client.clientId, mistyped(client.apiKey)) },
+    });
+  }
+}
 
 async function screenshots(page: Page, name: string): Promise<void> {
   for (const size of [DESKTOP, PHONE]) {

@@ -77,6 +77,9 @@ function Health({ stats }: { readonly stats: Stats }) {
       <li class={stats.cache === 'down' ? 'down' : 'up'}>
         Cache: {stats.cache === 'none' ? 'none configured' : stats.cache}
       </li>
+      <li class="neutral">
+        {stats.workers} server {stats.workers === 1 ? 'process' : 'processes'}
+      </li>
     </ul>
   );
 }
@@ -116,9 +119,21 @@ function Chart({ stats }: { readonly stats: Stats }) {
     plot.current = new uPlot(
       {
         ...size(),
-        series: [{}, ...SERIES.map((series) => ({ label: series.label, stroke: series.stroke, width: 2 }))],
+        series: [
+          {},
+          ...SERIES.map((series) => ({
+            label: series.label,
+            stroke: series.stroke,
+            width: 2,
+            // Dots too, so that the first minutes (a few points) show.
+            points: { show: true, size: 5 },
+          })),
+        ],
         axes: [{}, { size: 56 }],
-        scales: { x: { time: true } },
+        // The whole hour, however little of it has data yet (a server started minutes ago).
+        scales: { x: { time: true, range: () => [Date.now() / 1000 - 3600, Date.now() / 1000] } },
+        // Labels only: values under the cursor would be the sole way to read them, and the cards say it.
+        legend: { live: false },
       },
       data(),
       element,
