@@ -99,7 +99,7 @@ function SignedIn({ session, onSignedOut }: { readonly session: Session; readonl
       </header>
       <main id="main" tabIndex={-1}>
         <Alert error={signOutError} />
-        <Page route={route} operator={operator} />
+        <Page route={route} operator={operator} self={session.name} />
       </main>
     </>
   );
@@ -110,7 +110,8 @@ function skipToMain() {
   document.getElementById('main')?.focus();
 }
 
-function Page({ route, operator }: { readonly route: Route; readonly operator: boolean }) {
+function Page(props: { readonly route: Route; readonly operator: boolean; readonly self: string }) {
+  const { route, operator } = props;
   switch (route.page) {
     case 'overview':
       return <OverviewPage />;
@@ -123,7 +124,7 @@ function Page({ route, operator }: { readonly route: Route; readonly operator: b
     case 'introspectors':
       return <IntrospectorsPage operator={operator} />;
     case 'admins':
-      return operator ? <AdminsPage /> : <OperatorsOnly />;
+      return operator ? <AdminsPage self={props.self} /> : <OperatorsOnly />;
     case 'not-found':
       return (
         <>

@@ -16,7 +16,8 @@ import {
 } from '../components/ui.js';
 import { when } from '../format.js';
 
-export function AdminsPage() {
+/** `self`: the signed-in admin, who cannot revoke itself (the API answers 409), so gets no button. */
+export function AdminsPage({ self }: { readonly self: string }) {
   const list = useLoad(() => call<Schemas['AdminList']>('GET', '/admins'), []);
   const [name, setName] = useState('');
   const [role, setRole] = useState<AdminRole>('viewer');
@@ -97,7 +98,7 @@ export function AdminsPage() {
                     <td>{when(admin.createdAt)}</td>
                     <td>{when(admin.revokedAt)}</td>
                     <td>
-                      {admin.status === 'active' && (
+                      {admin.status === 'active' && admin.name !== self && (
                         <button
                           type="button"
                           class="danger"
