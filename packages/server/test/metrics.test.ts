@@ -8,6 +8,7 @@ import {
   basicHeader,
   httpsRequest,
   mistyped,
+  requestOnNewConnection,
   startTestServer,
   type TestClient,
   type TestServer,
@@ -229,17 +230,11 @@ describe('GET /metrics, serve --workers 2', () => {
   });
 
   /** One request on a connection of its own: the primary hands connections to the workers in turn. */
-  async function onNewConnection(port: number, path: string, authorization?: string) {
-    const agent = new https.Agent({ ca, keepAlive: false });
-    try {
-      return await httpsRequest(port, agent, {
-        path,
-        ...(authorization !== undefined && { headers: { authorization } }),
-      });
-    } finally {
-      agent.destroy();
-    }
-  }
+  const onNewConnection = (port: number, path: string, authorization?: string) =>
+    requestOnNewConnection(port, ca, {
+      path,
+      ...(authorization !== undefined && { headers: { authorization } }),
+    });
 
   it('counts every worker’s requests in every scrape, whichever worker answers it', async () => {
     const sent = 12;

@@ -11,7 +11,7 @@ import {
   type TestServer,
   tokenRequest,
 } from './helpers/harness.js';
-import { expectResponseMatches, validateOpenApiDocument } from './helpers/openapi.js';
+import { documented, expectResponseMatches, validateOpenApiDocument } from './helpers/openapi.js';
 
 /**
  * The public listener's OpenAPI document (issue 13 §2): it validates as OpenAPI 3.1, and real answers of
@@ -33,21 +33,13 @@ beforeAll(async () => {
 afterAll(() => t.close());
 
 /** Sends `request` and asserts the answer matches the served document; returns it for more checks. */
-async function documented(request: TestRequest, server: TestServer = t): Promise<TestResponse> {
-  const response = await server.request(request);
-  expectResponseMatches(served, {
-    method: request.method ?? 'GET',
-    path: request.path,
-    status: response.status,
-    headers: response.headers,
-    body: response.body,
-  });
-  return response;
+async function documentedAnswer(request: TestRequest, server: TestServer = t): Promise<TestResponse> {
+  return documented(served, request, await server.request(request));
 }
 
 describe(`GET ${PUBLIC_DOCUMENT_PATH}`, () => {
   it('serves a valid OpenAPI 3.1 document, the one in the source, not to be cached blindly', async () => {
-    const response = await documented({ path: PUBLIC_DOCUMENT_PATH });
+    const response = await documentedAnswer({ path: PUBLIC_DOCUMENT_PATH });
     expect(response.status).toBe(200);
     expect(response.headers['content-type']).toBe('application/json');
     expect(response.headers['cache-control']).toBe('no-cache');
@@ -57,12 +49,12 @@ describe(`GET ${PUBLIC_DOCUMENT_PATH}`, () => {
   });
 
   it('answers browsers too (public information), and HEAD without the body', async () => {
-    const fromBrowser = await documented({
+    const fromBrowser = await documentedAnswer({
       path: PUBLIC_DOCUMENT_PATH,
       headers: { origin: 'https://docs.example', 'sec-fetch-mode': 'navigate' },
     });
     expect(fromBrowser.status).toBe(200);
-    const head = await documented({ method: 'HEAD', path: PUBLIC_DOCUMENT_PATH });
+    const head = await documentedAnswer({ method: 'HEAD', path: PUBLIC_DOCUMENT_PATH });
     expect(head.status).toBe(200);
     expect(head.text).toBe('');
   });
@@ -71,14 +63,14 @@ describe(`GET ${PUBLIC_DOCUMENT_PATH}`, () => {
     const post = await t.request({ method: 'POST', path: PUBLIC_DOCUMENT_PATH });
     expect(post.status).toBe(405);
     expect(post.headers.allow).toBe('GET, HEAD');
-    const query = await documented({ path: `${PUBLIC_DOCUMENT_PATH}?v=1` });
+    const query = await documentedAnswer({ path: `${PUBLIC_DOCUMENT_PATH}?v=1` });
     expect(query.status).toBe(400);
   });
 });
 
 describe('the token endpoint matches the document', () => {
   it('issues a token (RFC 6749 §5.1)', async () => {
-    expect((await documented(tokenRequest(acme.basic))).status).toBe(200);
+    expect((await documentedAnswer(tokenRequest(acme.basic))).status).toBe(200);
   });
 
   it.each([
@@ -87,20 +79,20 @@ describe('the token endpoint matches the document', () => {
     ['an unknown scope', 400, 'invalid_scope', 'grant_type=client_credentials&scope=admin'],
     ['a body over 4 KiB', 413, 'invalid_request', `grant_type=client_credentials&x=${'a'.repeat(5000)}`],
   ])('answers %s with %i %s (RFC 6749 §5.2)', async (_case, status, error, body) => {
-    const response = await documented(tokenRequest(acme.basic, body));
+    const response = await documentedAnswer(tokenRequest(acme.basic, body));
     expect(response.status).toBe(status);
     expect(response.json()).toMatchObject({ error });
   });
 
   it('answers wrong credentials with 401 invalid_client and the Basic challenge', async () => {
-    const response = await documented(tokenRequest(basicHeader('acme', mistyped(acme.apiKey))));
+    const response = await documentedAnswer(tokenRequest(basicHeader('acme', mistyped(acme.apiKey))));
     expect(response.status).toBe(401);
     expect(response.json()).toMatchObject({ error: 'invalid_client' });
   });
 
   it('answers a browser with 403', async () => {
     const request = tokenRequest(acme.basic);
-    const response = await documented({
+    const response = await documentedAnswer({
       ...request,
       headers: { ...request.headers, origin: 'https://x.example' },
     });
@@ -111,13 +103,13 @@ describe('the token endpoint matches the document', () => {
 describe('revocation and introspection match the document', () => {
   it('revokes with 200 and no body, and refuses a request without a token with 400', async () => {
     const token = await t.token(acme);
-    const revoked = await documented({
+    const revoked = await documentedAnswer({
       ...tokenRequest(acme.basic, `token=${token}`),
       path: '/v2.01/oauth/revoke',
     });
     expect(revoked.status).toBe(200);
     expect(revoked.text).toBe('');
-    const missing = await documented({ ...tokenRequest(acme.basic, ''), path: '/v2.01/oauth/revoke' });
+    const missing = await documentedAnswer({ ...tokenRequest(acme.basic, ''), path: '/v2.01/oauth/revoke' });
     expect(missing.status).toBe(400);
   });
 
@@ -126,7 +118,7 @@ describe('revocation and introspection match the document', () => {
     const authorization = basicHeader('resource-server', introspector.apiKey);
     const token = await t.token(acme);
     const introspect = (auth: string, body: string) =>
-      documented({ ...tokenRequest(auth, body), path: '/v2.01/oauth/introspect' });
+      documentedAnswer({ ...tokenRequest(auth, body), path: '/v2.01/oauth/introspect' });
     expect((await introspect(authorization, `token=${token}`)).json()).toMatchObject({ active: true });
     expect((await introspect(authorization, 'token=forged')).json()).toEqual({ active: false });
     expect((await introspect(acme.basic, `token=${token}`)).status).toBe(401);
@@ -137,13 +129,13 @@ describe('the clients resource matches the document', () => {
   const path = '/v2.01/acme/clients';
 
   it('reads with Basic, Bearer and HEAD, and updates with PUT', async () => {
-    expect((await documented({ path, headers: { authorization: acme.basic } })).status).toBe(200);
+    expect((await documentedAnswer({ path, headers: { authorization: acme.basic } })).status).toBe(200);
     const bearer = `Bearer ${await t.token(acme)}`;
-    expect((await documented({ path, headers: { authorization: bearer } })).status).toBe(200);
-    expect((await documented({ method: 'HEAD', path, headers: { authorization: acme.basic } })).status).toBe(
-      200,
-    );
-    const updated = await documented({
+    expect((await documentedAnswer({ path, headers: { authorization: bearer } })).status).toBe(200);
+    expect(
+      (await documentedAnswer({ method: 'HEAD', path, headers: { authorization: acme.basic } })).status,
+    ).toBe(200);
+    const updated = await documentedAnswer({
       method: 'PUT',
       path,
       headers: { authorization: acme.basic, 'content-type': 'application/json' },
@@ -182,13 +174,13 @@ describe('the clients resource matches the document', () => {
       () => ({ path: `${path}?access_token=x`, headers: { authorization: acme.basic } }),
     ],
   ])('answers %s with %i %s in MANGOPAY’s shape', async (_case, status, type, request) => {
-    const response = await documented(request());
+    const response = await documentedAnswer(request());
     expect(response.status).toBe(status);
     expect(response.json()).toMatchObject({ Type: type });
   });
 
   it('answers a gateway path without an upstream with 404, as its `default` allows', async () => {
-    const response = await documented({
+    const response = await documentedAnswer({
       path: '/v2.01/acme/users',
       headers: { authorization: acme.basic },
     });
@@ -203,15 +195,17 @@ describe('forward-auth matches the document', () => {
   });
 
   it('allows with 200, no body and the identity headers', async () => {
-    const response = await documented(ask('/v2.01/acme/users', { authorization: acme.basic }));
+    const response = await documentedAnswer(ask('/v2.01/acme/users', { authorization: acme.basic }));
     expect(response.status).toBe(200);
     expect(response.text).toBe('');
   });
 
   it('refuses with 401 (no credentials) and 403 (another client, a path that is not an API call)', async () => {
-    expect((await documented(ask('/v2.01/acme/users'))).status).toBe(401);
-    expect((await documented(ask('/v2.01/other/users', { authorization: acme.basic }))).status).toBe(403);
-    expect((await documented(ask('/admin', { authorization: acme.basic }))).status).toBe(403);
+    expect((await documentedAnswer(ask('/v2.01/acme/users'))).status).toBe(401);
+    expect((await documentedAnswer(ask('/v2.01/other/users', { authorization: acme.basic }))).status).toBe(
+      403,
+    );
+    expect((await documentedAnswer(ask('/admin', { authorization: acme.basic }))).status).toBe(403);
   });
 });
 
@@ -219,9 +213,9 @@ describe('health checks match the document', () => {
   it.each(['/healthz', '/readyz'])(
     '%s answers 200 by GET and HEAD, 400 with a query string',
     async (path) => {
-      expect((await documented({ path })).status).toBe(200);
-      expect((await documented({ method: 'HEAD', path })).status).toBe(200);
-      expect((await documented({ path: `${path}?x=1` })).status).toBe(400);
+      expect((await documentedAnswer({ path })).status).toBe(200);
+      expect((await documentedAnswer({ method: 'HEAD', path })).status).toBe(200);
+      expect((await documentedAnswer({ path: `${path}?x=1` })).status).toBe(400);
     },
   );
 });
@@ -237,11 +231,11 @@ describe('limits match the document', () => {
   afterAll(() => limited.close());
 
   it('answers 429 with Retry-After at the token endpoint, on the clients resource and at forward-auth', async () => {
-    expect((await documented(tokenRequest(client.basic), limited)).status).toBe(200);
-    expect((await documented(tokenRequest(client.basic), limited)).status).toBe(429);
+    expect((await documentedAnswer(tokenRequest(client.basic), limited)).status).toBe(200);
+    expect((await documentedAnswer(tokenRequest(client.basic), limited)).status).toBe(429);
     const clients: TestRequest = { path: '/v2.01/acme/clients', headers: { authorization: client.basic } };
-    expect((await documented(clients, limited)).status).toBe(200);
-    expect((await documented(clients, limited)).status).toBe(429);
+    expect((await documentedAnswer(clients, limited)).status).toBe(200);
+    expect((await documentedAnswer(clients, limited)).status).toBe(429);
     const forwardAuth: TestRequest = {
       path: '/forward-auth',
       headers: {
@@ -250,7 +244,7 @@ describe('limits match the document', () => {
         'x-forwarded-uri': '/v2.01/acme/users',
       },
     };
-    expect((await documented(forwardAuth, limited)).status).toBe(429);
+    expect((await documentedAnswer(forwardAuth, limited)).status).toBe(429);
   });
 });
 

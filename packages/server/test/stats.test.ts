@@ -1,5 +1,4 @@
 import { readFileSync, rmSync } from 'node:fs';
-import https from 'node:https';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -11,8 +10,8 @@ import {
 import { runCli, type ServerProcess, spawnServer } from './helpers/cli.js';
 import {
   basicHeader,
-  httpsRequest,
   mistyped,
+  requestOnNewConnection,
   startTestServer,
   type TestClient,
   type TestRequest,
@@ -20,7 +19,7 @@ import {
   type TestServer,
   tempDataDir,
 } from './helpers/harness.js';
-import { expectResponseMatches } from './helpers/openapi.js';
+import { documented } from './helpers/openapi.js';
 
 /**
  * `GET /admin/v1/stats` (issue 14, the dashboard's overview): the last hour of traffic per 10-second
@@ -158,15 +157,7 @@ describe('GET /admin/v1/stats, one process', () => {
 
   /** An admin request, its answer held to the OpenAPI document. */
   async function send(request: TestRequest): Promise<TestResponse> {
-    const response = await t.adminRequest(request);
-    expectResponseMatches(document, {
-      method: request.method ?? 'GET',
-      path: request.path,
-      status: response.status,
-      headers: response.headers,
-      body: response.text,
-    });
-    return response;
+    return documented(document, request, await t.adminRequest(request));
   }
 
   const asViewer = (path: string) => send({ path, headers: { authorization: `Bearer ${viewer}` } });
@@ -262,14 +253,11 @@ describe('GET /admin/v1/stats, serve --workers 2', () => {
   });
 
   /** One request on a connection of its own: the primary hands connections to the workers in turn. */
-  async function onNewConnection(port: number, path: string, authorization: string) {
-    const agent = new https.Agent({ ca, keepAlive: false });
-    try {
-      return await httpsRequest(port, agent, { path, headers: { authorization } });
-    } finally {
-      agent.destroy();
-    }
-  }
+  const onNewConnection = (port: number, path: string, authorization?: string) =>
+    requestOnNewConnection(port, ca, {
+      path,
+      ...(authorization !== undefined && { headers: { authorization } }),
+    });
 
   it('counts every worker’s requests, whichever worker answers', async () => {
     const sent = 12;

@@ -206,10 +206,7 @@ export async function startTestServer(
     async createAdmin(name, role = 'operator') {
       return (await createAdmin(context, name, role)).token;
     },
-    requestOnNewConnection: (req) => {
-      const own = new https.Agent({ ca: server.tls.cert, keepAlive: false });
-      return httpsRequest(address.port, own, req).finally(() => own.destroy());
-    },
+    requestOnNewConnection: (req) => requestOnNewConnection(address.port, server.tls.cert, req),
     cliFlags({ announce }) {
       const { store, cache, cachePrefix } = server.options;
       return [
@@ -240,6 +237,23 @@ export async function startTestServer(
     },
     openStore: () => openStore(server.options.store, dataDir, 5000),
   };
+}
+
+/**
+ * One request on a connection of its own, trusting `ca`: with worker processes, the primary hands
+ * connections to the workers in turn, so each may land on another process.
+ */
+export async function requestOnNewConnection(
+  port: number,
+  ca: string | Buffer,
+  req: TestRequest,
+): Promise<TestResponse> {
+  const agent = new https.Agent({ ca, keepAlive: false });
+  try {
+    return await httpsRequest(port, agent, req);
+  } finally {
+    agent.destroy();
+  }
 }
 
 export function httpsRequest(port: number, agent: https.Agent, req: TestRequest): Promise<TestResponse> {

@@ -4,6 +4,7 @@
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
+import type { TestRequest, TestResponse } from './harness.js';
 
 /** Throws with the validator's errors when `document` is not a valid OpenAPI document. */
 export async function validateOpenApiDocument(document: object): Promise<void> {
@@ -281,4 +282,16 @@ function escapePointer(segment: string): string {
 
 function unescapePointer(segment: string): string {
   return segment.replaceAll('~1', '/').replaceAll('~0', '~');
+}
+
+/** `response`, the answer to `request`, once held to `document` (see `expectResponseMatches`). */
+export function documented(document: object, request: TestRequest, response: TestResponse): TestResponse {
+  expectResponseMatches(document, {
+    method: request.method ?? 'GET',
+    path: request.path,
+    status: response.status,
+    headers: response.headers,
+    body: response.body,
+  });
+  return response;
 }
