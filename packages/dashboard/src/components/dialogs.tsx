@@ -1,8 +1,8 @@
 // Confirmation and form dialogs on the native <dialog>: showModal() traps focus, Escape closes it and focus
 // returns to the control that opened it.
 import type { ComponentChildren } from 'preact';
-import { useEffect, useId, useRef, useState } from 'preact/hooks';
-import { Alert } from './ui.js';
+import { useEffect, useId, useRef } from 'preact/hooks';
+import { Alert, useSubmit } from './ui.js';
 
 interface DialogProps {
   readonly title: string;
@@ -18,42 +18,27 @@ interface DialogProps {
 export function Dialog(props: DialogProps) {
   const ref = useRef<HTMLDialogElement>(null);
   const titleId = useId();
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>();
   useEffect(() => {
     const dialog = ref.current;
     if (dialog !== null && !dialog.open) dialog.showModal();
   }, []);
-  const confirm = async () => {
-    setBusy(true);
-    setError(undefined);
-    try {
-      await props.onConfirm();
-      ref.current?.close();
-    } catch (caught) {
-      setError(caught);
-      setBusy(false);
-    }
-  };
+  const confirm = useSubmit(async () => {
+    await props.onConfirm();
+    ref.current?.close();
+  });
   return (
     <dialog ref={ref} aria-labelledby={titleId} onClose={props.onClose}>
-      <form
-        method="dialog"
-        onSubmit={(event) => {
-          event.preventDefault();
-          void confirm();
-        }}
-      >
+      <form method="dialog" onSubmit={confirm.onSubmit}>
         <h2 id={titleId} class="dialog-title">
           {props.title}
         </h2>
         {props.children}
-        <Alert error={error} />
+        <Alert error={confirm.error} />
         <div class="actions">
           <button type="button" class="secondary" onClick={() => ref.current?.close()}>
             Cancel
           </button>
-          <button type="submit" class={props.danger === true ? 'danger' : 'primary'} disabled={busy}>
+          <button type="submit" class={props.danger === true ? 'danger' : 'primary'} disabled={confirm.busy}>
             {props.confirmLabel}
           </button>
         </div>

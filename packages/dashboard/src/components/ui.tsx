@@ -173,3 +173,30 @@ export function onSubmit(handler: () => void): SubmitEventHandler<HTMLFormElemen
     handler();
   };
 }
+
+export interface Submission {
+  /** The last refusal, shown in an alert; undefined while submitting again. */
+  readonly error: unknown;
+  /** Its field errors, by field name, to show beside their fields. */
+  readonly errors: Readonly<Record<string, string>>;
+  readonly busy: boolean;
+  readonly onSubmit: SubmitEventHandler<HTMLFormElement>;
+}
+
+/** A form that runs `action` when submitted and keeps its refusal, the same way in every form. */
+export function useSubmit(action: () => Promise<void>): Submission {
+  const [error, setError] = useState<unknown>();
+  const [busy, setBusy] = useState(false);
+  const submit = onSubmit(() => {
+    setBusy(true);
+    setError(undefined);
+    action().then(
+      () => setBusy(false),
+      (caught: unknown) => {
+        setError(caught);
+        setBusy(false);
+      },
+    );
+  });
+  return { error, errors: fieldErrors(error), busy, onSubmit: submit };
+}

@@ -13,19 +13,10 @@ import {
   type Schemas,
 } from '../api.js';
 import { AuditTable } from '../components/audit-table.js';
+import { type ClientSettings, ClientSettingsFields } from '../components/client-settings.js';
 import { Dialog } from '../components/dialogs.js';
 import { SecretOnce } from '../components/secret.js';
-import {
-  Alert,
-  Empty,
-  Field,
-  fieldErrors,
-  Notice,
-  onSubmit,
-  Select,
-  TableRegion,
-  useLoad,
-} from '../components/ui.js';
+import { Alert, Empty, Field, Notice, Select, TableRegion, useLoad, useSubmit } from '../components/ui.js';
 import { optionalInteger, when } from '../format.js';
 import { keyCreateScopesValues } from '../generated/admin-api.js';
 import { href } from '../route.js';
@@ -306,55 +297,34 @@ function ClientFacts({ client }: { readonly client: Client }) {
 }
 
 function Settings({ client, onSaved }: { readonly client: Client; readonly onSaved: () => void }) {
-  const [name, setName] = useState(client.name);
-  const [tokenTtl, setTokenTtl] = useState(client.tokenTtl === null ? '' : String(client.tokenTtl));
-  const [rateLimits, setRateLimits] = useState(client.rateLimits ?? '');
-  const [error, setError] = useState<unknown>();
+  const [settings, setSettings] = useState<ClientSettings>({
+    name: client.name,
+    tokenTtl: client.tokenTtl === null ? '' : String(client.tokenTtl),
+    rateLimits: client.rateLimits ?? '',
+  });
   const [saved, setSaved] = useState(false);
-  const submit = async () => {
-    setError(undefined);
+  const submit = useSubmit(async () => {
     setSaved(false);
-    try {
-      // Empty fields return a setting to the server default (null), as the API takes it.
-      const body: Schemas['ClientUpdate'] = {
-        tokenTtl: optionalInteger(tokenTtl) ?? null,
-        rateLimits: rateLimits.trim() === '' ? null : rateLimits.trim(),
-      };
-      if (name.trim() !== '' && name.trim() !== client.name) body.name = name.trim();
-      await call<Client>('PATCH', clientPath(client.clientId), body);
-      setSaved(true);
-      onSaved();
-    } catch (caught) {
-      setError(caught);
-    }
-  };
-  const errors = fieldErrors(error);
+    // Empty fields return a setting to the server default (null), as the API takes it.
+    const rateLimits = settings.rateLimits.trim();
+    const body: Schemas['ClientUpdate'] = {
+      tokenTtl: optionalInteger(settings.tokenTtl) ?? null,
+      rateLimits: rateLimits === '' ? null : rateLimits,
+    };
+    const name = settings.name.trim();
+    if (name !== '' && name !== client.name) body.name = name;
+    await call<Client>('PATCH', clientPath(client.clientId), body);
+    setSaved(true);
+    onSaved();
+  });
   return (
     <details class="panel">
       <summary>Edit settings</summary>
-      <form onSubmit={onSubmit(() => void submit())}>
+      <form onSubmit={submit.onSubmit}>
         <div class="grid">
-          <Field label="Name" value={name} onValue={setName} error={errors.name} />
-          <Field
-            label="Token lifetime (seconds)"
-            type="number"
-            min={1}
-            max={86400}
-            value={tokenTtl}
-            onValue={setTokenTtl}
-            hint="1 to 86400; empty: the server default"
-            error={errors.tokenTtl}
-          />
-          <Field
-            label="Rate limits"
-            value={rateLimits}
-            onValue={setRateLimits}
-            placeholder="100/1s,5000/1h"
-            hint="Empty: the server default"
-            error={errors.rateLimits}
-          />
+          <ClientSettingsFields value={settings} onValue={setSettings} errors={submit.errors} />
         </div>
-        <Alert error={error} />
+        <Alert error={submit.error} />
         {saved && <Notice>Settings saved.</Notice>}
         <button type="submit" class="primary">
           Save settings
@@ -445,28 +415,22 @@ function CreateKey({
   const [alias, setAlias] = useState('');
   const [scopes, setScopes] = useState<Schemas['KeyCreate']['scopes']>('write');
   const [days, setDays] = useState('');
-  const [error, setError] = useState<unknown>();
-  const submit = async () => {
-    setError(undefined);
-    try {
-      const body: Schemas['KeyCreate'] = {};
-      if (alias.trim() !== '') body.alias = alias.trim();
-      if (scopes !== undefined) body.scopes = scopes;
-      const expiresInDays = optionalInteger(days);
-      if (expiresInDays !== undefined) body.expiresInDays = expiresInDays;
-      const key = await call<NewKey>('POST', `${clientPath(clientId)}/keys`, body);
-      setAlias('');
-      setDays('');
-      onCreated(key);
-    } catch (caught) {
-      setError(caught);
-    }
-  };
-  const errors = fieldErrors(error);
+  const submit = useSubmit(async () => {
+    const body: Schemas['KeyCreate'] = {};
+    if (alias.trim() !== '') body.alias = alias.trim();
+    if (scopes !== undefined) body.scopes = scopes;
+    const expiresInDays = optionalInteger(days);
+    if (expiresInDays !== undefined) body.expiresInDays = expiresInDays;
+    const key = await call<NewKey>('POST', `${clientPath(clientId)}/keys`, body);
+    setAlias('');
+    setDays('');
+    onCreated(key);
+  });
+  const errors = submit.errors;
   return (
     <details class="panel">
       <summary>Create a key</summary>
-      <form onSubmit={onSubmit(() => void submit())}>
+      <form onSubmit={submit.onSubmit}>
         <div class="grid">
           <Field label="Alias" value={alias} onValue={setAlias} error={errors.alias} />
           <Select
@@ -490,7 +454,7 @@ function CreateKey({
             error={errors.expiresInDays}
           />
         </div>
-        <Alert error={error} />
+        <Alert error={submit.error} />
         <button type="submit" class="primary">
           Create key
         </button>

@@ -2,8 +2,18 @@
 // whose first key is shown once.
 import { useState } from 'preact/hooks';
 import { type Client, call, type NewKey, query, type Schemas } from '../api.js';
+import { ClientSettingsFields, noClientSettings } from '../components/client-settings.js';
 import { SecretOnce } from '../components/secret.js';
-import { Alert, Empty, Field, fieldErrors, onSubmit, TableRegion, useLoad } from '../components/ui.js';
+import {
+  Alert,
+  Empty,
+  Field,
+  fieldErrors,
+  onSubmit,
+  TableRegion,
+  useLoad,
+  useSubmit,
+} from '../components/ui.js';
 import { optionalInteger, when } from '../format.js';
 import { href } from '../route.js';
 
@@ -115,31 +125,22 @@ function ClientTable({ clients }: { readonly clients: readonly Client[] }) {
 
 function CreateClient({ onCreated }: { readonly onCreated: () => void }) {
   const [clientId, setClientId] = useState('');
-  const [name, setName] = useState('');
-  const [tokenTtl, setTokenTtl] = useState('');
-  const [rateLimits, setRateLimits] = useState('');
-  const [error, setError] = useState<unknown>();
+  const [settings, setSettings] = useState(noClientSettings);
   const [created, setCreated] = useState<{ clientId: string; key: NewKey }>();
-  const submit = async () => {
-    setError(undefined);
-    try {
-      const body: Schemas['ClientCreate'] = { clientId: clientId.trim() };
-      if (name.trim() !== '') body.name = name.trim();
-      const ttl = optionalInteger(tokenTtl);
-      if (ttl !== undefined) body.tokenTtl = ttl;
-      if (rateLimits.trim() !== '') body.rateLimits = rateLimits.trim();
-      const answer = await call<Schemas['CreatedClient']>('POST', '/clients', body);
-      setCreated({ clientId: answer.client.clientId, key: answer.key });
-      setClientId('');
-      setName('');
-      setTokenTtl('');
-      setRateLimits('');
-      onCreated();
-    } catch (caught) {
-      setError(caught);
-    }
-  };
-  const errors = fieldErrors(error);
+  const submit = useSubmit(async () => {
+    const body: Schemas['ClientCreate'] = { clientId: clientId.trim() };
+    const name = settings.name.trim();
+    if (name !== '') body.name = name;
+    const ttl = optionalInteger(settings.tokenTtl);
+    if (ttl !== undefined) body.tokenTtl = ttl;
+    const rateLimits = settings.rateLimits.trim();
+    if (rateLimits !== '') body.rateLimits = rateLimits;
+    const answer = await call<Schemas['CreatedClient']>('POST', '/clients', body);
+    setCreated({ clientId: answer.client.clientId, key: answer.key });
+    setClientId('');
+    setSettings(noClientSettings);
+    onCreated();
+  });
   if (created !== undefined) {
     return (
       <div class="panel">
@@ -154,7 +155,7 @@ function CreateClient({ onCreated }: { readonly onCreated: () => void }) {
   return (
     <details class="panel">
       <summary>Create a client</summary>
-      <form onSubmit={onSubmit(() => void submit())}>
+      <form onSubmit={submit.onSubmit}>
         <div class="grid">
           <Field
             label="ClientId"
@@ -162,29 +163,11 @@ function CreateClient({ onCreated }: { readonly onCreated: () => void }) {
             onValue={setClientId}
             required
             hint="1 to 64 of A–Z, a–z, 0–9, _ and -"
-            error={errors.clientId}
+            error={submit.errors.clientId}
           />
-          <Field label="Name" value={name} onValue={setName} error={errors.name} />
-          <Field
-            label="Token lifetime (seconds)"
-            type="number"
-            min={1}
-            max={86400}
-            value={tokenTtl}
-            onValue={setTokenTtl}
-            hint="Empty: the server default"
-            error={errors.tokenTtl}
-          />
-          <Field
-            label="Rate limits"
-            value={rateLimits}
-            onValue={setRateLimits}
-            placeholder="100/1s,5000/1h"
-            hint="Empty: the server default"
-            error={errors.rateLimits}
-          />
+          <ClientSettingsFields value={settings} onValue={setSettings} errors={submit.errors} />
         </div>
-        <Alert error={error} />
+        <Alert error={submit.error} />
         <button type="submit" class="primary">
           Create client
         </button>

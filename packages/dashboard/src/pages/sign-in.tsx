@@ -1,30 +1,21 @@
 import { useState } from 'preact/hooks';
 import { call, type Session } from '../api.js';
-import { Alert, Field, fieldErrors, onSubmit } from '../components/ui.js';
+import { Alert, Field, useSubmit } from '../components/ui.js';
 
 export function SignInPage({ onSignedIn }: { readonly onSignedIn: (session: Session) => void }) {
   const [token, setToken] = useState('');
-  const [error, setError] = useState<unknown>();
-  const [busy, setBusy] = useState(false);
-  const submit = async () => {
-    setBusy(true);
-    setError(undefined);
-    try {
-      const session = await call<Session>('POST', '/session', { token });
-      setToken('');
-      onSignedIn(session);
-    } catch (caught) {
-      setError(caught);
-      setBusy(false);
-    }
-  };
+  const submit = useSubmit(async () => {
+    const session = await call<Session>('POST', '/session', { token });
+    setToken('');
+    onSignedIn(session);
+  });
   return (
     <main id="main" class="sign-in">
       <h1>Portcullis</h1>
       <p>
         Sign in with an admin token (<code>pca_…</code>), from <code>portcullis admins create</code>.
       </p>
-      <form onSubmit={onSubmit(() => void submit())}>
+      <form onSubmit={submit.onSubmit}>
         <Field
           label="Admin token"
           type="password"
@@ -32,10 +23,10 @@ export function SignInPage({ onSignedIn }: { readonly onSignedIn: (session: Sess
           onValue={setToken}
           required
           autoComplete="off"
-          error={fieldErrors(error).token}
+          error={submit.errors.token}
         />
-        <Alert error={error} />
-        <button type="submit" class="primary" disabled={busy}>
+        <Alert error={submit.error} />
+        <button type="submit" class="primary" disabled={submit.busy}>
           Sign in
         </button>
       </form>
