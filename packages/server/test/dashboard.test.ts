@@ -251,6 +251,47 @@ describe('the dashboard', () => {
     await page.close();
   });
 
+  it('rotates a key with a grace period, disables and enables the client, and makes an admin whose token signs in', async () => {
+    const created = await t.createClient('rotor');
+    const page = await browser.newPage();
+    await signIn(page, operatorToken);
+    await page.goto(url('#/clients/rotor'));
+    await page.getByRole('button', { name: `Rotate key ${created.keyId}` }).click();
+    const rotate = page.getByRole('dialog');
+    await rotate.getByLabel('Grace period (hours)').fill('2');
+    await rotate.getByRole('button', { name: 'Rotate key' }).click();
+    const newKey = await page.getByRole('textbox', { name: 'API key' }).inputValue();
+    expect(newKey).toMatch(/^pcl_sandbox_/);
+    const call = (authorization: string) =>
+      t.requestOnNewConnection({ path: '/v2.01/rotor/clients', headers: { authorization } });
+    // Both keys work during the grace period.
+    expect((await call(basicHeader('rotor', newKey))).status).toBe(200);
+    expect((await call(created.basic)).status).toBe(200);
+    await page.getByRole('button', { name: 'I have copied it' }).click();
+
+    await page.getByRole('button', { name: 'Disable client' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Disable client' }).click();
+    await page.getByRole('button', { name: 'Enable client' }).waitFor();
+    expect(await waitUntil(async () => (await call(created.basic)).status === 401, 1000)).toBeLessThan(1000);
+    await page.getByRole('button', { name: 'Enable client' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Enable client' }).click();
+    await page.getByRole('button', { name: 'Disable client' }).waitFor();
+    expect(await waitUntil(async () => (await call(created.basic)).status === 200, 1000)).toBeLessThan(1000);
+
+    await page.getByRole('link', { name: 'Admins' }).click();
+    await page.getByLabel('Admin name').fill('bob');
+    await page.getByLabel('Role').selectOption('viewer');
+    await page.getByRole('button', { name: 'Create admin' }).click();
+    const token = await page.getByRole('textbox', { name: 'Admin token' }).inputValue();
+    expect(token).toMatch(/^pca_/);
+    await signOut(page);
+    await signIn(page, token);
+    expect(await page.getByText('bob').first().isVisible()).toBe(true);
+    expect(await page.getByRole('link', { name: 'Admins' }).count()).toBe(0);
+    await signOut(page);
+    await page.close();
+  });
+
   it('signs out: the old session cookie no longer works', async () => {
     const page = await browser.newPage();
     await signIn(page, operatorToken);
