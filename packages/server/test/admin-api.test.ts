@@ -491,6 +491,20 @@ describe('/admin/v1/audit', () => {
     expect(ids).toEqual(expect.arrayContaining(stored.map((entry) => entry.id)));
     expect(pages).toBeGreaterThan(2);
   });
+
+  it('pages from the newest entry down with order=newest, every entry once, and refuses another order', async () => {
+    const stored = await t.context.store.readAudit({ after: 0, limit: 10_000 });
+    const { items, pages } = await allPages<{ id: number }>(viewer, '/admin/v1/audit?order=newest&limit=7');
+    const ids = items.map((entry) => entry.id);
+    expect([...ids].sort((a, b) => b - a)).toEqual(ids);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids).toEqual(expect.arrayContaining(stored.map((entry) => entry.id)));
+    expect(ids[0]).toBe(Math.max(...stored.map((entry) => entry.id)));
+    expect(pages).toBeGreaterThan(2);
+    const sideways = await call(viewer, { path: '/admin/v1/audit?order=random' });
+    expect(sideways.status).toBe(400);
+    expect(sideways.json()).toMatchObject({ errors: { order: 'must be oldest or newest' } });
+  });
 });
 
 describe('an operator journey: the CLI for the first token, then only the admin API', () => {

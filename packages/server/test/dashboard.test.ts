@@ -192,6 +192,33 @@ describe('the dashboard', () => {
     await page.close();
   });
 
+  it('opens the audit trail on the newest entries of a busy trail', async () => {
+    const now = Date.now();
+    const busy = (at: number, type: 'tokens.issued' | 'limit.rate') => ({
+      at,
+      type,
+      clientId: 'busy',
+      keyId: 'key_busy',
+      source: null,
+      count: 1,
+      detail: null,
+      actor: null,
+    });
+    // More entries within the day than the page reads upwards in one go, then the newest.
+    await t.context.store.appendAuditEvents(
+      Array.from({ length: 2100 }, (_, i) => busy(now - 23 * 3_600_000 + i * 30_000, 'tokens.issued')),
+    );
+    await t.context.store.appendAuditEvents([busy(now - 60_000, 'limit.rate')]);
+    const page = await browser.newPage();
+    await signIn(page, viewerToken);
+    await page.goto(url('#/audit?client=busy'));
+    const entries = page.getByRole('region', { name: 'Audit entries' });
+    await entries.locator('tbody tr').first().waitFor();
+    expect(await entries.locator('tbody tr').first().locator('td').nth(1).textContent()).toBe('limit.rate');
+    await signOut(page);
+    await page.close();
+  });
+
   it('refuses a change without the CSRF token, with the session cookie alone', async () => {
     const page = await browser.newPage();
     await signIn(page, operatorToken);

@@ -575,6 +575,32 @@ describe.each([sqlite, ...(pgReachable ? [postgres] : [])])(
       expect(filtered.map((e) => e.count)).toEqual([2, 3]);
       // The latest entries carry the id of their first row, so a reader can go on from the newest one.
       expect((latest[0] as AuditEntry).id).toBe(first[0]?.id);
+
+      // Down from a cursor: newest first, one stored row at a time, the same filters.
+      const top = Number.MAX_SAFE_INTEGER;
+      const down = await store.readAudit({ clientId: 'audited', before: top, limit: 3 });
+      expect(down.map((e) => [e.type, e.count])).toEqual([
+        ['tokens.issued', 4],
+        ['tokens.issued', 3],
+        ['limit.rate', 1],
+      ]);
+      const rest = await store.readAudit({
+        clientId: 'audited',
+        before: (down[2] as AuditEntry).id,
+        limit: 3,
+      });
+      expect(rest.map((e) => [e.type, e.count])).toEqual([['tokens.issued', 2]]);
+      expect(
+        (
+          await store.readAudit({
+            clientId: 'audited',
+            type: 'tokens.issued',
+            until: T0 + 1,
+            before: top,
+            limit: 9,
+          })
+        ).map((e) => e.count),
+      ).toEqual([3, 2]);
     });
   },
 );

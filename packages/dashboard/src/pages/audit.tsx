@@ -1,5 +1,5 @@
-// The audit trail, newest first, filtered by client, type and time. New entries appear by themselves:
-// every 5 s the page asks for what was written since its newest entry.
+// The audit trail, newest first, filtered by client, type and time. The page opens on the newest entries
+// (`order=newest`); new ones appear by themselves: every 5 s it asks for what was written since its newest.
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { type AuditEntry, call, query, type Schemas } from '../api.js';
 import { AuditTable } from '../components/audit-table.js';
@@ -9,6 +9,8 @@ import { auditEntryTypeValues } from '../generated/admin-api.js';
 
 const POLL_MS = 5_000;
 const SHOWN = 500;
+/** Entries a call asks for: the admin API's largest page. */
+const PAGE = 200;
 /** Without "since", the last day. */
 const DEFAULT_SPAN_MS = 86_400_000;
 /**
@@ -43,13 +45,14 @@ export function AuditPage({ client }: { readonly client: string }) {
       until: fromLocalInput(filters.until),
     };
     let since = fromLocalInput(filters.since) ?? new Date(Date.now() - DEFAULT_SPAN_MS).toISOString();
-    const read = async () => {
-      const fresh: AuditEntry[] = [];
+    let opened = false;
+    /** What was written since the newest entry shown (less the overlap), up from there, unseen ones only. */
+    const readNewer = async (fresh: AuditEntry[]) => {
       let cursor: string | undefined;
       for (let page = 0; page < 10; page++) {
         const answer = await call<Schemas['AuditPage']>(
           'GET',
-          `/audit${query({ ...base, since, limit: 200, cursor })}`,
+          `/audit${query({ ...base, since, limit: PAGE, cursor })}`,
         );
         for (const entry of answer.data) {
           if (!seen.current.has(entry.id)) {
@@ -59,6 +62,23 @@ export function AuditPage({ client }: { readonly client: string }) {
         }
         if (answer.next_cursor === null) break;
         cursor = answer.next_cursor;
+      }
+    };
+    const read = async () => {
+      const fresh: AuditEntry[] = [];
+      if (!opened) {
+        // The newest entries first: on a busy trail, the oldest of the day are not what an operator opens.
+        const answer = await call<Schemas['AuditPage']>(
+          'GET',
+          `/audit${query({ ...base, since, order: 'newest', limit: PAGE })}`,
+        );
+        for (const entry of [...answer.data].reverse()) {
+          seen.current.add(entry.id);
+          fresh.push(entry);
+        }
+        opened = true;
+      } else {
+        await readNewer(fresh);
       }
       if (!current) return;
       const newest = fresh.reduce((latest, entry) => Math.max(latest, Date.parse(entry.at)), 0);

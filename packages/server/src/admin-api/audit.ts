@@ -10,9 +10,11 @@ import type { AdminResource } from './router.js';
 const DATE_TIME = /^(\d{4}-\d{2}-\d{2})[Tt](\d{2}:\d{2}:\d{2})(?:\.\d{1,9})?(?:[Zz]|([+-])(\d{2}):(\d{2}))$/;
 
 /**
- * `/audit`: the audit trail, as `portcullis audit` reads it. Pages go up the entries' ids from the
- * oldest matching one, one stored row per entry, so that following `next_cursor` until it is null returns
- * every entry exactly once, whatever is appended meanwhile (new entries come on the last pages).
+ * `/audit`: the audit trail, as `portcullis audit` reads it, one stored row per entry. With
+ * `order=oldest` (the default) pages go up the entries' ids from the oldest matching one, so that
+ * following `next_cursor` until it is null returns every entry exactly once, whatever is appended
+ * meanwhile (new entries come on the last pages). With `order=newest` they go down from the newest one:
+ * what an operator looks at first. A cursor is followed with the order it was given under.
  */
 export const auditResources: readonly AdminResource[] = [
   {
@@ -20,14 +22,15 @@ export const auditResources: readonly AdminResource[] = [
     method: 'GET',
     path: '/audit',
     role: 'viewer',
-    query: ['client', 'type', 'since', 'until', 'limit', 'cursor'],
+    query: ['client', 'type', 'since', 'until', 'order', 'limit', 'cursor'],
     async handle({ context, query }) {
       const size = pageSize(query);
-      const after = readCursor(query, (position) =>
-        /^\d{1,15}$/.test(position) ? Number(position) : undefined,
-      );
+      const order = readOrder(query);
+      const position = readCursor(query, (text) => (/^\d{1,15}$/.test(text) ? Number(text) : undefined));
       const filters = readFilters(query);
-      const entries = await readAudit(context.store, { ...filters, after: after ?? 0, limit: size + 1 });
+      const from =
+        order === 'oldest' ? { after: position ?? 0 } : { before: position ?? Number.MAX_SAFE_INTEGER };
+      const entries = await readAudit(context.store, { ...filters, ...from, limit: size + 1 });
       return {
         status: 200,
         body: pageOf(entries, size, auditSummary, (entry: AuditEntry) => String(entry.id)),
@@ -35,6 +38,13 @@ export const auditResources: readonly AdminResource[] = [
     },
   },
 ];
+
+/** `order`: `oldest` first (the default, for reading the whole trail) or `newest` first. */
+function readOrder(query: URLSearchParams): 'oldest' | 'newest' {
+  const order = query.get('order') ?? 'oldest';
+  if (order !== 'oldest' && order !== 'newest') throw badFields({ order: 'must be oldest or newest' });
+  return order;
+}
 
 interface AuditFilters {
   clientId?: string;

@@ -201,6 +201,8 @@ export interface AuditQuery {
    * it, the latest `limit` entries, oldest first.
    */
   readonly after?: number;
+  /** A cursor the other way: the next `limit` entries whose id is less than this, newest first. */
+  readonly before?: number;
   readonly limit: number;
 }
 

@@ -653,6 +653,11 @@ const paths = {
         query('type', 'Only entries of this type.', { enum: [...auditEventTypes] }),
         query('since', 'Entries at or after this time (RFC 3339).', TIME),
         query('until', 'Entries before this time (RFC 3339).', TIME),
+        query(
+          'order',
+          'Which end the pages start from: `oldest` (the default) or `newest`. Follow a cursor with the order it came with.',
+          { enum: ['oldest', 'newest'] },
+        ),
         parameters.Limit,
         parameters.Cursor,
       ],

@@ -250,4 +250,8 @@ const SQL: Statements = {
     WHERE id > $1 AND at >= $2 AND ($3::text IS NULL OR client_id = $3) AND ($4::text IS NULL OR type = $4)
       AND ($5::bigint IS NULL OR at < $5)
     ORDER BY id LIMIT $6`,
+  selectAuditBefore: `SELECT id, at, type, client_id, key_id, source, count, detail, actor FROM audit_events
+    WHERE id < $1 AND at >= $2 AND ($3::text IS NULL OR client_id = $3) AND ($4::text IS NULL OR type = $4)
+      AND ($5::bigint IS NULL OR at < $5)
+    ORDER BY id DESC LIMIT $6`,
 };

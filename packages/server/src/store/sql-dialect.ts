@@ -141,6 +141,8 @@ export interface Statements {
    * above `after`, one stored row each (counted events not summed), in id order
    */
   readonly selectAuditAfter: string;
+  /** [before, since, clientId, type, until, limit] → stored rows with id < before, newest first */
+  readonly selectAuditBefore: string;
 }
 
 export type StatementName = keyof Statements;

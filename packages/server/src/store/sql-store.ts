@@ -398,17 +398,13 @@ export class SqlStore implements Store {
     const clientId = query.clientId ?? null;
     const type = query.type ?? null;
     const until = query.until ?? null;
+    const filters = [since, clientId, type, until, query.limit];
     const rows =
-      query.after === undefined
-        ? await this.#rows<AuditRow>('selectAudit', [since, clientId, query.limit, type, until])
-        : await this.#rows<AuditRow>('selectAuditAfter', [
-            query.after,
-            since,
-            clientId,
-            type,
-            until,
-            query.limit,
-          ]);
+      query.after !== undefined
+        ? await this.#rows<AuditRow>('selectAuditAfter', [query.after, ...filters])
+        : query.before !== undefined
+          ? await this.#rows<AuditRow>('selectAuditBefore', [query.before, ...filters])
+          : await this.#rows<AuditRow>('selectAudit', [since, clientId, query.limit, type, until]);
     return rows.map(toAuditEvent);
   }
 

@@ -246,4 +246,8 @@ const SQL: Statements = {
     WHERE id > ?1 AND at >= ?2 AND (?3 IS NULL OR client_id = ?3) AND (?4 IS NULL OR type = ?4)
       AND (?5 IS NULL OR at < ?5)
     ORDER BY id LIMIT ?6`,
+  selectAuditBefore: `SELECT id, at, type, client_id, key_id, source, count, detail, actor FROM audit_events
+    WHERE id < ?1 AND at >= ?2 AND (?3 IS NULL OR client_id = ?3) AND (?4 IS NULL OR type = ?4)
+      AND (?5 IS NULL OR at < ?5)
+    ORDER BY id DESC LIMIT ?6`,
 };

@@ -161,11 +161,12 @@ export interface Store {
 
   appendAuditEvents(events: readonly AuditEvent[]): Promise<void>;
   /**
-   * Without `query.after`: the latest `limit` entries, oldest first, counted events of the same minute,
+   * Without `query.after` or `before`: the latest `limit` entries, oldest first, counted events of the same minute,
    * kind and subject summed (written in slices by several processes), each with its first row's id.
    * With `after`: the next `limit` entries above that id, in id order, one stored row each: a counted
    * event written in slices comes as several entries whose counts add up, since summing across a page
-   * boundary would count a slice twice or skip one. In PostgreSQL ids are taken before commit, so an
+   * boundary would count a slice twice or skip one. With `before`: the next `limit` entries below that
+   * id, newest first, one stored row each, the same way down. In PostgreSQL ids are taken before commit, so an
    * entry committing late can appear below a cursor already passed; a reader that must see every entry
    * keeps its cursor a few seconds behind the newest entry.
    */
