@@ -3,6 +3,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import https from 'node:https';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PrometheusMetrics } from '../src/metrics/metrics.js';
 import { runCli, type ServerProcess, spawnServer } from './helpers/cli.js';
 import {
   basicHeader,
@@ -295,6 +296,42 @@ describe('GET /metrics, serve --workers 2', () => {
       expect((await promtool(text)).code).toBe(0);
     } finally {
       process.kill(stopped as number, 'SIGCONT');
+    }
+  });
+});
+
+describe('scrapes asked together', () => {
+  it('share one gathering of the workers’ numbers: a flood of /metrics costs the primary one at a time', async () => {
+    let gatherings = 0;
+    let release: () => void = () => undefined;
+    const metrics = new PrometheusMetrics({
+      perClient: false,
+      withCache: false,
+      unready: async () => [],
+      feedReadAt: () => Date.now(),
+      peers: {
+        gather: async () => {
+          gatherings++;
+          await new Promise<void>((resolve) => {
+            release = resolve;
+          });
+          return [];
+        },
+        answerWith: () => undefined,
+      },
+    });
+    try {
+      const together = Array.from({ length: 20 }, () => metrics.scrape());
+      release();
+      const answers = await Promise.all(together);
+      expect(gatherings).toBe(1);
+      expect(new Set(answers.map((answer) => answer.body)).size).toBe(1);
+      const later = metrics.scrape();
+      release();
+      await later;
+      expect(gatherings).toBe(2);
+    } finally {
+      metrics.stop();
     }
   });
 });

@@ -85,6 +85,8 @@ export class PrometheusMetrics implements Metrics {
   #failures = 0;
   #refusals = 0;
   readonly #history: TrafficHistory;
+  /** The scrape being gathered, if any. */
+  #scraping: Promise<Exposition> | undefined;
 
   constructor(options: PrometheusMetricsOptions) {
     this.#perClient = options.perClient;
@@ -128,7 +130,18 @@ export class PrometheusMetrics implements Metrics {
     return this.#set.registry.getMetricsAsJSON();
   }
 
-  async scrape(): Promise<Exposition> {
+  /**
+   * Scrapes asked while one is being gathered share it: `/metrics` takes no credentials, and a flood of
+   * scrapes costs each worker one gathering at a time, not one per request.
+   */
+  scrape(): Promise<Exposition> {
+    this.#scraping ??= this.#scrapeNow().finally(() => {
+      this.#scraping = undefined;
+    });
+    return this.#scraping;
+  }
+
+  async #scrapeNow(): Promise<Exposition> {
     const { registry } = this.#set;
     if (this.#peers === undefined) {
       return { contentType: registry.contentType, body: await registry.metrics() };
