@@ -193,6 +193,35 @@ describe('three nodes on one PostgreSQL and one Redis', () => {
     expect(Math.max(...perNode)).toBeLessThan(1000);
   });
 
+  it('a dashboard session started on one node works on every node, and sign-out on another ends it everywhere', async () => {
+    const { token } = JSON.parse(
+      (await cli('admins', 'create', 'fleet-viewer', '--role', 'viewer', '--json')).stdout,
+    );
+    const onAdmin = (node: ServerProcess, request: Parameters<typeof httpsRequest>[2]) =>
+      httpsRequest(node.adminPort as number, agent, request);
+    const started = await onAdmin(nodes[0] as ServerProcess, {
+      method: 'POST',
+      path: '/admin/v1/session',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ token }),
+    });
+    expect(started.status).toBe(201);
+    const cookie = (started.headers['set-cookie']?.[0] ?? '').split(';', 1)[0] as string;
+    const { csrfToken } = started.json<{ csrfToken: string }>();
+    for (const node of nodes) {
+      expect((await onAdmin(node, { path: '/admin/v1/clients', headers: { cookie } })).status).toBe(200);
+    }
+    const ended = await onAdmin(nodes[2] as ServerProcess, {
+      method: 'DELETE',
+      path: '/admin/v1/session',
+      headers: { cookie, 'x-csrf-token': csrfToken },
+    });
+    expect(ended.status).toBe(204);
+    for (const node of nodes) {
+      expect((await onAdmin(node, { path: '/admin/v1/clients', headers: { cookie } })).status).toBe(401);
+    }
+  });
+
   it('a token revoked on one node (RFC 7009) is refused on the others within one second', async () => {
     const token = await tokenFrom(nodes[0] as ServerProcess);
     expect((await revokeOn(nodes[0] as ServerProcess, token)).status).toBe(200);
