@@ -222,6 +222,23 @@ describe('three nodes on one PostgreSQL and one Redis', () => {
     }
   });
 
+  it('an admin token revoked through the CLI is refused on every node within the revocation bound, used or not', async () => {
+    const { token } = JSON.parse((await cli('admins', 'create', 'fleet-leaver', '--json')).stdout);
+    const list = (node: ServerProcess) =>
+      httpsRequest(node.adminPort as number, agent, {
+        path: '/admin/v1/clients',
+        headers: { authorization: `Bearer ${token}` },
+      });
+    // Every node has it cached now.
+    for (const node of nodes) expect((await list(node)).status).toBe(200);
+    await cli('admins', 'revoke', 'fleet-leaver');
+    const perNode = await Promise.all(
+      nodes.map((node) => waitUntil(async () => (await list(node)).status === 401, 3000, 20)),
+    );
+    // Admin tokens are cached for the revocation bound: max(1 s, 4 change polls).
+    expect(Math.max(...perNode)).toBeLessThan(1500);
+  });
+
   it('a token revoked on one node (RFC 7009) is refused on the others within one second', async () => {
     const token = await tokenFrom(nodes[0] as ServerProcess);
     expect((await revokeOn(nodes[0] as ServerProcess, token)).status).toBe(200);
