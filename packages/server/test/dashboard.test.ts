@@ -1,7 +1,7 @@
 import { mkdirSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type Browser, DESKTOP, openBrowser, PHONE, seriousAxeViolations } from './helpers/browser.js';
 import { basicHeader, mistyped, startTestServer, type TestServer, waitUntil } from './helpers/harness.js';
 
@@ -25,6 +25,12 @@ beforeAll(async () => {
   viewerToken = await t.createAdmin('victor', 'viewer');
   browser = await openBrowser();
 }, 60_000);
+
+// A test that fails half-way must not leave the next one signed in, nor its pages polling.
+afterEach(async () => {
+  for (const page of browser.context.pages().slice(1)) await page.close();
+  await browser.context.clearCookies();
+});
 
 afterAll(async () => {
   await browser?.close();
@@ -311,6 +317,7 @@ describe('the dashboard', () => {
     await page.getByRole('button', { name: 'Create admin' }).click();
     const token = await page.getByRole('textbox', { name: 'Admin token' }).inputValue();
     expect(token).toMatch(/^pca_/);
+    await page.getByRole('button', { name: 'I have copied it' }).click();
     await signOut(page);
     await signIn(page, token);
     expect(await page.getByText('bob').first().isVisible()).toBe(true);
