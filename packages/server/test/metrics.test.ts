@@ -4,7 +4,7 @@ import https from 'node:https';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PrometheusMetrics } from '../src/metrics/metrics.js';
-import { runCli, type ServerProcess, spawnServer } from './helpers/cli.js';
+import { processesThatServed, runCli, type ServerProcess, spawnServer } from './helpers/cli.js';
 import {
   basicHeader,
   httpsRequest,
@@ -243,13 +243,7 @@ describe('GET /metrics, serve --workers 2', () => {
       expect((await onNewConnection(server.port, '/v2.01/acme/clients', basic)).status).toBe(200);
     }
     // Both workers served some: their access lines name their process.
-    servedBy = new Set<number>(
-      server
-        .output()
-        .split('\n')
-        .filter((line) => line.includes('"event":"request"') && line.includes('"route":"clients"'))
-        .map((line) => Number(JSON.parse(line).pid)),
-    );
+    servedBy = processesThatServed(server, 'clients');
     expect(servedBy.size).toBe(2);
     const adminPort = server.adminPort as number;
     for (let scrape = 0; scrape < 4; scrape++) {

@@ -7,7 +7,7 @@ import {
   TrafficHistory,
   type TrafficReport,
 } from '../src/metrics/traffic-history.js';
-import { runCli, type ServerProcess, spawnServer } from './helpers/cli.js';
+import { processesThatServed, runCli, type ServerProcess, spawnServer } from './helpers/cli.js';
 import {
   basicHeader,
   mistyped,
@@ -265,14 +265,7 @@ describe('GET /admin/v1/stats, serve --workers 2', () => {
       expect((await onNewConnection(server.port, '/v2.01/acme/clients', basic)).status).toBe(200);
     }
     // Both workers served some: their access lines name their process.
-    const servedBy = new Set<number>(
-      server
-        .output()
-        .split('\n')
-        .filter((line) => line.includes('"event":"request"') && line.includes('"route":"clients"'))
-        .map((line) => Number(JSON.parse(line).pid)),
-    );
-    expect(servedBy.size).toBe(2);
+    expect(processesThatServed(server, 'clients').size).toBe(2);
     for (let ask = 0; ask < 4; ask++) {
       const response = await onNewConnection(
         server.adminPort as number,

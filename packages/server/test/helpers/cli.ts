@@ -80,3 +80,14 @@ export function spawnServer(args: readonly string[], env: NodeJS.ProcessEnv = {}
     });
   });
 }
+
+/** The processes whose access lines show `route` served: with `--workers N`, which workers answered. */
+export function processesThatServed(server: ServerProcess, route: string): Set<number> {
+  return new Set(
+    server
+      .output()
+      .split('\n')
+      .filter((line) => line.includes('"event":"request"') && line.includes(`"route":"${route}"`))
+      .map((line) => Number(JSON.parse(line).pid)),
+  );
+}
