@@ -1,4 +1,5 @@
 import { mkdirSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -26,9 +27,17 @@ beforeAll(async () => {
   browser = await openBrowser();
 }, 60_000);
 
-// A test that fails half-way must not leave the next one signed in, nor its pages polling.
-afterEach(async () => {
-  for (const page of browser.context.pages().slice(1)) await page.close();
+// A test that fails half-way must not leave the next one signed in, nor its pages polling; what its
+// pages showed is kept for the reader of the failure.
+afterEach(async (context) => {
+  const pages = browser.context.pages().slice(1);
+  if (context.task.result?.state === 'fail') {
+    mkdirSync(OUTPUT, { recursive: true });
+    for (const [i, page] of pages.entries()) {
+      await page.screenshot({ path: join(OUTPUT, `failed-${context.task.name.slice(0, 40)}-${i}.png`) });
+    }
+  }
+  for (const page of pages) await page.close();
   await browser.context.clearCookies();
 });
 
@@ -39,8 +48,12 @@ afterAll(async () => {
 
 const url = (hash = '#/') => `https://127.0.0.1:${t.adminPort}/${hash}`;
 
-async function signIn(page: Page, token: string): Promise<void> {
-  await page.goto(url());
+/**
+ * Signs in on the page at `hash`: the page opens there once signed in, with no navigation right after
+ * sign-in racing the page's own start.
+ */
+async function signIn(page: Page, token: string, hash = '#/'): Promise<void> {
+  await page.goto(url(hash));
   await page.getByLabel('Admin token').fill(token);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByRole('button', { name: 'Sign out' }).waitFor();
@@ -148,8 +161,7 @@ describe('the dashboard', () => {
 
   it('confirms in a native dialog that the keyboard can cancel, and shows field errors beside their fields', async () => {
     const page = await browser.newPage();
-    await signIn(page, operatorToken);
-    await page.goto(url('#/clients/acme'));
+    await signIn(page, operatorToken, '#/clients/acme');
     await page.getByText('Create a key').click();
     await page.getByRole('button', { name: 'Create key' }).click();
     const revoke = page.getByRole('button', { name: /^Revoke key / }).first();
@@ -182,8 +194,7 @@ describe('the dashboard', () => {
 
   it('filters the audit trail by client and type', async () => {
     const page = await browser.newPage();
-    await signIn(page, viewerToken);
-    await page.goto(url('#/audit'));
+    await signIn(page, viewerToken, '#/audit');
     await page.getByRole('textbox', { name: 'Client' }).fill('acme');
     await page.getByLabel('Type').selectOption('key.revoked');
     await page.getByRole('button', { name: 'Apply filters' }).click();
@@ -216,8 +227,7 @@ describe('the dashboard', () => {
     );
     await t.context.store.appendAuditEvents([busy(now - 60_000, 'limit.rate')]);
     const page = await browser.newPage();
-    await signIn(page, viewerToken);
-    await page.goto(url('#/audit?client=busy'));
+    await signIn(page, viewerToken, '#/audit?client=busy');
     const entries = page.getByRole('region', { name: 'Audit entries' });
     await entries.locator('tbody tr').first().waitFor();
     expect(await entries.locator('tbody tr').first().locator('td').nth(1).textContent()).toBe('limit.rate');
@@ -287,8 +297,7 @@ describe('the dashboard', () => {
   it('rotates a key with a grace period, disables and enables the client, and makes an admin whose token signs in', async () => {
     const created = await t.createClient('rotor');
     const page = await browser.newPage();
-    await signIn(page, operatorToken);
-    await page.goto(url('#/clients/rotor'));
+    await signIn(page, operatorToken, '#/clients/rotor');
     await page.getByRole('button', { name: `Rotate key ${created.keyId}` }).click();
     const rotate = page.getByRole('dialog');
     await rotate.getByLabel('Grace period (hours)').fill('2');
