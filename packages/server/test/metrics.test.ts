@@ -1,20 +1,17 @@
 import { spawn } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
 import https from 'node:https';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PrometheusMetrics } from '../src/metrics/metrics.js';
-import { processesThatServed, runCli, type ServerProcess, spawnServer } from './helpers/cli.js';
+import { processesThatServed } from './helpers/cli.js';
 import {
   basicHeader,
   httpsRequest,
   mistyped,
-  requestOnNewConnection,
   startTestServer,
   type TestClient,
   type TestServer,
-  tempDataDir,
 } from './helpers/harness.js';
+import { startTwoWorkers, type TwoWorkers } from './helpers/workers.js';
 
 /**
  * `GET /metrics` on the admin listener (issue 13 §4): Prometheus's text format, checked by Prometheus's
@@ -209,45 +206,28 @@ describe('GET /metrics with metricsPerClient', () => {
 });
 
 describe('GET /metrics, serve --workers 2', () => {
-  let dataDir: string;
-  let server: ServerProcess;
-  let basic: string;
-  let ca: Buffer;
+  let workers: TwoWorkers;
   /** The workers' pids, from their access lines. */
   let servedBy = new Set<number>();
 
   beforeAll(async () => {
-    dataDir = tempDataDir();
-    const created = JSON.parse(
-      (await runCli(['clients', 'create', 'acme', '--json', '--data-dir', dataDir])).stdout,
-    );
-    basic = basicHeader('acme', created.apiKey);
-    server = await spawnServer(['--workers', '2', '--data-dir', dataDir, '--admin-port', '0']);
-    ca = readFileSync(join(dataDir, 'tls-cert.pem'));
+    workers = await startTwoWorkers('acme');
   });
-  afterAll(async () => {
-    await server.stop('SIGTERM');
-    rmSync(dataDir, { recursive: true, force: true });
-  });
-
-  /** One request on a connection of its own: the primary hands connections to the workers in turn. */
-  const onNewConnection = (port: number, path: string, authorization?: string) =>
-    requestOnNewConnection(port, ca, {
-      path,
-      ...(authorization !== undefined && { headers: { authorization } }),
-    });
+  afterAll(() => workers.close());
 
   it('counts every worker’s requests in every scrape, whichever worker answers it', async () => {
     const sent = 12;
     for (let i = 0; i < sent; i++) {
-      expect((await onNewConnection(server.port, '/v2.01/acme/clients', basic)).status).toBe(200);
+      expect(
+        (await workers.onNewConnection(workers.server.port, '/v2.01/acme/clients', workers.basic)).status,
+      ).toBe(200);
     }
     // Both workers served some: their access lines name their process.
-    servedBy = processesThatServed(server, 'clients');
+    servedBy = processesThatServed(workers.server, 'clients');
     expect(servedBy.size).toBe(2);
-    const adminPort = server.adminPort as number;
+    const adminPort = workers.server.adminPort as number;
     for (let scrape = 0; scrape < 4; scrape++) {
-      const response = await onNewConnection(adminPort, '/metrics');
+      const response = await workers.onNewConnection(adminPort, '/metrics');
       expect(response.status).toBe(200);
       const text = response.text;
       expect(
@@ -273,10 +253,12 @@ describe('GET /metrics, serve --workers 2', () => {
       // try is given 3 s, then the next connection goes to the other.
       let answered: { text: string; ms: number } | undefined;
       for (let attempt = 0; attempt < 4 && answered === undefined; attempt++) {
-        const agent = new https.Agent({ ca, keepAlive: false });
+        const agent = new https.Agent({ ca: workers.ca, keepAlive: false });
         const started = performance.now();
         const response = await Promise.race([
-          httpsRequest(server.adminPort as number, agent, { path: '/metrics' }).catch(() => undefined),
+          httpsRequest(workers.server.adminPort as number, agent, { path: '/metrics' }).catch(
+            () => undefined,
+          ),
           new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 3000)),
         ]);
         agent.destroy();

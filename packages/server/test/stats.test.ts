@@ -1,5 +1,3 @@
-import { readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   mergeTraffic,
@@ -7,19 +5,18 @@ import {
   TrafficHistory,
   type TrafficReport,
 } from '../src/metrics/traffic-history.js';
-import { processesThatServed, runCli, type ServerProcess, spawnServer } from './helpers/cli.js';
+import { processesThatServed, runCli } from './helpers/cli.js';
 import {
   basicHeader,
   mistyped,
-  requestOnNewConnection,
   startTestServer,
   type TestClient,
   type TestRequest,
   type TestResponse,
   type TestServer,
-  tempDataDir,
 } from './helpers/harness.js';
 import { documented } from './helpers/openapi.js';
+import { startTwoWorkers, type TwoWorkers } from './helpers/workers.js';
 
 /**
  * `GET /admin/v1/stats` (issue 14, the dashboard's overview): the last hour of traffic per 10-second
@@ -221,19 +218,11 @@ describe('GET /admin/v1/stats, one process', () => {
 });
 
 describe('GET /admin/v1/stats, serve --workers 2', () => {
-  let dataDir: string;
-  let server: ServerProcess;
-  let basic: string;
+  let workers: TwoWorkers;
   let viewer: string;
-  let ca: Buffer;
 
   beforeAll(async () => {
-    dataDir = tempDataDir();
-    const created = JSON.parse(
-      (await runCli(['clients', 'create', 'acme', '--json', '--data-dir', dataDir])).stdout,
-    );
-    basic = basicHeader('acme', created.apiKey);
-    server = await spawnServer(['--workers', '2', '--data-dir', dataDir, '--admin-port', '0']);
+    workers = await startTwoWorkers('acme');
     const admin = await runCli([
       'admins',
       'create',
@@ -242,33 +231,24 @@ describe('GET /admin/v1/stats, serve --workers 2', () => {
       'viewer',
       '--json',
       '--data-dir',
-      dataDir,
+      workers.dataDir,
     ]);
     viewer = JSON.parse(admin.stdout).token;
-    ca = readFileSync(join(dataDir, 'tls-cert.pem'));
   });
-  afterAll(async () => {
-    await server.stop('SIGTERM');
-    rmSync(dataDir, { recursive: true, force: true });
-  });
-
-  /** One request on a connection of its own: the primary hands connections to the workers in turn. */
-  const onNewConnection = (port: number, path: string, authorization?: string) =>
-    requestOnNewConnection(port, ca, {
-      path,
-      ...(authorization !== undefined && { headers: { authorization } }),
-    });
+  afterAll(() => workers.close());
 
   it('counts every worker’s requests, whichever worker answers', async () => {
     const sent = 12;
     for (let i = 0; i < sent; i++) {
-      expect((await onNewConnection(server.port, '/v2.01/acme/clients', basic)).status).toBe(200);
+      expect(
+        (await workers.onNewConnection(workers.server.port, '/v2.01/acme/clients', workers.basic)).status,
+      ).toBe(200);
     }
     // Both workers served some: their access lines name their process.
-    expect(processesThatServed(server, 'clients').size).toBe(2);
+    expect(processesThatServed(workers.server, 'clients').size).toBe(2);
     for (let ask = 0; ask < 4; ask++) {
-      const response = await onNewConnection(
-        server.adminPort as number,
+      const response = await workers.onNewConnection(
+        workers.server.adminPort as number,
         '/admin/v1/stats',
         `Bearer ${viewer}`,
       );

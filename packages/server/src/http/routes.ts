@@ -26,17 +26,19 @@ export type ErrorShape = 'oauth' | 'mangopay' | 'problem';
 /** Where a route is served: the public API listener, or the admin listener (`--admin-port`). */
 export type ListenerName = 'public' | 'admin';
 
-/** Each listener's error shape for requests no route takes (404s, early refusals). */
-const LISTENER_ERRORS: Readonly<Record<ListenerName, ErrorShape>> = { public: 'mangopay', admin: 'problem' };
+/** Which browser requests a listener serves. */
+export type BrowserPolicy = 'refused' | 'same-origin';
 
 /**
- * Which browser requests each listener serves: none on the public one (server to server only), and on
- * the admin one those of its own origin, the dashboard's pages and their calls.
+ * What each listener is, beside its rows: the error shape of requests no route takes (404s, early
+ * refusals), and which browser requests it serves: none on the public one (server to server only), those
+ * of its own origin on the admin one (the dashboard's pages and their calls).
  */
-export type BrowserPolicy = 'refused' | 'same-origin';
-const LISTENER_BROWSERS: Readonly<Record<ListenerName, BrowserPolicy>> = {
-  public: 'refused',
-  admin: 'same-origin',
+const LISTENERS: Readonly<
+  Record<ListenerName, { readonly errors: ErrorShape; readonly browsers: BrowserPolicy }>
+> = {
+  public: { errors: 'mangopay', browsers: 'refused' },
+  admin: { errors: 'problem', browsers: 'same-origin' },
 };
 
 interface RouteRow {
@@ -221,8 +223,7 @@ export class RouteTable {
     rows: readonly Route[],
     readonly listener: ListenerName,
   ) {
-    this.errors = LISTENER_ERRORS[listener];
-    this.browsers = LISTENER_BROWSERS[listener];
+    ({ errors: this.errors, browsers: this.browsers } = LISTENERS[listener]);
     const served = rows.filter((row) =>
       typeof row.listener === 'string' ? row.listener === listener : row.listener.includes(listener),
     );
