@@ -1,3 +1,4 @@
+import type { OutgoingHttpHeader } from 'node:http';
 import { PortcullisError } from '../errors.js';
 import type { Services } from '../services.js';
 import type { Caller, Exchange } from '../wire/exchange.js';
@@ -54,15 +55,14 @@ export async function handleForwardAuth(services: Services, exchange: Exchange):
       target.clientId,
       original.method,
     );
-    const { res } = exchange;
-    const identity = identityHeaders(principal);
-    for (let i = 0; i < identity.length; i += 2)
-      res.setHeader(identity[i] as string, identity[i + 1] as string);
-    if (limitHeaders !== undefined) {
-      for (const [name, value] of Object.entries(limitHeaders)) res.setHeader(name, value);
+    // One list handed to writeHead: Node writes it as it is, where setHeader would check and store each.
+    const fields: OutgoingHttpHeader[] = identityHeaders(principal);
+    for (const name in limitHeaders) {
+      const value = limitHeaders[name] as string | readonly string[];
+      fields.push(name, typeof value === 'string' ? value : [...value]);
     }
-    res.setHeader('Content-Length', '0');
-    res.writeHead(200).end();
+    fields.push('Content-Length', '0');
+    exchange.res.writeHead(200, fields).end();
   } catch (error) {
     throw asProxyStatus(error);
   }
