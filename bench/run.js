@@ -152,11 +152,18 @@ function answerKey({ method = 'GET', path }) {
   return `${method} ${path}`;
 }
 
-/** The answer with its access token blanked to as many `x`: a token-issuing answer differs by that alone. */
-function withoutToken(answer) {
-  const token = JSON.parse(answer.body).access_token;
+/**
+ * The answer with what each token answer has of its own blanked, keeping its length: the access token,
+ * and expires_in, which a peer counts down from the token's expiry (3600, then 3599 a second later).
+ */
+function withoutIssuedValues(answer) {
+  const { access_token: token, expires_in: lifetime } = JSON.parse(answer.body);
   if (typeof token !== 'string') throw new Error(`no access token in ${JSON.stringify(answer)}`);
-  return { ...answer, body: answer.body.replace(token, 'x'.repeat(token.length)) };
+  const blank = (value) => 'x'.repeat(String(value).length);
+  const body = answer.body
+    .replace(token, blank(token))
+    .replace(`"expires_in":${lifetime}`, `"expires_in":${blank(lifetime)}`);
+  return { ...answer, body };
 }
 
 function checkSame(expected, got, what) {
@@ -263,17 +270,12 @@ const PG_URL = process.env.PORTCULLIS_BENCH_PG_URL ?? 'postgres://postgres@127.0
 const REDIS_URL = process.env.PORTCULLIS_BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const pgSchema = `portcullis_bench_${process.pid}`;
 
-/**
- * The peers, each its own process on the bench's certificate, with one client made for the run: what
- * their token issuance is measured with (bench/peers/ says how each is configured).
- */
+/** The peers, each its own process on the bench's certificate (bench/peers/ says how each is configured). */
 const PEERS = [
-  { name: 'oidc-provider', script: fileURLToPath(new URL('./peers/oidc-provider.js', import.meta.url)) },
-  {
-    name: '@node-oauth/oauth2-server',
-    script: fileURLToPath(new URL('./peers/oauth2-server.js', import.meta.url)),
-  },
-];
+  { name: 'oidc-provider', file: './peers/oidc-provider.js' },
+  { name: '@node-oauth/oauth2-server', file: './peers/oauth2-server.js' },
+].map(({ name, file }) => ({ name, script: fileURLToPath(new URL(file, import.meta.url)) }));
+/** The one client every peer knows, made for this run, and the token request each peer is measured with. */
 const PEER_CLIENT = { id: 'bench-peer', secret: randomBytes(32).toString('base64url') };
 const PEER_TOKEN_REQUEST = tokenRequest('/token', basicAuthorization(PEER_CLIENT.id, PEER_CLIENT.secret));
 
@@ -416,8 +418,8 @@ async function preparePeers(setup, started) {
     const bare = await startBareLike(peer, [PEER_TOKEN_REQUEST], started);
     // The peer issues a new token per answer, the bare server its one: all else must be the same bytes.
     checkSame(
-      withoutToken(cannedAnswer(await httpsExchange(peer.port, PEER_TOKEN_REQUEST))),
-      withoutToken(cannedAnswer(await httpsExchange(bare.port, PEER_TOKEN_REQUEST))),
+      withoutIssuedValues(cannedAnswer(await httpsExchange(peer.port, PEER_TOKEN_REQUEST))),
+      withoutIssuedValues(cannedAnswer(await httpsExchange(bare.port, PEER_TOKEN_REQUEST))),
       `the bare server for ${name}`,
     );
     scenarios.push(scenario(setup, `${name} token issuance`, PEER_TOKEN_REQUEST, peer, bare));
