@@ -1,6 +1,8 @@
-// What the bench scripts share: starting a server process and waiting until it listens.
+// What the bench scripts share: starting a server process and waiting until it listens, and, on the other
+// side, a server the bench starts itself announcing where it listens.
 import { spawn } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, readSync, rmSync } from 'node:fs';
+import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -40,4 +42,18 @@ export function startListening(args, env = {}) {
     };
     child.once('exit', exited);
   });
+}
+
+/**
+ * For a server process the bench starts itself (the bare server, the peers): serves `handler` over HTTPS
+ * with the bench's certificate (BENCH_CERT and BENCH_KEY, files) on a free port of 127.0.0.1, announces
+ * the port the way startListening reads it, and exits at once on SIGTERM.
+ */
+export function serveHttps(handler) {
+  const server = https.createServer(
+    { cert: readFileSync(process.env.BENCH_CERT), key: readFileSync(process.env.BENCH_KEY) },
+    handler,
+  );
+  server.listen(0, '127.0.0.1', () => console.log(`listening on https://127.0.0.1:${server.address().port}`));
+  process.on('SIGTERM', () => process.exit(0));
 }

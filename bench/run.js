@@ -3,17 +3,35 @@
 // than the servers it drives (a Node generator on the same two cores saturates first and pulls every ratio
 // towards 1). Absolute figures on shared machines are noise; the ratios to bare are the result.
 //
-//   npm run bench -- --duration 10 --connections 32 --rounds 3 --warmup 3 --setups single,workers,postgres
+//   npm run bench                                    every setup, 3 rounds of 10 s per scenario and side
+//   npm run bench -- --duration 10 --connections 32 --rounds 3 --warmup 3 --setups single,workers,postgres,peers
+//   npm run build && node bench/run.js --setups single,peers --rounds 1 --duration 3 --warmup 1   (a quick try)
+//
+// The setups (`--setups`, comma-separated; all by default):
+//   single    Portcullis, 1 worker, SQLite: Bearer GET, Basic GET, token issuance, forward-auth allow;
+//   workers   the same with 2 workers;
+//   postgres  1 worker on PostgreSQL + Redis (PORTCULLIS_BENCH_PG_URL, PORTCULLIS_BENCH_REDIS_URL; left out
+//             when either does not answer);
+//   peers     token issuance (RFC 6749 §4.4, client_secret_basic) by oidc-provider and by
+//             @node-oauth/oauth2-server (bench/peers/), each against a bare server answering its bytes.
+//
+// Every row gives the server's req/s, p99 and CPU µs per request (from /proc, all its processes) beside the
+// bare server's, and three ratios (server / bare), each the median of the per-round ratios; then wrk's own
+// CPU µs per request (user + system, from bash's `times`), what the load generator takes from the same
+// cores. After the table: issue 15's targets, met or not, for the setups run, and for 2 workers how much of
+// the cores wrk took.
 //
 // `--log-level warn` turns the access log off, to measure what it costs (default: the server's, info).
 //
 // `--metrics-cost` measures what recording metrics costs instead: the Bearer and Basic scenarios against
 // the same server with its admin listener off (nothing recorded) in place of the bare server, in the same
-// rounds. Nothing scrapes during the runs: a scrape every 15 s or so costs a few ms once, not per request.
+// rounds (no peers, no targets). Nothing scrapes during the runs: a scrape every 15 s or so costs a few ms
+// once, not per request.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -25,13 +43,13 @@ const { values: args } = parseArgs({
     connections: { type: 'string', default: '32' },
     rounds: { type: 'string', default: '3' },
     warmup: { type: 'string', default: '3' },
-    setups: { type: 'string', default: 'single,workers,postgres' },
+    setups: { type: 'string', default: 'single,workers,postgres,peers' },
     'log-level': { type: 'string' },
     'metrics-cost': { type: 'boolean', default: false },
   },
 });
 const metricsCost = args['metrics-cost'];
-/** What each run of Portcullis is compared with: a bare server, or Portcullis recording no metrics. */
+/** What each run of a server is compared with: a bare server, or Portcullis recording no metrics. */
 const baseline = metricsCost ? 'metrics off' : 'bare';
 const chosen = new Set(args.setups.split(','));
 const duration = Number(args.duration);
@@ -49,10 +67,54 @@ const BARE = fileURLToPath(new URL('./bare-https-server.js', import.meta.url));
 const dataDir = mkdtempSync(join(tmpdir(), 'portcullis-bench-'));
 const scriptDir = mkdtempSync(join(tmpdir(), 'portcullis-bench-wrk-'));
 
+/** The scenarios of a Portcullis setup, by name (the targets name them too). */
+const BEARER = 'Bearer GET /clients';
+const BASIC = 'Basic GET /clients';
+const TOKEN = 'token issuance (POST)';
+const FORWARD_AUTH = 'Basic forward-auth allow';
+
+/** Issue 15's targets: a bound on one figure of one scenario of one setup (p99 at 32 connections). */
+const TARGETS = [
+  { setup: 'single', scenario: BEARER, figure: 'rpsRatio', atLeast: 0.9 },
+  { setup: 'single', scenario: BASIC, figure: 'rpsRatio', atLeast: 0.85 },
+  { setup: 'single', scenario: TOKEN, figure: 'rpsRatio', atLeast: 0.6 },
+  { setup: 'single', scenario: FORWARD_AUTH, figure: 'rpsRatio', atLeast: 0.9 },
+  ...[BEARER, BASIC, TOKEN, FORWARD_AUTH].map((scenario) => ({
+    setup: 'single',
+    scenario,
+    figure: 'p99Ratio',
+    atMost: 1.25,
+  })),
+  { setup: 'single', scenario: BEARER, figure: 'cpuRatio', atMost: 1.15 },
+  { setup: 'postgres', scenario: BEARER, figure: 'rpsRatio', atLeast: 0.85 },
+  { setup: 'postgres', scenario: TOKEN, figure: 'rpsRatio', atLeast: 0.55 },
+];
+const FIGURE_NAMES = { rpsRatio: 'req/s ratio', p99Ratio: 'p99 ratio', cpuRatio: 'CPU ratio' };
+
 function cli(...cliArgs) {
   return JSON.parse(
     execFileSync(process.execPath, [CLI, ...cliArgs, '--data-dir', dataDir, '--json'], { encoding: 'utf8' }),
   );
+}
+
+/** The certificate Portcullis made in the data directory, for the servers the bench starts itself. */
+function certificateEnv() {
+  return { BENCH_CERT: join(dataDir, 'tls-cert.pem'), BENCH_KEY: join(dataDir, 'tls-key.pem') };
+}
+
+/** RFC 7617 Basic credentials (ASCII ids and secrets here, so RFC 6749 Appendix B encoding changes nothing). */
+function basicAuthorization(id, secret) {
+  return `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
+}
+
+/** A client credentials token request (RFC 6749 §4.4), the client authenticating with Basic. */
+function tokenRequest(path, authorization) {
+  return {
+    method: 'POST',
+    path,
+    headers: { Authorization: authorization, 'Content-Type': 'application/x-www-form-urlencoded' },
+    body: 'grant_type=client_credentials',
+  };
 }
 
 /** One request; resolves with the status, the raw headers in order and the body. */
@@ -76,13 +138,37 @@ function httpsExchange(port, { method = 'GET', path, headers = {}, body }) {
 /** Headers that Node writes by itself on every answer, the bare server's as well as Portcullis's. */
 const WRITTEN_BY_NODE = new Set(['date', 'connection', 'keep-alive', 'transfer-encoding']);
 
-/** What the bare server must send back for one request: Portcullis's answer to it, byte for byte. */
+/** What the bare server must send back for one request: the server's answer to it, byte for byte. */
 function cannedAnswer({ status, rawHeaders, text }) {
   const headers = [];
   for (let i = 0; i < rawHeaders.length; i += 2) {
     if (!WRITTEN_BY_NODE.has(rawHeaders[i].toLowerCase())) headers.push([rawHeaders[i], rawHeaders[i + 1]]);
   }
   return { status, headers, body: text };
+}
+
+/** How the bare server finds the answer to a request. */
+function answerKey({ method = 'GET', path }) {
+  return `${method} ${path}`;
+}
+
+/**
+ * The answer with what each token answer has of its own blanked, keeping its length: the access token,
+ * and expires_in, which a peer counts down from the token's expiry (3600, then 3599 a second later).
+ */
+function withoutIssuedValues(answer) {
+  const { access_token: token, expires_in: lifetime } = JSON.parse(answer.body);
+  if (typeof token !== 'string') throw new Error(`no access token in ${JSON.stringify(answer)}`);
+  const blank = (value) => 'x'.repeat(String(value).length);
+  const body = answer.body
+    .replace(token, blank(token))
+    .replace(`"expires_in":${lifetime}`, `"expires_in":${blank(lifetime)}`);
+  return { ...answer, body };
+}
+
+function checkSame(expected, got, what) {
+  const [want, have] = [JSON.stringify(expected), JSON.stringify(got)];
+  if (have !== want) throw new Error(`${what} answers ${have}\ninstead of ${want}`);
 }
 
 /**
@@ -122,12 +208,27 @@ function wrkScript(name, { method = 'GET', headers = {}, body }) {
 
 const UNIT_MS = { us: 0.001, ms: 1, s: 1000 };
 
+/** wrk run by bash, whose `times` then prints the CPU time of the shell and of its children (wrk). */
+const WRK_TIMED = 'wrk "$@"; status=$?; times; exit $status';
+/** The last line of `times`: the children's user and system time, as `0m1.234s 0m0.567s`. */
+const CHILDREN_TIMES = /(\d+)m([\d.]+)s (\d+)m([\d.]+)s\s*$/;
+
+function wrkCpuMicros(output) {
+  const times = CHILDREN_TIMES.exec(output);
+  if (times === null) return Number.NaN;
+  const [, userMin, userSec, sysMin, sysSec] = times.map(Number);
+  return (userMin * 60 + userSec + sysMin * 60 + sysSec) * 1e6;
+}
+
 /** Runs wrk against one server; refuses a run in which anything but 2xx came back. */
 function load(title, { child, port }, { path, script }, seconds = duration) {
   const cpuBefore = cpuMicros(child.pid);
   const run = spawnSync(
-    'wrk',
+    'bash',
     [
+      '-c',
+      WRK_TIMED,
+      'wrk',
       '-t1',
       `-c${connections}`,
       `-d${seconds}s`,
@@ -152,6 +253,7 @@ function load(title, { child, port }, { path, script }, seconds = duration) {
     rps,
     p99: Number(p99[1]) * UNIT_MS[p99[2]],
     cpuPerRequest: cpuBefore === undefined ? Number.NaN : (cpuAfter - cpuBefore) / total,
+    wrkCpuPerRequest: wrkCpuMicros(output) / total,
   };
 }
 
@@ -168,10 +270,19 @@ const PG_URL = process.env.PORTCULLIS_BENCH_PG_URL ?? 'postgres://postgres@127.0
 const REDIS_URL = process.env.PORTCULLIS_BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const pgSchema = `portcullis_bench_${process.pid}`;
 
-/** The deployments measured, each against a bare server answering its bytes, in the same rounds. */
+/** The peers, each its own process on the bench's certificate (bench/peers/ says how each is configured). */
+const PEERS = [
+  { name: 'oidc-provider', file: './peers/oidc-provider.js' },
+  { name: '@node-oauth/oauth2-server', file: './peers/oauth2-server.js' },
+].map(({ name, file }) => ({ name, script: fileURLToPath(new URL(file, import.meta.url)) }));
+/** The one client every peer knows, made for this run, and the token request each peer is measured with. */
+const PEER_CLIENT = { id: 'bench-peer', secret: randomBytes(32).toString('base64url') };
+const PEER_TOKEN_REQUEST = tokenRequest('/token', basicAuthorization(PEER_CLIENT.id, PEER_CLIENT.secret));
+
+/** The setups measured, each server against a bare one answering its bytes, in the same rounds. */
 const setups = [
-  { id: 'single', name: '1 worker, SQLite', workers: 1, storeArgs: [] },
-  { id: 'workers', name: '2 workers, SQLite', workers: 2, storeArgs: [] },
+  { id: 'single', name: '1 worker, SQLite', workers: 1, storeArgs: [], prepare: preparePortcullis },
+  { id: 'workers', name: '2 workers, SQLite', workers: 2, storeArgs: [], prepare: preparePortcullis },
 ].filter(({ id }) => chosen.has(id));
 if (chosen.has('postgres') && (await servicesUp())) {
   const store = new URL(PG_URL);
@@ -181,9 +292,15 @@ if (chosen.has('postgres') && (await servicesUp())) {
     name: '1 worker, PostgreSQL + Redis',
     workers: 1,
     storeArgs: ['--store', store.toString(), '--cache', REDIS_URL, '--cache-prefix', `${pgSchema}:`],
+    prepare: preparePortcullis,
   });
 } else if (chosen.has('postgres')) {
   process.stderr.write(`no PostgreSQL at ${PG_URL} or Redis at ${REDIS_URL}: that setup is left out\n`);
+}
+if (chosen.has('peers') && metricsCost) {
+  process.stderr.write('--metrics-cost measures Portcullis alone: the peers are left out\n');
+} else if (chosen.has('peers')) {
+  setups.push({ id: 'peers', name: 'peers', prepare: preparePeers });
 }
 
 const rows = [];
@@ -218,97 +335,144 @@ function startPortcullis({ workers, storeArgs }, adminPort = '0') {
   ]);
 }
 
+/** Starts one setup's servers, measures its scenarios in interleaved rounds, and stops the servers. */
 async function measure(setup) {
-  const { storeArgs } = setup;
-  const portcullis = await startPortcullis(setup);
-  let bare;
+  const servers = [];
+  const started = (server) => {
+    servers.push(server);
+    return server;
+  };
   try {
-    const { clientId, apiKey } = cli('clients', 'create', `bench-${setup.id}`, ...storeArgs);
-    const basic = `Basic ${Buffer.from(`${clientId}:${apiKey}`).toString('base64')}`;
-    const clientsPath = `/v2.01/${clientId}/clients`;
-    // A new client reaches every worker through the change feed: wait until it does.
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-    const tokenRequest = {
-      method: 'POST',
-      path: '/v2.01/oauth/token',
-      headers: { Authorization: basic, 'Content-Type': 'application/x-www-form-urlencoded' },
-      body: 'grant_type=client_credentials',
-    };
-    const issued = await httpsExchange(portcullis.port, tokenRequest);
-    const bearer = `Bearer ${JSON.parse(issued.text).access_token}`;
-    const requests = {
-      'Bearer GET /clients': { path: clientsPath, headers: { Authorization: bearer } },
-      'Basic GET /clients': { path: clientsPath, headers: { Authorization: basic } },
-      ...(!metricsCost && {
-        'token issuance (POST)': tokenRequest,
-        // A reverse proxy asking whether a call may pass, as Traefik and Caddy ask (nginx differs only in
-        // the headers' names): admission without a body to carry, answered 200 with the identity headers.
-        'Basic forward-auth allow': {
-          path: '/forward-auth',
-          headers: {
-            Authorization: basic,
-            'X-Forwarded-Method': 'GET',
-            'X-Forwarded-Uri': `${clientsPath}/x`,
-          },
-        },
-      }),
-    };
-    // The bare server answers each request exactly as Portcullis did (status, headers, body; Node adds
-    // Date, Connection and Keep-Alive to both), so that a ratio measures Portcullis's work alone.
-    const answers = {};
-    for (const request of Object.values(requests)) {
-      const answer = await httpsExchange(portcullis.port, request);
-      answers[`${request.method ?? 'GET'} ${request.path}`] = cannedAnswer(answer);
-    }
-    bare = metricsCost
-      ? await startPortcullis(setup, 'off')
-      : await startListening([BARE], {
-          BENCH_CERT: join(dataDir, 'tls-cert.pem'),
-          BENCH_KEY: join(dataDir, 'tls-key.pem'),
-          BENCH_ANSWERS: JSON.stringify(answers),
-        });
-    // The baseline is only a baseline if it does send the same bytes: checked, not assumed (Portcullis
-    // without metrics is the same code, answering alike).
-    for (const request of metricsCost ? [] : Object.values(requests)) {
-      const expected = JSON.stringify(answers[`${request.method ?? 'GET'} ${request.path}`]);
-      const got = JSON.stringify(cannedAnswer(await httpsExchange(bare.port, request)));
-      if (got !== expected) throw new Error(`the bare server answers ${got}\ninstead of ${expected}`);
-    }
-    const scenarios = Object.entries(requests).map(([name, request]) => ({
-      name,
-      target: { path: request.path, script: wrkScript(`${setup.id} ${name}`, request) },
-      runs: [],
-    }));
-    // Unmeasured runs first, so that no scenario pays for the JIT warming up the code paths it shares.
-    for (const { target } of scenarios) {
-      load('warm-up', portcullis, target, warmup);
-      load('warm-up', bare, target, warmup);
-    }
-    for (let round = 0; round < rounds; round++) {
-      // Portcullis and bare alternate which goes first, so that neither always follows the other.
-      for (const scenario of round % 2 === 0 ? scenarios : [...scenarios].reverse()) {
-        const pair = round % 2 === 0 ? ['portcullis', 'bare'] : ['bare', 'portcullis'];
-        const run = {};
-        for (const side of pair) {
-          run[side] = load(
-            `${setup.name}: ${scenario.name} (${side})`,
-            side === 'bare' ? bare : portcullis,
-            scenario.target,
-          );
-        }
-        scenario.runs.push(run);
-        process.stderr.write(
-          `round ${round + 1}: ${setup.name}: ${scenario.name}: ${run.portcullis.rps.toFixed(0)} req/s, ${baseline} ${run.bare.rps.toFixed(0)}\n`,
-        );
-      }
-    }
+    const scenarios = await setup.prepare(setup, started);
+    warmUp(scenarios);
+    for (let round = 0; round < rounds; round++) measureRound(setup, scenarios, round);
     for (const scenario of scenarios) rows.push(summary(setup, scenario));
   } finally {
-    for (const server of [portcullis, bare]) {
-      if (server === undefined) continue;
-      server.child.kill('SIGTERM');
-      await new Promise((resolve) => server.child.once('exit', resolve));
+    for (const server of servers) await stop(server);
+  }
+}
+
+async function stop(server) {
+  server.child.kill('SIGTERM');
+  await new Promise((resolve) => server.child.once('exit', resolve));
+}
+
+/** One scenario: a request sent to a server and to its baseline, and the runs of each round. */
+function scenario(setup, name, request, server, bare) {
+  return {
+    name,
+    server,
+    bare,
+    target: { path: request.path, script: wrkScript(`${setup.id} ${name}`, request) },
+    runs: [],
+  };
+}
+
+/** Portcullis with one client made through its CLI: the Bearer, Basic, token and forward-auth scenarios. */
+async function preparePortcullis(setup, started) {
+  const portcullis = started(await startPortcullis(setup));
+  const { clientId, apiKey } = cli('clients', 'create', `bench-${setup.id}`, ...setup.storeArgs);
+  const basic = basicAuthorization(clientId, apiKey);
+  const clientsPath = `/v2.01/${clientId}/clients`;
+  // A new client reaches every worker through the change feed: wait until it does.
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  const token = tokenRequest('/v2.01/oauth/token', basic);
+  const issued = await httpsExchange(portcullis.port, token);
+  const bearer = `Bearer ${JSON.parse(issued.text).access_token}`;
+  const requests = {
+    [BEARER]: { path: clientsPath, headers: { Authorization: bearer } },
+    [BASIC]: { path: clientsPath, headers: { Authorization: basic } },
+    ...(!metricsCost && {
+      [TOKEN]: token,
+      // A reverse proxy asking whether a call may pass, as Traefik and Caddy ask (nginx differs only in
+      // the headers' names): admission without a body to carry, answered 200 with the identity headers.
+      [FORWARD_AUTH]: {
+        path: '/forward-auth',
+        headers: {
+          Authorization: basic,
+          'X-Forwarded-Method': 'GET',
+          'X-Forwarded-Uri': `${clientsPath}/x`,
+        },
+      },
+    }),
+  };
+  // Portcullis without metrics is the same code, answering alike.
+  const bare = metricsCost
+    ? started(await startPortcullis(setup, 'off'))
+    : await startBareLike(portcullis, Object.values(requests), started);
+  return Object.entries(requests).map(([name, request]) => scenario(setup, name, request, portcullis, bare));
+}
+
+/** Each peer with its own bare server: its token issuance scenario. */
+async function preparePeers(setup, started) {
+  await ensureCertificate();
+  const scenarios = [];
+  for (const { name, script } of PEERS) {
+    const peer = started(
+      await startListening([script], {
+        ...certificateEnv(),
+        BENCH_CLIENT_ID: PEER_CLIENT.id,
+        BENCH_CLIENT_SECRET: PEER_CLIENT.secret,
+      }),
+    );
+    const bare = await startBareLike(peer, [PEER_TOKEN_REQUEST], started);
+    // The peer issues a new token per answer, the bare server its one: all else must be the same bytes.
+    checkSame(
+      withoutIssuedValues(cannedAnswer(await httpsExchange(peer.port, PEER_TOKEN_REQUEST))),
+      withoutIssuedValues(cannedAnswer(await httpsExchange(bare.port, PEER_TOKEN_REQUEST))),
+      `the bare server for ${name}`,
+    );
+    scenarios.push(scenario(setup, `${name} token issuance`, PEER_TOKEN_REQUEST, peer, bare));
+  }
+  return scenarios;
+}
+
+/** The peers use Portcullis's certificate, which it makes on its first start: started once if not yet. */
+async function ensureCertificate() {
+  if (!existsSync(certificateEnv().BENCH_CERT))
+    await stop(await startPortcullis({ workers: 1, storeArgs: [] }));
+}
+
+/**
+ * A bare server that answers each of `requests` exactly as `server` did (status, headers, body; Node adds
+ * Date, Connection and Keep-Alive to both), so that a ratio measures the server's work alone. The
+ * baseline is only a baseline if it does send the same bytes: checked, not assumed.
+ */
+async function startBareLike(server, requests, started) {
+  const answers = {};
+  for (const request of requests) {
+    answers[answerKey(request)] = cannedAnswer(await httpsExchange(server.port, request));
+  }
+  const bare = started(
+    await startListening([BARE], { ...certificateEnv(), BENCH_ANSWERS: JSON.stringify(answers) }),
+  );
+  for (const request of requests) {
+    const got = cannedAnswer(await httpsExchange(bare.port, request));
+    checkSame(answers[answerKey(request)], got, 'the bare server');
+  }
+  return bare;
+}
+
+/** Unmeasured runs first, so that no scenario pays for the JIT warming up the code paths it shares. */
+function warmUp(scenarios) {
+  for (const { server, bare, target } of scenarios) {
+    load('warm-up', server, target, warmup);
+    load('warm-up', bare, target, warmup);
+  }
+}
+
+/** The scenarios in turn, in alternating order, each server and its baseline alternating who goes first. */
+function measureRound(setup, scenarios, round) {
+  const even = round % 2 === 0;
+  for (const scenario of even ? scenarios : [...scenarios].reverse()) {
+    const run = {};
+    for (const side of even ? ['server', 'bare'] : ['bare', 'server']) {
+      run[side] = load(`${setup.name}: ${scenario.name} (${side})`, scenario[side], scenario.target);
     }
+    scenario.runs.push(run);
+    process.stderr.write(
+      `round ${round + 1}: ${setup.name}: ${scenario.name}: ${run.server.rps.toFixed(0)} req/s, ${baseline} ${run.bare.rps.toFixed(0)}\n`,
+    );
   }
 }
 
@@ -318,28 +482,88 @@ function median(values) {
   return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
 
-/** Medians over the rounds; each ratio is taken within its round (same machine state), then the median. */
+/**
+ * Medians over the rounds, as numbers; each ratio (server / baseline) is taken within its round (same
+ * machine state), then the median of those.
+ */
 function summary(setup, { name, runs }) {
-  const of = (side, field) => runs.map((run) => run[side][field]);
-  const ratios = runs.map((run) => run.portcullis.rps / run.bare.rps);
-  const range = `${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}`;
+  const medianOf = (side, field) => median(runs.map((run) => run[side][field]));
+  const ratios = (field) => runs.map((run) => run.server[field] / run.bare[field]);
+  const rpsRatios = ratios('rps');
   return {
+    setup: setup.id,
+    name,
     scenario: `${setup.name}: ${name}`,
-    'req/s': Math.round(median(of('portcullis', 'rps'))),
-    [`${baseline} req/s`]: Math.round(median(of('bare', 'rps'))),
-    'ratio (range)': `${median(ratios).toFixed(2)} (${range})`,
-    'p99 ms': median(of('portcullis', 'p99')).toFixed(2),
-    [`${baseline} p99 ms`]: median(of('bare', 'p99')).toFixed(2),
-    'CPU µs/req': median(of('portcullis', 'cpuPerRequest')).toFixed(1),
-    [`${baseline} CPU µs/req`]: median(of('bare', 'cpuPerRequest')).toFixed(1),
+    rps: medianOf('server', 'rps'),
+    bareRps: medianOf('bare', 'rps'),
+    rpsRatio: median(rpsRatios),
+    rpsRatioLow: Math.min(...rpsRatios),
+    rpsRatioHigh: Math.max(...rpsRatios),
+    p99: medianOf('server', 'p99'),
+    bareP99: medianOf('bare', 'p99'),
+    p99Ratio: median(ratios('p99')),
+    cpu: medianOf('server', 'cpuPerRequest'),
+    bareCpu: medianOf('bare', 'cpuPerRequest'),
+    cpuRatio: median(ratios('cpuPerRequest')),
+    wrkCpu: medianOf('server', 'wrkCpuPerRequest'),
   };
+}
+
+/** One row of the printed table: the summary's numbers as text. */
+function tableRow(row) {
+  return {
+    scenario: row.scenario,
+    'req/s': Math.round(row.rps),
+    [`${baseline} req/s`]: Math.round(row.bareRps),
+    'ratio (range)': `${row.rpsRatio.toFixed(2)} (${row.rpsRatioLow.toFixed(2)}–${row.rpsRatioHigh.toFixed(2)})`,
+    'p99 ms': row.p99.toFixed(2),
+    [`${baseline} p99 ms`]: row.bareP99.toFixed(2),
+    'p99 ratio': row.p99Ratio.toFixed(2),
+    'CPU µs/req': row.cpu.toFixed(1),
+    [`${baseline} CPU µs/req`]: row.bareCpu.toFixed(1),
+    'CPU ratio': row.cpuRatio.toFixed(2),
+    'wrk CPU µs/req': row.wrkCpu.toFixed(1),
+  };
+}
+
+/** A line per target whose setup was measured: met or not, with the figure. */
+function targetLines() {
+  return TARGETS.flatMap(({ setup, scenario, figure, atLeast, atMost }) => {
+    const row = rows.find((candidate) => candidate.setup === setup && candidate.name === scenario);
+    if (row === undefined) return [];
+    const value = row[figure];
+    const met = atLeast === undefined ? value <= atMost : value >= atLeast;
+    const bound = atLeast === undefined ? `≤ ${atMost.toFixed(2)}` : `≥ ${atLeast.toFixed(2)}`;
+    return [
+      `  ${met ? 'met    ' : 'not met'}  ${row.scenario}: ${FIGURE_NAMES[figure]} ${value.toFixed(2)}, target ${bound}`,
+    ];
+  });
+}
+
+/** For 2 workers: how much of the machine's cores wrk took, and how much the server used of the rest. */
+function loadGeneratorLines() {
+  const cores = availableParallelism();
+  return rows
+    .filter(({ setup }) => setup === 'workers')
+    .map(({ scenario, rps, cpu, wrkCpu }) => {
+      const [wrkCores, serverCores] = [wrkCpu, cpu].map((micros) => ((micros * rps) / 1e6).toFixed(2));
+      return `  ${scenario}: wrk took ${wrkCores} of ${cores} cores, the server used ${serverCores}`;
+    });
 }
 
 function report() {
   console.log(
-    `\nwrk -t1 -c${connections}, ${duration} s per run, ${rounds} interleaved rounds (medians), node ${process.version}, log level ${args['log-level'] ?? 'default'}, ${metricsCost ? 'metrics on (admin listener on) against off' : 'metrics on (admin listener on)'}`,
+    `\nwrk -t1 -c${connections}, ${duration} s per run, ${rounds} interleaved rounds (medians; ratios are medians of per-round ratios), node ${process.version}, log level ${args['log-level'] ?? 'default'}, ${metricsCost ? 'metrics on (admin listener on) against off' : 'metrics on (admin listener on)'}`,
   );
-  console.table(rows);
+  console.table(rows.map(tableRow));
+  const targets = metricsCost ? [] : targetLines();
+  if (targets.length > 0) {
+    const at =
+      connections === 32 ? '' : ` (the p99 target is for 32 connections; this run used ${connections})`;
+    console.log(`\nissue 15 targets${at}:\n${targets.join('\n')}`);
+  }
+  const generator = loadGeneratorLines();
+  if (generator.length > 0) console.log(`\nthe load generator on the same cores:\n${generator.join('\n')}`);
 }
 
 async function servicesUp() {
