@@ -23,19 +23,32 @@
 //
 // `--log-level warn` turns the access log off, to measure what it costs (default: the server's, info).
 //
+// `--against DIR` compares this build with another checkout's (built: `npm ci` there), in place of the
+// bare server: the same setups and scenarios, both builds on the same data directory, in the same
+// interleaved rounds. This is how docs/performance.md states each change's effect (before/after, one run).
+//
+// `--profile` says where the time goes instead of measuring rounds: each Portcullis scenario of the chosen
+// setups, and the bare server answering its bytes, run once under `node --cpu-prof` (after a warm-up) on
+// servers of their own, and the profiles' samples of the measured run summed per request by kind of work
+// (TLS writes, Node's HTTP machinery, our code, garbage collection, …) side by side (bench/cpu-profile.js).
+// The profiler slows both servers alike; compare kinds, not totals, with the measured runs.
+//
 // `--metrics-cost` measures what recording metrics costs instead: the Bearer and Basic scenarios against
 // the same server with its admin listener off (nothing recorded) in place of the bare server, in the same
 // rounds (no peers, no targets). Nothing scrapes during the runs: a scrape every 15 s or so costs a few ms
 // once, not per request.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import { availableParallelism, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { profileSummary } from './cpu-profile.js';
 import { startListening } from './processes.js';
+
+const CLI_IN_CHECKOUT = 'packages/server/bin/portcullis.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -46,11 +59,21 @@ const { values: args } = parseArgs({
     setups: { type: 'string', default: 'single,workers,postgres,peers' },
     'log-level': { type: 'string' },
     'metrics-cost': { type: 'boolean', default: false },
+    against: { type: 'string' },
+    profile: { type: 'boolean', default: false },
   },
 });
 const metricsCost = args['metrics-cost'];
-/** What each run of a server is compared with: a bare server, or Portcullis recording no metrics. */
-const baseline = metricsCost ? 'metrics off' : 'bare';
+/** Another checkout's CLI, measured in place of the bare server (`--against`). */
+const againstCli = args.against === undefined ? undefined : resolve(args.against, CLI_IN_CHECKOUT);
+if (againstCli !== undefined && !existsSync(againstCli)) {
+  process.stderr.write(`--against: no ${againstCli}: build that checkout first (npm ci there)\n`);
+  process.exit(1);
+}
+/** Portcullis's own baseline, when it is not the bare server: the same scenarios, every one of them. */
+const portcullisBaseline = metricsCost || againstCli !== undefined;
+/** What each run of a server is compared with. */
+const baseline = metricsCost ? 'metrics off' : againstCli !== undefined ? 'against' : 'bare';
 const chosen = new Set(args.setups.split(','));
 const duration = Number(args.duration);
 const connections = Number(args.connections);
@@ -62,7 +85,7 @@ if (spawnSync('wrk', ['--version']).error !== undefined) {
   process.exit(1);
 }
 
-const CLI = fileURLToPath(new URL('../packages/server/bin/portcullis.js', import.meta.url));
+const CLI = fileURLToPath(new URL(`../${CLI_IN_CHECKOUT}`, import.meta.url));
 const BARE = fileURLToPath(new URL('./bare-https-server.js', import.meta.url));
 const dataDir = mkdtempSync(join(tmpdir(), 'portcullis-bench-'));
 const scriptDir = mkdtempSync(join(tmpdir(), 'portcullis-bench-wrk-'));
@@ -250,6 +273,7 @@ function load(title, { child, port }, { path, script }, seconds = duration) {
     throw new Error(`${title}: wrk failed or saw refusals or socket errors:\n${output}${run.stderr}`);
   }
   return {
+    requests: total,
     rps,
     p99: Number(p99[1]) * UNIT_MS[p99[2]],
     cpuPerRequest: cpuBefore === undefined ? Number.NaN : (cpuAfter - cpuBefore) / total,
@@ -297,16 +321,22 @@ if (chosen.has('postgres') && (await servicesUp())) {
 } else if (chosen.has('postgres')) {
   process.stderr.write(`no PostgreSQL at ${PG_URL} or Redis at ${REDIS_URL}: that setup is left out\n`);
 }
-if (chosen.has('peers') && metricsCost) {
-  process.stderr.write('--metrics-cost measures Portcullis alone: the peers are left out\n');
+if (chosen.has('peers') && (portcullisBaseline || args.profile)) {
+  process.stderr.write(
+    '--metrics-cost, --against and --profile are about Portcullis: the peers are left out\n',
+  );
 } else if (chosen.has('peers')) {
   setups.push({ id: 'peers', name: 'peers', prepare: preparePeers });
 }
 
 const rows = [];
 try {
-  for (const setup of setups) await measure(setup);
-  report();
+  if (args.profile) {
+    for (const setup of setups) await profile(setup);
+  } else {
+    for (const setup of setups) await measure(setup);
+    report();
+  }
 } finally {
   rmSync(dataDir, { recursive: true, force: true });
   rmSync(scriptDir, { recursive: true, force: true });
@@ -316,10 +346,14 @@ try {
   }
 }
 
-/** Portcullis as measured: its admin listener on (and recording metrics) on a free port, or off. */
-function startPortcullis({ workers, storeArgs }, adminPort = '0') {
+/**
+ * Portcullis as measured: its admin listener on (and recording metrics) on a free port, or off; this
+ * build's CLI or another's; `nodeFlags` such as `--cpu-prof`.
+ */
+function startPortcullis({ workers, storeArgs }, { adminPort = '0', cli = CLI, nodeFlags = [] } = {}) {
   return startListening([
-    CLI,
+    ...nodeFlags,
+    cli,
     'serve',
     '--port',
     '0',
@@ -352,6 +386,78 @@ async function measure(setup) {
   }
 }
 
+/**
+ * `--profile`: the setup's servers run under the profiler; after the warm-up, one run of each scenario on
+ * each side, and the samples taken during that run (by the monotonic clock that V8's profiles and
+ * process.hrtime share) summed per request by kind of work.
+ */
+async function profile(setup) {
+  if (setup.prepare !== preparePortcullis) return;
+  const profileDir = mkdtempSync(join(tmpdir(), 'portcullis-bench-profiles-'));
+  const servers = [];
+  const started = (server) => {
+    servers.push(server);
+    return server;
+  };
+  const measured = [];
+  try {
+    const scenarios = await preparePortcullis(setup, started, ['--cpu-prof', '--cpu-prof-dir', profileDir]);
+    warmUp(scenarios);
+    for (const scenario of scenarios) {
+      for (const side of ['server', 'bare']) {
+        const from = microsNow();
+        const { requests } = load(
+          `${setup.name}: ${scenario.name} (${side}, profiled)`,
+          scenario[side],
+          scenario.target,
+        );
+        measured.push({ scenario, side, window: [from, microsNow()], requests });
+      }
+    }
+  } finally {
+    for (const server of servers) await stop(server);
+  }
+  const profileOf = (server) =>
+    join(
+      profileDir,
+      readdirSync(profileDir).find((file) => file.includes(`.${server.child.pid}.`)),
+    );
+  const columns = measured.map(({ scenario, side, window, requests }) => ({
+    title: `${scenario.name}: ${side === 'server' ? 'Portcullis' : 'bare'}`,
+    ...profileSummary(profileOf(scenario[side]), requests, window),
+  }));
+  rmSync(profileDir, { recursive: true, force: true });
+  printProfiles(setup, columns);
+}
+
+function microsNow() {
+  return Number(process.hrtime.bigint() / 1000n);
+}
+
+/** µs per request by kind of work, a column per scenario and side; then our busiest functions. */
+function printProfiles(setup, columns) {
+  const kinds = [...new Set(columns.flatMap(({ kinds }) => [...kinds.keys()]))].filter(
+    (kind) => kind !== 'idle',
+  );
+  const table = {};
+  for (const kind of kinds) {
+    table[kind] = Object.fromEntries(
+      columns.map(({ title, kinds: of }) => [title, (of.get(kind) ?? 0).toFixed(2)]),
+    );
+  }
+  table['busy (all but idle)'] = Object.fromEntries(
+    columns.map(({ title, busy }) => [title, busy.toFixed(2)]),
+  );
+  console.log(
+    `\n${setup.name}: µs of samples per request, by kind of work (under the profiler, after a ${warmup} s warm-up, one ${duration} s run each)`,
+  );
+  console.table(table);
+  for (const { title, ownFunctions } of columns.filter(({ title }) => title.endsWith('Portcullis'))) {
+    console.log(`${title}: our busiest functions (self time)`);
+    for (const [name, micros] of ownFunctions) console.log(`  ${micros.toFixed(2).padStart(6)} µs  ${name}`);
+  }
+}
+
 async function stop(server) {
   server.child.kill('SIGTERM');
   await new Promise((resolve) => server.child.once('exit', resolve));
@@ -368,9 +474,12 @@ function scenario(setup, name, request, server, bare) {
   };
 }
 
-/** Portcullis with one client made through its CLI: the Bearer, Basic, token and forward-auth scenarios. */
-async function preparePortcullis(setup, started) {
-  const portcullis = started(await startPortcullis(setup));
+/**
+ * Portcullis with one client made through its CLI: the Bearer, Basic, token and forward-auth scenarios,
+ * each against its baseline. `nodeFlags` go to both servers (the profiler).
+ */
+async function preparePortcullis(setup, started, nodeFlags = []) {
+  const portcullis = started(await startPortcullis(setup, { nodeFlags }));
   const { clientId, apiKey } = cli('clients', 'create', `bench-${setup.id}`, ...setup.storeArgs);
   const basic = basicAuthorization(clientId, apiKey);
   const clientsPath = `/v2.01/${clientId}/clients`;
@@ -396,10 +505,12 @@ async function preparePortcullis(setup, started) {
       },
     }),
   };
-  // Portcullis without metrics is the same code, answering alike.
+  // Portcullis without metrics, or another build, answers alike: there are no bytes to check.
   const bare = metricsCost
-    ? started(await startPortcullis(setup, 'off'))
-    : await startBareLike(portcullis, Object.values(requests), started);
+    ? started(await startPortcullis(setup, { adminPort: 'off' }))
+    : againstCli !== undefined
+      ? started(await startPortcullis(setup, { cli: againstCli }))
+      : await startBareLike(portcullis, Object.values(requests), started, nodeFlags);
   return Object.entries(requests).map(([name, request]) => scenario(setup, name, request, portcullis, bare));
 }
 
@@ -438,13 +549,16 @@ async function ensureCertificate() {
  * Date, Connection and Keep-Alive to both), so that a ratio measures the server's work alone. The
  * baseline is only a baseline if it does send the same bytes: checked, not assumed.
  */
-async function startBareLike(server, requests, started) {
+async function startBareLike(server, requests, started, nodeFlags = []) {
   const answers = {};
   for (const request of requests) {
     answers[answerKey(request)] = cannedAnswer(await httpsExchange(server.port, request));
   }
   const bare = started(
-    await startListening([BARE], { ...certificateEnv(), BENCH_ANSWERS: JSON.stringify(answers) }),
+    await startListening([...nodeFlags, BARE], {
+      ...certificateEnv(),
+      BENCH_ANSWERS: JSON.stringify(answers),
+    }),
   );
   for (const request of requests) {
     const got = cannedAnswer(await httpsExchange(bare.port, request));
@@ -553,10 +667,10 @@ function loadGeneratorLines() {
 
 function report() {
   console.log(
-    `\nwrk -t1 -c${connections}, ${duration} s per run, ${rounds} interleaved rounds (medians; ratios are medians of per-round ratios), node ${process.version}, log level ${args['log-level'] ?? 'default'}, ${metricsCost ? 'metrics on (admin listener on) against off' : 'metrics on (admin listener on)'}`,
+    `\nwrk -t1 -c${connections}, ${duration} s per run, ${rounds} interleaved rounds (medians; ratios are medians of per-round ratios), node ${process.version}, log level ${args['log-level'] ?? 'default'}, ${metricsCost ? 'metrics on (admin listener on) against off' : 'metrics on (admin listener on)'}${againstCli === undefined ? '' : `, against ${againstCli}`}`,
   );
   console.table(rows.map(tableRow));
-  const targets = metricsCost ? [] : targetLines();
+  const targets = portcullisBaseline ? [] : targetLines();
   if (targets.length > 0) {
     const at =
       connections === 32 ? '' : ` (the p99 target is for 32 connections; this run used ${connections})`;
