@@ -9,7 +9,13 @@ import type { WindowState } from './window-state.js';
  */
 export interface WindowCounter {
   readonly enabled: boolean;
+  /** Counts one event of `key` in every window, or in none when any is full. The answer is the caller's. */
   hit(key: string, now: number): WindowState | Promise<WindowState>;
+  /**
+   * As `hit`, for the per-call path: an answer given at once may be the counter's own, overwritten by its
+   * next call, so it is read at once and nothing of it is kept; one given later is the caller's.
+   */
+  hitInPlace(key: string, now: number): WindowState | Promise<WindowState>;
   /** Without counting: milliseconds until `key` may act again, or 0. */
   blockedFor(key: string, now: number): number | Promise<number>;
 }
