@@ -85,4 +85,16 @@ describe('SyncedWindows in one process', () => {
     expect((await counter.hit('a', 1_000_001)).counts).toEqual([2]);
     expect(shared.exact.counts('a', 1_000_002)).toEqual([2]);
   });
+
+  it('past its bound passes over a busy key to drop a settled one', async () => {
+    const shared = sharedCounter(WINDOWS);
+    const counter = new SyncedWindows(shared, WINDOWS, 2);
+    expect(await hitAt(counter, 1_000_000)).toBe(true);
+    expect(await hitAt(counter, 1_000_005)).toBe(true); // decided here: 'acme' has a call unsent
+    expect((await counter.hit('b', 1_000_006)).allowed).toBe(true);
+    expect((await counter.hit('c', 1_000_007)).allowed).toBe(true);
+    expect(counter.size).toBe(2);
+    await vi.advanceTimersByTimeAsync(50);
+    expect(shared.exact.counts('acme', 1_000_100)).toEqual([2]);
+  });
 });

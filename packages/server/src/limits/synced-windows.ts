@@ -50,9 +50,9 @@ const SYNC_MS = 20;
  * processes admitted in those last SYNC_MS may not be known yet: past a limit, at most that many calls
  * more get through. Refusals are never wrong: counts only grow within a window.
  *
- * What is kept here per key only saves asking: past `maxKeys`, the key heard from longest ago is dropped
- * if it has nothing unsent or unacknowledged (nothing is lost: its next call asks the shared counter),
- * and otherwise kept for now.
+ * What is kept here per key only saves asking: past `maxKeys`, the key heard from longest ago that has
+ * nothing unsent or unacknowledged is dropped (nothing is lost: its next call asks the shared counter).
+ * Keys with calls on their way are never dropped, so the table may pass the bound by those for a while.
  */
 export class SyncedWindows implements WindowCounter {
   readonly #shared: SharedWindowCounter;
@@ -194,16 +194,31 @@ export class SyncedWindows implements WindowCounter {
     return asked;
   }
 
-  /** Drops the key heard from longest ago if it has nothing on its way to the shared counter. */
+  /**
+   * Drops the key heard from longest ago that has nothing on its way to the shared counter. Busy ones
+   * met on the way are moved behind the others, so that a key always busy does not stop the table from
+   * shrinking; after a few, it waits for the next insertion.
+   */
   #dropOldestSettled(): void {
     const table = this.#table;
-    const oldest = table.oldestKey();
-    if (oldest === undefined || this.#dirty.has(oldest)) return;
-    const slot = table.slotOf(oldest);
-    const page = table.pageOf(slot);
-    const at = table.offsetOf(slot);
-    for (let i = this.#sending; i < table.width; i++) if (page[at + i] !== 0) return;
-    table.delete(oldest);
+    for (let tries = 0; tries < 8; tries++) {
+      const oldest = table.oldestKey();
+      if (oldest === undefined) return;
+      const slot = table.slotOf(oldest);
+      if (!this.#dirty.has(oldest) && this.#settled(slot)) {
+        table.delete(oldest);
+        return;
+      }
+      table.renew(oldest, slot);
+    }
+  }
+
+  /** Whether `slot` has no calls unsent or unacknowledged. */
+  #settled(slot: number): boolean {
+    const page = this.#table.pageOf(slot);
+    const at = this.#table.offsetOf(slot);
+    for (let i = this.#sending; i < this.#table.width; i++) if (page[at + i] !== 0) return false;
+    return true;
   }
 
   #markDirty(key: string): void {
