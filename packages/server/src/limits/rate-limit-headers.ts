@@ -9,11 +9,27 @@ export function rateLimitHeaders({ windows, counts, resetsAt }: WindowState): Re
   if (windows.length === 0)
     return { 'X-RateLimit': '', 'X-RateLimit-Remaining': '', 'X-RateLimit-Reset': '' };
   // The counts change on every call, so these two are made each time, in one pass and without arrays.
-  let made = `${counts[0] ?? 0}`;
-  let remaining = `${remainingIn(windows, counts, 0)}`;
+  // Windows that began together hold the same count (aligned windows of 15 min, 30 min and 1 h all began
+  // at 10:00 until 10:15): a number is written out once and its text used again for the next window.
+  let count = counts[0] ?? 0;
+  let left = remainingIn(windows, counts, 0);
+  let countText = `${count}`;
+  let leftText = `${left}`;
+  let made = countText;
+  let remaining = leftText;
   for (let i = 1; i < windows.length; i++) {
-    made = `${made},${counts[i] ?? 0}`;
-    remaining = `${remaining},${remainingIn(windows, counts, i)}`;
+    const nextCount = counts[i] ?? 0;
+    const nextLeft = remainingIn(windows, counts, i);
+    if (nextCount !== count) {
+      count = nextCount;
+      countText = `${count}`;
+    }
+    if (nextLeft !== left) {
+      left = nextLeft;
+      leftText = `${left}`;
+    }
+    made = `${made},${countText}`;
+    remaining = `${remaining},${leftText}`;
   }
   return {
     'X-RateLimit': made,
