@@ -4,6 +4,7 @@ import type { ClientRecord } from '../src/domain/records.js';
 import { ClientLimits } from '../src/limits/client-limits.js';
 import { CountTable } from '../src/limits/count-table.js';
 import { FixedWindows } from '../src/limits/fixed-windows.js';
+import { rateLimitHeaders } from '../src/limits/rate-limit-headers.js';
 import { inProcessCounters } from '../src/limits/window-counter.js';
 
 /**
@@ -74,6 +75,36 @@ describe('FixedWindows counts per key, with the windows shared by all keys', () 
     const counter = new FixedWindows(WINDOWS);
     counter.hit('acme', NOW + 15 * MINUTE);
     expect(counter.add('acme', [NOW, NOW], [2, 2], NOW + 15 * MINUTE + 1)).toEqual([1, 3]);
+  });
+});
+
+describe('rateLimitHeaders', () => {
+  it("writes each window its own numbers, whether or not they equal the previous window's", () => {
+    const windows = [2300, 4500, 8800, 105_600].map((limit, i) => ({
+      limit,
+      windowMs: ([15, 30, 60, 1440][i] as number) * MINUTE,
+    }));
+    const headers = rateLimitHeaders({
+      allowed: true,
+      windows,
+      counts: [3, 5, 5, 9],
+      resetsAt: [NOW + 15 * MINUTE, NOW + 30 * MINUTE, NOW + 60 * MINUTE, NOW + 1440 * MINUTE],
+      retryAfterMs: 0,
+    });
+    expect(headers['X-RateLimit']).toBe('3,5,5,9');
+    expect(headers['X-RateLimit-Remaining']).toBe('2297,4495,8795,105591');
+    const same = rateLimitHeaders({
+      allowed: true,
+      windows: windows.map(() => ({ limit: 10, windowMs: MINUTE })),
+      counts: [4, 4, 4, 4],
+      resetsAt: [0, 0, 0, 0],
+      retryAfterMs: 0,
+    });
+    expect(same).toMatchObject({
+      'X-RateLimit': '4,4,4,4',
+      'X-RateLimit-Remaining': '6,6,6,6',
+      'X-RateLimit-Reset': '0,0,0,0',
+    });
   });
 });
 
