@@ -4,12 +4,19 @@ import type { LimitWindow } from './window-spec.js';
 import { blockedForFromCounts, type WindowState, waitForExhausted } from './window-state.js';
 
 /**
- * How many keys a FixedWindows holds by default. With four windows a key costs about 100–115 bytes here
- * (its map entry and five numbers; measured with 100 000 to 1 000 000 keys, against 530 when each key had
- * its own object and arrays), so the bound is about 230 MB: a million clients active within the longest
- * window fit twice over, and none is forgotten.
+ * How many keys a counter of authenticated clients holds (API calls, tokens issued). With four windows a
+ * key costs about 100–115 bytes here (its map entry and five numbers; measured with 100 000 to 1 000 000
+ * keys, against 530 when each key had its own object and arrays), so this bound is about 230 MB: a
+ * million clients active within the longest window fit twice over, and none is forgotten.
  */
-export const DEFAULT_MAX_KEYS = 2_000_000;
+export const CLIENT_MAX_KEYS = 2_000_000;
+
+/**
+ * The bound of any other counter, whose keys may come from unauthenticated requests (addresses above
+ * all), so that an attacker chooses how many there are: the memory they could take before a key cost
+ * five times less (100 000 keys, about 50 MB), now for five times the keys.
+ */
+export const DEFAULT_MAX_KEYS = 500_000;
 
 /** Per key: when it was last counted (all its counts are of the windows current then), then one count per window. */
 const COUNTED_AT = 0;

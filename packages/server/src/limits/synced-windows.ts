@@ -1,6 +1,6 @@
 import { CountTable } from './count-table.js';
 import { CurrentWindows } from './current-windows.js';
-import { DEFAULT_MAX_KEYS } from './fixed-windows.js';
+import { CLIENT_MAX_KEYS } from './fixed-windows.js';
 import type { WindowCounter } from './window-counter.js';
 import type { LimitWindow } from './window-spec.js';
 import { type WindowState, waitForExhausted, windowStarts } from './window-state.js';
@@ -74,7 +74,7 @@ export class SyncedWindows implements WindowCounter {
     retryAfterMs: number;
   };
 
-  constructor(shared: SharedWindowCounter, windows: readonly LimitWindow[], maxKeys = DEFAULT_MAX_KEYS) {
+  constructor(shared: SharedWindowCounter, windows: readonly LimitWindow[], maxKeys = CLIENT_MAX_KEYS) {
     this.#shared = shared;
     this.#windows = windows;
     this.#maxKeys = maxKeys;

@@ -1,4 +1,4 @@
-import { FixedWindows } from './fixed-windows.js';
+import { CLIENT_MAX_KEYS, FixedWindows } from './fixed-windows.js';
 import type { LimitWindow } from './window-spec.js';
 import type { WindowState } from './window-state.js';
 
@@ -36,16 +36,11 @@ export interface CounterFactory {
   exact(space: string, windows: readonly LimitWindow[]): WindowCounter;
 }
 
-/**
- * Keys of the exact counters (failed authentications) come from unauthenticated requests, addresses
- * above all, so an attacker chooses how many there are: they keep the memory bound they had when a key
- * cost five times more (100 000 keys then, about 50 MB), rather than the bound of authenticated clients.
- */
-const EXACT_MAX_KEYS = 500_000;
-
 /** Counters of this process alone: every kind is exact, since the counts are at hand. */
 export const inProcessCounters: CounterFactory = {
   shared: false,
-  synced: (_space, windows) => new FixedWindows(windows),
-  exact: (_space, windows) => new FixedWindows(windows, EXACT_MAX_KEYS),
+  // Synced counters are keyed by authenticated clients; exact ones (failed authentications) by what
+  // unauthenticated requests send, bounded tighter.
+  synced: (_space, windows) => new FixedWindows(windows, CLIENT_MAX_KEYS),
+  exact: (_space, windows) => new FixedWindows(windows),
 };
