@@ -126,6 +126,15 @@ describe('CountTable', () => {
     table.renew('k0', table.slotOf('k0'));
     expect(table.oldestKey()).toBe('k1');
   });
+
+  it('evicting at its bound stays cheap: 200 000 keys in turn through a FixedWindows of 100 000', () => {
+    // One map per key, with a fresh iterator to find the oldest, took about 30 µs per call here.
+    const counter = new FixedWindows(WINDOWS, 100_000);
+    const started = performance.now();
+    for (let pass = 0; pass < 2; pass++) for (let i = 0; i < 200_000; i++) counter.hit(`k${i}`, NOW + pass);
+    expect(counter.size).toBe(100_000);
+    expect(performance.now() - started).toBeLessThan(4000);
+  });
 });
 
 describe('ClientLimits on in-process counters', () => {

@@ -6,7 +6,7 @@ const PAGE_SLOTS = 4096;
  * a key costs its map entry and 8 bytes per number, and growing adds a page without copying, so a large
  * table never pauses the process to move. Slots of deleted keys are used again.
  *
- * Map order is the order keys were inserted or last `renewed`: `oldestKey` is the one renewed longest ago.
+ * Map order is the order keys were inserted or last renewed: `oldestKey` is the one renewed longest ago.
  */
 export class CountTable {
   readonly width: number;
@@ -14,6 +14,8 @@ export class CountTable {
   readonly #pages: Float64Array[] = [];
   readonly #free: number[] = [];
   #used = 0;
+  /** Where `oldestKey` is: every key still in the table is at or after it, in map order. */
+  #cursor: MapIterator<string> = this.#slots.keys();
 
   constructor(width: number) {
     this.width = width;
@@ -54,9 +56,19 @@ export class CountTable {
     this.#slots.set(key, slot);
   }
 
-  /** The key inserted or renewed longest ago. */
+  /**
+   * The key inserted or renewed longest ago, for the caller to delete or renew (else the next call
+   * passes it by). A cursor kept across calls: a fresh iterator would step again over every entry deleted
+   * at the front since the map last compacted, and a table evicting at its bound would pay that on each
+   * insertion (what made the one-map-per-key version cost about 24 µs per call with 200 000 clients).
+   */
   oldestKey(): string | undefined {
-    return this.#slots.keys().next().value;
+    let next = this.#cursor.next();
+    if (next.done === true) {
+      this.#cursor = this.#slots.keys();
+      next = this.#cursor.next();
+    }
+    return next.done === true ? undefined : next.value;
   }
 
   /** The page holding `slot`'s numbers, from `offsetOf(slot)` on. */
