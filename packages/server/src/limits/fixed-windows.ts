@@ -149,6 +149,8 @@ export class FixedWindows {
     if (slot === -1) {
       if (table.size >= this.#maxKeys) this.#dropOldest();
       slot = table.insert(key);
+      table.pageOf(slot)[table.offsetOf(slot) + COUNTED_AT] = now;
+      return slot;
     }
     const page = table.pageOf(slot);
     const at = table.offsetOf(slot);
