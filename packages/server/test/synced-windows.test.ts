@@ -60,4 +60,41 @@ describe('SyncedWindows in one process', () => {
     expect(admitted).toBe(50);
     expect(shared.exact.hit('acme', 1_000_500).counts).toEqual([51]);
   });
+
+  it('still adds the calls admitted here just before a window turned to the windows that have not', async () => {
+    // 3 calls in the minute that ends at 1_020_000 (the first asks, two are decided here and not yet
+    // sent), then the minute turns: the hour's shared count must hold all 4.
+    const windows = [
+      { limit: 100, windowMs: 60_000 },
+      { limit: 100, windowMs: 3_600_000 },
+    ];
+    const shared = sharedCounter(windows);
+    const counter = new SyncedWindows(shared, windows);
+    vi.setSystemTime(1_019_990);
+    for (const ms of [1_019_990, 1_019_995, 1_019_999]) expect(await hitAt(counter, ms)).toBe(true);
+    expect(await hitAt(counter, 1_020_000)).toBe(true);
+    await vi.advanceTimersByTimeAsync(50);
+    expect(shared.exact.counts('acme', 1_020_100)).toEqual([1, 4]);
+  });
+
+  it('past its bound drops only keys with nothing on the way, and asks the shared counter for them again', async () => {
+    const shared = sharedCounter(WINDOWS);
+    const counter = new SyncedWindows(shared, WINDOWS, 2);
+    for (const key of ['a', 'b', 'c']) expect((await counter.hit(key, 1_000_000)).allowed).toBe(true);
+    expect(counter.size).toBe(2);
+    expect((await counter.hit('a', 1_000_001)).counts).toEqual([2]);
+    expect(shared.exact.counts('a', 1_000_002)).toEqual([2]);
+  });
+
+  it('past its bound passes over a busy key to drop a settled one', async () => {
+    const shared = sharedCounter(WINDOWS);
+    const counter = new SyncedWindows(shared, WINDOWS, 2);
+    expect(await hitAt(counter, 1_000_000)).toBe(true);
+    expect(await hitAt(counter, 1_000_005)).toBe(true); // decided here: 'acme' has a call unsent
+    expect((await counter.hit('b', 1_000_006)).allowed).toBe(true);
+    expect((await counter.hit('c', 1_000_007)).allowed).toBe(true);
+    expect(counter.size).toBe(2);
+    await vi.advanceTimersByTimeAsync(50);
+    expect(shared.exact.counts('acme', 1_000_100)).toEqual([2]);
+  });
 });

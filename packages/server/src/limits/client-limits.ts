@@ -37,12 +37,23 @@ export class ClientLimits {
   /**
    * Counts an API call of `client` and returns MANGOPAY's headers stating its windows (`rateLimitHeaders`);
    * undefined when limits are off. Past any window: 429 `rate_limit` with `Retry-After`. The caller writes
-   * the headers with its response, in one go.
+   * the headers with its response, in one go. Answered at once when the count is decided in this process
+   * (no promise to make on every call), later when the shared counter is asked; either way the caller
+   * awaits it.
    */
-  async countApiCall(client: ClientRecord, now: number): Promise<ResponseHeaders | undefined> {
+  countApiCall(
+    client: ClientRecord,
+    now: number,
+  ): ResponseHeaders | undefined | Promise<ResponseHeaders | undefined> {
     const windows = this.#apiCallsOf(client);
     if (!windows.enabled) return undefined;
-    const state = await windows.hit(client.clientId, now);
+    const state = windows.hitInPlace(client.clientId, now);
+    if (state instanceof Promise) return state.then((asked) => this.#apiCallCounted(client, asked, now));
+    return this.#apiCallCounted(client, state, now);
+  }
+
+  /** Read at once: `state` may be the counter's own (see `WindowCounter.hitInPlace`). */
+  #apiCallCounted(client: ClientRecord, state: WindowState, now: number): ResponseHeaders {
     const headers = rateLimitHeaders(state);
     if (state.allowed) return headers;
     this.#audit.count('limit.rate', { clientId: client.clientId }, now);
@@ -52,12 +63,18 @@ export class ClientLimits {
 
   /**
    * Counts a token issued to `clientId`. Past the limit: 429 telling the client to reuse its token, as
-   * MANGOPAY's documentation asks ("You must not create a token for every API call").
+   * MANGOPAY's documentation asks ("You must not create a token for every API call"). Answered at once or
+   * later, as `countApiCall`.
    */
-  async countTokenIssued(clientId: string, now: number): Promise<void> {
-    if (!this.#tokenIssuance.enabled) return;
-    const state = await this.#tokenIssuance.hit(clientId, now);
-    if (state.allowed) return;
+  countTokenIssued(clientId: string, now: number): undefined | Promise<void> {
+    if (!this.#tokenIssuance.enabled) return undefined;
+    const state = this.#tokenIssuance.hitInPlace(clientId, now);
+    if (state instanceof Promise) return state.then((asked) => this.#tokenCounted(clientId, asked, now));
+    return this.#tokenCounted(clientId, state, now);
+  }
+
+  #tokenCounted(clientId: string, state: WindowState, now: number): undefined {
+    if (state.allowed) return undefined;
     this.#audit.count('limit.token', { clientId }, now);
     this.#metrics.limitRefused('token');
     throw limitReached(

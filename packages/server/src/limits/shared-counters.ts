@@ -68,6 +68,10 @@ class SharedWindows implements SharedWindowCounter {
     return windowState(this.#windows, counts, allowed, now);
   }
 
+  hitInPlace(key: string, now: number): Promise<WindowState> {
+    return this.hit(key, now);
+  }
+
   async blockedFor(key: string, now: number): Promise<number> {
     const counts = await this.#transport.counts(this.#subject(key, now));
     return blockedForFromCounts(this.#windows, counts, now);

@@ -1,4 +1,4 @@
-import { FixedWindows } from './fixed-windows.js';
+import { CLIENT_MAX_KEYS, FixedWindows } from './fixed-windows.js';
 import type { LimitWindow } from './window-spec.js';
 import type { WindowState } from './window-state.js';
 
@@ -9,7 +9,13 @@ import type { WindowState } from './window-state.js';
  */
 export interface WindowCounter {
   readonly enabled: boolean;
+  /** Counts one event of `key` in every window, or in none when any is full. The answer is the caller's. */
   hit(key: string, now: number): WindowState | Promise<WindowState>;
+  /**
+   * As `hit`, for the per-call path: an answer given at once may be the counter's own, overwritten by its
+   * next call, so it is read at once and nothing of it is kept; one given later is the caller's.
+   */
+  hitInPlace(key: string, now: number): WindowState | Promise<WindowState>;
   /** Without counting: milliseconds until `key` may act again, or 0. */
   blockedFor(key: string, now: number): number | Promise<number>;
 }
@@ -33,6 +39,8 @@ export interface CounterFactory {
 /** Counters of this process alone: every kind is exact, since the counts are at hand. */
 export const inProcessCounters: CounterFactory = {
   shared: false,
-  synced: (_space, windows) => new FixedWindows(windows),
+  // Synced counters are keyed by authenticated clients; exact ones (failed authentications) by what
+  // unauthenticated requests send, bounded tighter.
+  synced: (_space, windows) => new FixedWindows(windows, CLIENT_MAX_KEYS),
   exact: (_space, windows) => new FixedWindows(windows),
 };

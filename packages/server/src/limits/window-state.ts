@@ -23,17 +23,25 @@ export function windowState(
   allowed: boolean,
   now: number,
 ): WindowState {
-  let retryAfterMs = 0;
-  const resetsAt: number[] = [];
-  for (let i = 0; i < windows.length; i++) {
-    const { limit, windowMs } = windows[i] as LimitWindow;
-    const end = now - (now % windowMs) + windowMs;
-    resetsAt.push(end);
-    if (!allowed && (counts[i] ?? 0) >= limit) {
-      retryAfterMs = retryAfterMs === 0 ? end - now : Math.min(retryAfterMs, end - now);
-    }
-  }
+  const resetsAt = windows.map(({ windowMs }) => now - (now % windowMs) + windowMs);
+  const retryAfterMs = allowed ? 0 : waitForExhausted(windows, counts, resetsAt, now);
   return { allowed, windows, counts, resetsAt, retryAfterMs };
+}
+
+/** Milliseconds from `now` until the earliest of the exhausted windows turns (at `resetsAt`), or 0. */
+export function waitForExhausted(
+  windows: readonly LimitWindow[],
+  counts: readonly number[],
+  resetsAt: readonly number[],
+  now: number,
+): number {
+  let wait = 0;
+  for (let i = 0; i < windows.length; i++) {
+    if ((counts[i] ?? 0) < (windows[i] as LimitWindow).limit) continue;
+    const untilTurn = (resetsAt[i] as number) - now;
+    wait = wait === 0 ? untilTurn : Math.min(wait, untilTurn);
+  }
+  return wait;
 }
 
 /** Milliseconds until every exhausted window has turned, from the counts of the current windows. */
