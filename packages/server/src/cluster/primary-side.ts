@@ -1,5 +1,5 @@
 import type { Worker } from 'node:cluster';
-import { FixedWindows } from '../limits/fixed-windows.js';
+import { CLIENT_MAX_KEYS, FixedWindows } from '../limits/fixed-windows.js';
 import type { HitCounts } from '../limits/shared-counters.js';
 import type { LimitWindow } from '../limits/window-spec.js';
 import { type ClusterMessage, type CounterReply, type CounterRequest, isClusterMessage } from './messages.js';
@@ -61,7 +61,7 @@ export class WorkerHub {
     const id = `${space}|${windows.map(({ limit, windowMs }) => `${limit}/${windowMs}`).join(',')}`;
     let counter = this.#counters.get(id);
     if (counter === undefined) {
-      counter = new FixedWindows(windows);
+      counter = new FixedWindows(windows, isClientSpace(space) ? CLIENT_MAX_KEYS : undefined);
       this.#counters.set(id, counter);
     }
     return counter;
@@ -70,4 +70,12 @@ export class WorkerHub {
   #relay(from: Worker, message: ClusterMessage): void {
     for (const worker of this.#workers) if (worker !== from && worker.isConnected()) worker.send(message);
   }
+}
+
+/**
+ * Spaces keyed by authenticated clients (API calls, tokens) hold as many keys as a worker's own counters
+ * do; the others (failed authentications) are keyed by what requests choose, and keep the smaller default.
+ */
+function isClientSpace(space: string): boolean {
+  return space === 'api' || space === 'token' || space.startsWith('api:');
 }
