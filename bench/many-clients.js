@@ -25,9 +25,11 @@ import {
   mkdirSync,
   mkdtempSync,
   openSync,
+  readdirSync,
   readFileSync,
   readSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from 'node:fs';
 import https from 'node:https';
@@ -83,7 +85,7 @@ export async function measureManyClients(options = {}) {
     for (let round = 0; round < rounds; round++) {
       const order = round % 2 === 0 ? clis : [...clis].reverse();
       for (const cli of order) {
-        const server = await startServer(cli, dataDir, serverArgs);
+        const server = await startServer(cli, dataDir, serverArgs, options.heapSnapshots);
         try {
           for (const run of runs) {
             if (run === 'warm') {
@@ -94,6 +96,8 @@ export async function measureManyClients(options = {}) {
             }
             const result = await measureRun(server, randomScript, connections, duration);
             const row = { cli, round: round + 1, run, clients, active, ...result };
+            if (options.heapSnapshots !== undefined)
+              row.heapSnapshot = await heapSnapshot(server, options.heapSnapshots);
             results.push(row);
             log(formatRow(row));
           }
@@ -184,14 +188,14 @@ function sweep(port, script, connections) {
  * `sweep` calls each once in order, then stops. Requests are formatted once, at start.
  */
 function writeWrkScript(dir, name, credentials, mode) {
-  const data = join(dir, `${name}-credentials.lua`);
-  const lines = ['return {'];
-  for (const { clientId, apiKey } of credentials) {
-    const basic = Buffer.from(`${clientId}:${apiKey}`).toString('base64');
-    lines.push(`{${JSON.stringify(`/v2.01/${clientId}/clients`)},${JSON.stringify(`Basic ${basic}`)}},`);
-  }
-  lines.push('}');
-  writeFileSync(data, lines.join('\n'));
+  // One line per client (`path Authorization`), read at start: a Lua table literal of 100,000 entries
+  // is past what LuaJIT compiles.
+  const data = join(dir, `${name}-credentials.txt`);
+  const lines = credentials.map(
+    ({ clientId, apiKey }) =>
+      `/v2.01/${clientId}/clients Basic ${Buffer.from(`${clientId}:${apiKey}`).toString('base64')}`,
+  );
+  writeFileSync(data, `${lines.join('\n')}\n`);
   const pick =
     mode === 'random'
       ? 'return requests[math.random(count)]'
@@ -205,9 +209,10 @@ local count = 0
 local next = 0
 function init(args)
   math.randomseed(os.time())
-  for _, c in ipairs(dofile(${JSON.stringify(data)})) do
+  for line in io.lines(${JSON.stringify(data)}) do
+    local path, authorization = line:match("^(%S+) (.+)$")
     count = count + 1
-    requests[count] = wrk.format("GET", c[1], { Host = wrk.headers.Host, Authorization = c[2] })
+    requests[count] = wrk.format("GET", path, { Host = wrk.headers.Host, Authorization = authorization })
   end
 end
 function request()
@@ -310,13 +315,13 @@ async function scrape(server) {
  * `portcullis serve` with one worker (one process) on free ports, its standard output in a file (a pipe
  * nobody reads would stall it); resolves once it prints both listeners.
  */
-function startServer(cli, dataDir, serverArgs) {
+function startServer(cli, dataDir, serverArgs, snapshotDir) {
   const outDir = mkdtempSync(join(tmpdir(), 'portcullis-many-out-'));
   const fd = openSync(join(outDir, 'stdout'), 'w+');
   const child = spawn(
     process.execPath,
     [
-      ...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
+      ...(snapshotDir === undefined ? [] : ['--heapsnapshot-signal=SIGUSR2']),
       cli,
       'serve',
       '--port',
@@ -330,7 +335,7 @@ function startServer(cli, dataDir, serverArgs) {
       ...LIMITS,
       ...serverArgs,
     ],
-    { stdio: ['ignore', fd, 'inherit'] },
+    { stdio: ['ignore', fd, 'inherit'], ...(snapshotDir !== undefined && { cwd: snapshotDir }) },
   );
   rmSync(outDir, { recursive: true, force: true });
   const head = Buffer.alloc(8192);
@@ -354,6 +359,25 @@ function startServer(cli, dataDir, serverArgs) {
     };
     child.once('exit', exited);
   });
+}
+
+/** Has the server write a heap snapshot (`--heapsnapshot-signal`) into `dir`; resolves with its path. */
+async function heapSnapshot(server, dir) {
+  const before = new Set(readdirSync(dir));
+  server.child.kill('SIGUSR2');
+  for (;;) {
+    await new Promise((resolvePromise) => setTimeout(resolvePromise, 500));
+    const made = readdirSync(dir).find((name) => name.endsWith('.heapsnapshot') && !before.has(name));
+    if (made === undefined) continue;
+    // Written in one go by the server's main thread: it is complete once its size stops changing.
+    const path = join(dir, made);
+    let size = -1;
+    while (statSync(path).size !== size) {
+      size = statSync(path).size;
+      await new Promise((resolvePromise) => setTimeout(resolvePromise, 1000));
+    }
+    return path;
+  }
 }
 
 async function stopServer(server) {
@@ -391,6 +415,7 @@ if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(
       runs: { type: 'string', default: 'cold,warm' },
       rounds: { type: 'string', default: '1' },
       keep: { type: 'string' },
+      'heap-snapshots': { type: 'string' },
       cli: { type: 'string' },
     },
   });
@@ -403,6 +428,7 @@ if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(
     runs: values.runs.split(',').filter(Boolean),
     rounds: Number(values.rounds),
     ...(values.keep !== undefined && { keep: resolve(values.keep) }),
+    ...(values['heap-snapshots'] !== undefined && { heapSnapshots: resolve(values['heap-snapshots']) }),
     ...(values.cli !== undefined && { clis: values.cli.split(',').map((path) => resolve(path)) }),
   });
   process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);

@@ -1,13 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { SecondChanceMap } from '../src/bounded-map.js';
 import type { ClientCredentials, ClientRecord } from '../src/domain/records.js';
+import { AccessTokens } from '../src/keys/access-tokens.js';
 import { CredentialDirectory } from '../src/keys/credential-directory.js';
+import { ServerSecrets } from '../src/keys/server-secret.js';
 import { apiKeyRecord } from './helpers/records.js';
 
 /**
- * The directory holds one entry per client in use (issue 15, cost as the number of clients grows): it
- * must stay bounded, keep what is in use when something new comes in, and answer exactly what the store
- * holds, however compactly it holds it.
+ * The directory holds one entry per client in use, the opened-token cache one per token in use (issue
+ * 15, cost as the number of clients grows): each must stay bounded, keep what is in use when something
+ * new comes in, and the directory answer exactly what the store holds, however compactly it holds it.
  */
 function clientRecord(clientId: string, overrides: Partial<ClientRecord> = {}): ClientRecord {
   return {
@@ -190,6 +192,28 @@ describe('CredentialDirectory', () => {
       await directory.lookup('acme', hasNewKey);
       await directory.lookup('acme', hasNewKey);
       expect(store.reads.get('acme')).toBe(i);
+    }
+  });
+});
+
+describe('AccessTokens opened-token cache', () => {
+  it('keeps the tokens in use opened when others come and go past its bound', () => {
+    const tokens = new AccessTokens({
+      directory: { lookup: async () => null },
+      secrets: new ServerSecrets([Buffer.alloc(32, 7)], 'the test'),
+      environment: 'sandbox',
+      maxCachedTokens: 100,
+    });
+    const now = Date.now();
+    const issue = (i: number) =>
+      tokens.issue(apiKeyRecord({ keyId: `key_${i}`, clientId: `client-${i}` }), 'read', 3600, now)
+        .accessToken;
+    const active = Array.from({ length: 90 }, (_, i) => issue(i));
+    // The claims object stands for one decryption: the same object back means no second one.
+    const opened = active.map((token) => tokens.open(token));
+    for (let round = 0; round < 200; round++) {
+      for (const [i, token] of active.entries()) expect(tokens.open(token)).toBe(opened[i]);
+      expect(tokens.open(issue(1000 + round))?.clientId).toBe(`client-${1000 + round}`);
     }
   });
 });

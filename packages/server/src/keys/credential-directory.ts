@@ -116,7 +116,7 @@ export class CredentialDirectory {
     const cached = this.#entries.get(clientId);
     if (cached === null) return null;
     if (cached !== undefined) {
-      cached.used = true;
+      cached.markUsed();
       return cached;
     }
     return this.#loading.get(clientId) ?? this.#load(clientId);
@@ -171,9 +171,7 @@ export class CredentialDirectory {
 }
 
 function usedSinceLastAsked(cached: CachedClient | null): boolean {
-  if (cached === null || !cached.used) return false;
-  cached.used = false;
-  return true;
+  return cached?.takeMark() === true;
 }
 
 /**
@@ -201,7 +199,7 @@ class CachedClient implements DirectoryEntry {
   readonly keysById: ReadonlyMap<string, ApiKeyRecord>;
   readonly revokedTokenIds: ReadonlySet<string>;
   /** Whether a call used it since it was queued (`SecondChanceMap`); the call that loads it does not count. */
-  used = false;
+  #used = false;
 
   constructor({ client, keys, revokedTokenIds }: ClientCredentials) {
     this.client = sharedClientValues(client);
@@ -209,6 +207,17 @@ class CachedClient implements DirectoryEntry {
     this.keysByHash = keyIndex(shared, 'keyHash');
     this.keysById = keyIndex(shared, 'keyId');
     this.revokedTokenIds = revokedTokenIds.length === 0 ? NO_REVOKED_TOKENS : new Set(revokedTokenIds);
+  }
+
+  markUsed(): void {
+    this.#used = true;
+  }
+
+  /** Whether it was used since it was queued; clears the mark. */
+  takeMark(): boolean {
+    const used = this.#used;
+    this.#used = false;
+    return used;
   }
 }
 
