@@ -317,11 +317,16 @@ async function scrape(server) {
  */
 function startServer(cli, dataDir, serverArgs, snapshotDir) {
   const outDir = mkdtempSync(join(tmpdir(), 'portcullis-many-out-'));
-  const fd = openSync(join(outDir, 'stdout'), 'w+');
+  // PORTCULLIS_BENCH_SERVER_OUTPUT keeps what the server prints (e.g. with NODE_OPTIONS=--trace-gc).
+  const kept = process.env.PORTCULLIS_BENCH_SERVER_OUTPUT;
+  const fd = openSync(kept ?? join(outDir, 'stdout'), kept === undefined ? 'w+' : 'a+');
+  const startAt = kept === undefined ? 0 : statSync(kept).size;
   const child = spawn(
     process.execPath,
     [
       ...(snapshotDir === undefined ? [] : ['--heapsnapshot-signal=SIGUSR2']),
+      // E.g. --trace-gc, which NODE_OPTIONS refuses.
+      ...(process.env.PORTCULLIS_BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
       cli,
       'serve',
       '--port',
@@ -341,7 +346,7 @@ function startServer(cli, dataDir, serverArgs, snapshotDir) {
   const head = Buffer.alloc(8192);
   return new Promise((resolvePromise, reject) => {
     const poll = setInterval(() => {
-      const length = readSync(fd, head, 0, head.length, 0);
+      const length = readSync(fd, head, 0, head.length, startAt);
       const text = head.toString('utf8', 0, length);
       const port = /listening on https:\/\/[^\s:]+:(\d+)/.exec(text);
       const adminPort = /health on https:\/\/[^\s:]+:(\d+)/.exec(text);
@@ -416,6 +421,7 @@ if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(
       rounds: { type: 'string', default: '1' },
       keep: { type: 'string' },
       'heap-snapshots': { type: 'string' },
+      'server-args': { type: 'string' },
       cli: { type: 'string' },
     },
   });
@@ -429,6 +435,9 @@ if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(
     rounds: Number(values.rounds),
     ...(values.keep !== undefined && { keep: resolve(values.keep) }),
     ...(values['heap-snapshots'] !== undefined && { heapSnapshots: resolve(values['heap-snapshots']) }),
+    ...(values['server-args'] !== undefined && {
+      serverArgs: values['server-args'].split(' ').filter(Boolean),
+    }),
     ...(values.cli !== undefined && { clis: values.cli.split(',').map((path) => resolve(path)) }),
   });
   process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);

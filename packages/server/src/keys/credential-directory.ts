@@ -23,11 +23,13 @@ export interface DirectoryEntry {
 const READ_THROUGH_INTERVAL_MS = 100;
 
 /**
- * How many clients the directory holds. An entry holds its client's records, about 600 bytes for a
- * client with one key (bench/many-clients.js, heap snapshots), so the bound costs at most about 300 MB
- * and keeps 500,000 clients in use at once without store reads; past it, the least recently used go
- * first (`SecondChanceMap`), so a working set within the bound stays whole however many clients the store
- * holds. A client not held costs one indexed read (about 40 µs on SQLite) on its next call.
+ * How many clients the directory holds. An entry holds its client's records, about 660 bytes for a
+ * client with one key (measured from the heap; bench/many-clients.js --heap-snapshots shows where), so
+ * the bound costs at most about 330 MB and keeps 500,000 clients in use at once without store reads.
+ * Past it, the entries not used since they were queued go first (`SecondChanceMap`): a working set within
+ * the bound stays whole however many clients the store holds, and a flood of unknown ClientIds (held as
+ * null, with no mark) evicts its own entries before any client in use. A client not held costs one
+ * indexed read (about 40 µs on SQLite) on its next call.
  */
 export const MAX_DIRECTORY_ENTRIES = 500_000;
 
@@ -46,8 +48,8 @@ export class CredentialDirectory {
   readonly #loading = new Map<string, Promise<DirectoryEntry | null>>();
   /**
    * When the latest load of each client began (`performance.now()`, which tests' clocks leave alone), in
-   * two generations of at most one interval each: a load that began longer than the interval ago allows
-   * what no load allows (`#readSince`), so older ones are dropped rather than kept for every client.
+   * two generations of at most one interval each. `#readSince` treats a load that began more than an
+   * interval ago as no load at all, so older ones are dropped rather than kept for every client.
    */
   #recentLoads = new Map<string, number>();
   #olderLoads = new Map<string, number>();
@@ -189,9 +191,9 @@ const EMPTY_PROFILE: ClientRecord['profile'] = Object.freeze({});
 
 /**
  * A client as held: its records, its keys indexed by hash and by id, its revoked tokens, and whether it
- * was used since eviction last asked (`SecondChanceMap`). Compact, since one is held per client in use: the
- * values that repeat from client to client (status, environment, scope, the ClientId in each key, an
- * empty profile) are shared rather than held once per record as the store reads them.
+ * was used since it was queued for eviction (`SecondChanceMap`). Compact, since one is held per client in
+ * use: the values that repeat from client to client (status, environment, scope, the ClientId in each
+ * key, an empty profile) are shared rather than held once per record as the store reads them.
  */
 class CachedClient implements DirectoryEntry {
   readonly client: ClientRecord;
