@@ -55,9 +55,14 @@ const UNIT_MS = { us: 0.001, ms: 1, s: 1000 };
  * Creates (or reuses) `clients` clients and measures the runs asked for. Resolves with one result per
  * run and build: `{ cli, run, rps, p50Ms, p99Ms, maxMs, rssMb, cpuPerRequestUs, eventLoop: { p99Ms, maxMs } }`.
  *
+ * `serverArgs` go to `serve` only (e.g. `--rate-limits off`); `storeArgs` (`--store …`, `--cache …`) to
+ * `serve` and to the CLI that makes the admin token, so that both use the same store. `heapSnapshots`: a
+ * directory where the server writes a heap snapshot after each run (`--heapsnapshot-signal`).
+ *
  * @param {{clients?: number, active?: number, duration?: number, connections?: number,
  *          warmup?: string, runs?: string[], keep?: string, clis?: string[], rounds?: number,
- *          serverArgs?: string[], log?: (line: string) => void}} options
+ *          serverArgs?: string[], storeArgs?: string[], heapSnapshots?: string,
+ *          log?: (line: string) => void}} options
  */
 export async function measureManyClients(options = {}) {
   const clients = options.clients ?? 1000;
@@ -68,7 +73,8 @@ export async function measureManyClients(options = {}) {
   const runs = options.runs ?? ['cold', 'warm'];
   const clis = options.clis ?? [DEFAULT_CLI];
   const rounds = options.rounds ?? 1;
-  const serverArgs = options.serverArgs ?? [];
+  const storeArgs = options.storeArgs ?? [];
+  const serverArgs = [...storeArgs, ...(options.serverArgs ?? [])];
   const log = options.log ?? ((line) => process.stderr.write(`${line}\n`));
   if (spawnSync('wrk', ['--version']).error !== undefined) throw new Error('wrk is not installed');
 
@@ -77,7 +83,7 @@ export async function measureManyClients(options = {}) {
   const scriptDir = mkdtempSync(join(tmpdir(), 'portcullis-many-wrk-'));
   const results = [];
   try {
-    const credentials = await ensureClients(clis[0], dataDir, clients, serverArgs, log);
+    const credentials = await ensureClients(clis[0], dataDir, clients, serverArgs, storeArgs, log);
     // The first `active` of them, shuffled once, so that a sweep does not follow creation order.
     const driven = shuffled(credentials.slice(0, active));
     const randomScript = writeWrkScript(scriptDir, 'random', driven, 'random');
@@ -227,7 +233,7 @@ end
  * The clients' credentials: read from `credentials.json` in the data directory when it holds enough,
  * else the missing ones created through the admin API with an admin token made by the CLI.
  */
-async function ensureClients(cli, dataDir, clients, serverArgs, log) {
+async function ensureClients(cli, dataDir, clients, serverArgs, storeArgs, log) {
   const file = join(dataDir, 'many-clients-credentials.json');
   const credentials = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : [];
   if (credentials.length >= clients) return credentials.slice(0, clients);
@@ -245,6 +251,7 @@ async function ensureClients(cli, dataDir, clients, serverArgs, log) {
           'operator',
           '--data-dir',
           dataDir,
+          ...storeArgs,
           '--json',
         ],
         { encoding: 'utf8' },
