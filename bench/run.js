@@ -33,6 +33,11 @@
 // (TLS writes, Node's HTTP machinery, our code, garbage collection, …) side by side (bench/cpu-profile.js).
 // The profiler slows both servers alike; compare kinds, not totals, with the measured runs.
 //
+// `--clients N [--active M]` measures the cost as the number of clients grows instead (bench/many-clients.js):
+// 1,000 clients, then N in the store with M of them (all by default) called at random, each a cold run
+// (just started) and a warm one; every count on a store of its own, made through the admin API. Reported
+// beside the 1,000-client figures, with issue 15's targets for it.
+//
 // `--metrics-cost` measures what recording metrics costs instead: the Bearer and Basic scenarios against
 // the same server with its admin listener off (nothing recorded) in place of the bare server, in the same
 // rounds (no peers, no targets). Nothing scrapes during the runs: a scrape every 15 s or so costs a few ms
@@ -46,6 +51,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { profileSummary } from './cpu-profile.js';
+import { measureManyClients } from './many-clients.js';
 import { startListening } from './processes.js';
 
 const CLI_IN_CHECKOUT = 'packages/server/bin/portcullis.js';
@@ -61,6 +67,8 @@ const { values: args } = parseArgs({
     'metrics-cost': { type: 'boolean', default: false },
     against: { type: 'string' },
     profile: { type: 'boolean', default: false },
+    clients: { type: 'string' },
+    active: { type: 'string' },
   },
 });
 const metricsCost = args['metrics-cost'];
@@ -89,6 +97,9 @@ const CLI = fileURLToPath(new URL(`../${CLI_IN_CHECKOUT}`, import.meta.url));
 const BARE = fileURLToPath(new URL('./bare-https-server.js', import.meta.url));
 const dataDir = mkdtempSync(join(tmpdir(), 'portcullis-bench-'));
 const scriptDir = mkdtempSync(join(tmpdir(), 'portcullis-bench-wrk-'));
+
+/** The reference count the issue's client-scaling targets compare with. */
+const FEW_CLIENTS = 1000;
 
 /** The scenarios of a Portcullis setup, by name (the targets name them too). */
 const BEARER = 'Bearer GET /clients';
@@ -331,7 +342,12 @@ if (chosen.has('peers') && (portcullisBaseline || args.profile)) {
 
 const rows = [];
 try {
-  if (args.profile) {
+  if (args.clients !== undefined) {
+    await measureClientCounts(
+      Number(args.clients),
+      args.active === undefined ? undefined : Number(args.active),
+    );
+  } else if (args.profile) {
     for (const setup of setups) await profile(setup);
   } else {
     for (const setup of setups) await measure(setup);
@@ -456,6 +472,51 @@ function printProfiles(setup, columns) {
     console.log(`${title}: our busiest functions (self time)`);
     for (const [name, micros] of ownFunctions) console.log(`  ${micros.toFixed(2).padStart(6)} µs  ${name}`);
   }
+}
+
+/**
+ * `--clients N`: 1,000 clients, then N (M of them active), one worker, each count on its own store; the
+ * warm runs compared (rate ≥ 0.80 of 1,000 clients', p99 ≤ 2×, no event-loop pause over 50 ms).
+ */
+async function measureClientCounts(clients, active) {
+  const common = { duration, connections, rounds, runs: ['cold', 'warm'] };
+  const few = await measureManyClients({ ...common, clients: FEW_CLIENTS });
+  const many = await measureManyClients({ ...common, clients, ...(active !== undefined && { active }) });
+  const warm = (results) => results.filter(({ run }) => run === 'warm');
+  const reference = {
+    rps: median(warm(few).map(({ rps }) => rps)),
+    p99: median(warm(few).map(({ p99Ms }) => p99Ms)),
+  };
+  console.log(
+    `\nwrk -t1 -c${connections}, ${duration} s per run, ${rounds} round(s), one worker, SQLite, limits on (counts too high to refuse)`,
+  );
+  console.table(
+    [...few, ...many].map((row) => ({
+      clients: row.clients,
+      active: row.active,
+      run: row.run,
+      'req/s': Math.round(row.rps),
+      'rate / 1,000 clients': (row.rps / reference.rps).toFixed(2),
+      'p99 ms': row.p99Ms.toFixed(1),
+      'p99 / 1,000 clients': (row.p99Ms / reference.p99).toFixed(2),
+      'max ms': row.maxMs.toFixed(1),
+      'event-loop max ms': row.eventLoop.maxMs.toFixed(1),
+      'RSS MB': Math.round(row.rssMb),
+      'CPU µs/req': row.cpuPerRequestUs.toFixed(1),
+    })),
+  );
+  const rps = median(warm(many).map((row) => row.rps)) / reference.rps;
+  const p99 = median(warm(many).map((row) => row.p99Ms)) / reference.p99;
+  const pause = Math.max(...warm(many).map((row) => row.eventLoop.maxMs));
+  const line = (met, text) => `  ${met ? 'met    ' : 'not met'}  ${text}`;
+  console.log(
+    [
+      `\nissue 15 targets, ${clients} clients (${active ?? clients} active), warm:`,
+      line(rps >= 0.8, `rate ${rps.toFixed(2)} of the 1,000-client rate, target ≥ 0.80`),
+      line(p99 <= 2, `p99 ${p99.toFixed(2)}× the 1,000-client p99, target ≤ 2`),
+      line(pause <= 50, `longest event-loop pause ${pause.toFixed(1)} ms, target ≤ 50 ms`),
+    ].join('\n'),
+  );
 }
 
 async function stop(server) {
