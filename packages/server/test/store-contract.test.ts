@@ -350,6 +350,26 @@ describe.each([sqlite, ...(pgReachable ? [postgres] : [])])('the $name store', (
     expect((await store.findIntrospector('hash-gate-2'))?.name).toBe('gate');
     expect(await store.findKeyByHash('hash-key_moved')).toBeUndefined();
   });
+
+  it('prunes every old change record, however many (deleted a batch per statement), and keeps newer ones', async () => {
+    const create = (clientId: string) =>
+      store.createClient({
+        clientId,
+        name: clientId,
+        tokenTtlSeconds: null,
+        rateLimits: null,
+        createdAt: T0,
+      });
+    await create('prune-me');
+    await create('prune-kept');
+    // More than two batches' worth, all before the cut.
+    for (let i = 0; i < 2100; i++) await store.updateClient('prune-me', { name: `n${i}` }, T0 + 100);
+    await store.updateClient('prune-kept', { name: 'kept' }, T0 + 30 * HOUR);
+    await store.pruneChanges(T0 + 29 * HOUR);
+    const left = (await store.changesSince(0)).clientIds;
+    expect(left).toContain('prune-kept');
+    expect(left).not.toContain('prune-me');
+  });
 });
 
 describe.each([sqlite, ...(pgReachable ? [postgres] : [])])(

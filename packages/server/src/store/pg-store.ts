@@ -208,7 +208,8 @@ const SQL: Statements = {
   insertChange: 'INSERT INTO changes (client_id, changed_at) VALUES ($1, $2)',
   latestChange: 'SELECT COALESCE(MAX(sequence), 0)::bigint AS latest FROM changes',
   changesSince: 'SELECT sequence, client_id FROM changes WHERE sequence > $1 ORDER BY sequence',
-  deleteOldChanges: 'DELETE FROM changes WHERE changed_at < $1',
+  deleteOldChanges:
+    'DELETE FROM changes WHERE sequence IN (SELECT sequence FROM changes WHERE changed_at < $1 ORDER BY sequence LIMIT $2)',
 
   selectServerSecrets: 'SELECT fingerprint, state FROM server_secrets ORDER BY recorded_at, fingerprint',
   selectAnyClient: 'SELECT 1 AS found FROM clients LIMIT 1',

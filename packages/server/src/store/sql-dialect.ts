@@ -88,7 +88,7 @@ export interface Statements {
   readonly latestChange: string;
   /** [sequence] → sequence and client_id of each later change, in order */
   readonly changesSince: string;
-  /** [before] */
+  /** [before, limit] → deletes the oldest `limit` changes made before `before` */
   readonly deleteOldChanges: string;
 
   /** [] → fingerprint and state ('current' or 'retired') of each server secret recorded, oldest first */

@@ -420,8 +420,18 @@ export class SqlStore implements Store {
   }
 
   async pruneChanges(before: number): Promise<void> {
+    // Oldest first, a batch per statement with the event loop free between them: a million clients made
+    // in one go leave a million change records, which one SQLite statement took 180 ms to delete, holding
+    // every request (batches of 1,000: at most 9 ms each, twice the time in all).
+    for (;;) {
+      const deleted = await this.#dialect.transaction('write', function* () {
+        const { changes } = yield* run('deleteOldChanges', [before, CHANGES_PRUNED_PER_STATEMENT]);
+        return changes;
+      });
+      if (deleted < CHANGES_PRUNED_PER_STATEMENT) break;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
     await this.#dialect.transaction('write', function* () {
-      yield* run('deleteOldChanges', [before]);
       yield* run('deleteExpiredRevokedTokens', [before]);
       yield* run('deleteEndedAdminSessions', [before]);
     });
@@ -485,6 +495,9 @@ export class SqlStore implements Store {
     return this.#dialect.close();
   }
 }
+
+/** Change records deleted per statement when old ones are pruned. */
+const CHANGES_PRUNED_PER_STATEMENT = 1000;
 
 const REHASH_STATEMENTS = {
   key: 'rehashKey',
