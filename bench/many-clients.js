@@ -37,16 +37,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { LIMITS } from './processes.js';
 
 const DEFAULT_CLI = fileURLToPath(new URL('../packages/server/bin/portcullis.js', import.meta.url));
-// As bench/run.js: all four windows and the token limit on, counts too high ever to refuse the load.
-const HIGH = 1_000_000_000;
-const LIMITS = [
-  '--rate-limits',
-  `${HIGH}/15m,${HIGH}/30m,${HIGH}/1h,${HIGH}/24h`,
-  '--token-limit',
-  `${HIGH}/10m`,
-];
 /** Concurrent `POST /admin/v1/clients` while creating clients. */
 const CREATE_CONCURRENCY = 32;
 const UNIT_MS = { us: 0.001, ms: 1, s: 1000 };

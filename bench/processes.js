@@ -1,10 +1,22 @@
 // What the bench scripts share: starting a server process and waiting until it listens, and, on the other
-// side, a server the bench starts itself announcing where it listens.
+// side, a server the bench starts itself announcing where it listens; and the limits every bench serves with.
 import { spawn } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, readSync, rmSync } from 'node:fs';
 import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+
+const HIGH = 1_000_000_000;
+/**
+ * `serve` flags for every bench: limits stay on, all four windows and the token limit, so that their
+ * counting and headers are measured, with counts too high ever to refuse the load.
+ */
+export const LIMITS = [
+  '--rate-limits',
+  `${HIGH}/15m,${HIGH}/30m,${HIGH}/1h,${HIGH}/24h`,
+  '--token-limit',
+  `${HIGH}/10m`,
+];
 
 /**
  * Starts `node ...args` and resolves with the child and its port once it prints

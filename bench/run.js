@@ -52,7 +52,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { profileSummary } from './cpu-profile.js';
 import { measureManyClients } from './many-clients.js';
-import { startListening } from './processes.js';
+import { LIMITS, startListening } from './processes.js';
 
 const CLI_IN_CHECKOUT = 'packages/server/bin/portcullis.js';
 
@@ -292,15 +292,6 @@ function load(title, { child, port }, { path, script }, seconds = duration) {
   };
 }
 
-// Limits stay on, all four windows and the token limit, so their counting and headers are measured,
-// with counts too high ever to refuse the load.
-const HIGH = 1_000_000_000;
-const LIMITS = [
-  '--rate-limits',
-  `${HIGH}/15m,${HIGH}/30m,${HIGH}/1h,${HIGH}/24h`,
-  '--token-limit',
-  `${HIGH}/10m`,
-];
 const PG_URL = process.env.PORTCULLIS_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const REDIS_URL = process.env.PORTCULLIS_BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const pgSchema = `portcullis_bench_${process.pid}`;

@@ -19,6 +19,25 @@ export function setBounded<K, V>(map: Map<K, V>, key: K, value: V, maxSize: numb
 const MAX_SECOND_CHANCES = 1024;
 
 /**
+ * The mark a `SecondChanceMap` value carries: set by each use, taken (and cleared) when the hand passes.
+ * Private, so that it never shows among the value's own fields.
+ */
+export class UseMark {
+  #used = false;
+
+  markUsed(): void {
+    this.#used = true;
+  }
+
+  /** Whether it was used since it was queued; clears the mark. */
+  takeMark(): boolean {
+    const used = this.#used;
+    this.#used = false;
+    return used;
+  }
+}
+
+/**
  * A map of at most `maxSize` entries that evicts what has not been used recently (second chance, the
  * FIFO form of the CLOCK algorithm; an approximation of least-recently-used). The map's insertion order
  * is a queue and a live iterator is the hand at its head: an entry the hand reaches that was used since

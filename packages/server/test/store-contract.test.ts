@@ -80,17 +80,13 @@ describe.each([sqlite, ...(pgReachable ? [postgres] : [])])('the $name store', (
     return [...heard];
   }
 
+  /** A client named after its ClientId, with the server's defaults. */
+  const createClient = (clientId: string) =>
+    store.createClient({ clientId, name: clientId, tokenTtlSeconds: null, rateLimits: null, createdAt: T0 });
+
   it('announces a client created, and not one whose ClientId is taken (in any case)', async () => {
-    const create = (clientId: string) =>
-      store.createClient({
-        clientId,
-        name: clientId,
-        tokenTtlSeconds: null,
-        rateLimits: null,
-        createdAt: T0,
-      });
-    expect(await announced(() => create('globex'))).toEqual([['globex']]);
-    expect(await announced(() => create('GLOBEX'))).toEqual([]);
+    expect(await announced(() => createClient('globex'))).toEqual([['globex']]);
+    expect(await announced(() => createClient('GLOBEX'))).toEqual([]);
   });
 
   it('merges a client update, and announces it once committed', async () => {
@@ -352,16 +348,8 @@ describe.each([sqlite, ...(pgReachable ? [postgres] : [])])('the $name store', (
   });
 
   it('prunes every old change record, however many (deleted a batch per statement), and keeps newer ones', async () => {
-    const create = (clientId: string) =>
-      store.createClient({
-        clientId,
-        name: clientId,
-        tokenTtlSeconds: null,
-        rateLimits: null,
-        createdAt: T0,
-      });
-    await create('prune-me');
-    await create('prune-kept');
+    await createClient('prune-me');
+    await createClient('prune-kept');
     // More than two batches' worth, all before the cut.
     for (let i = 0; i < 2100; i++) await store.updateClient('prune-me', { name: `n${i}` }, T0 + 100);
     await store.updateClient('prune-kept', { name: 'kept' }, T0 + 30 * HOUR);

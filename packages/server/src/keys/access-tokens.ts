@@ -1,5 +1,5 @@
 import { hkdfSync } from 'node:crypto';
-import { SecondChanceMap } from '../bounded-map.js';
+import { SecondChanceMap, UseMark } from '../bounded-map.js';
 import type { Environment } from '../domain/environment.js';
 import type { ApiKeyRecord, ClientRecord } from '../domain/records.js';
 import { isKeyUsable } from '../domain/records.js';
@@ -258,9 +258,7 @@ export class AccessTokens {
 const MAX_OPENED_TOKENS = 250_000;
 
 /** Opened claims, marked when presented again (`SecondChanceMap`). The mark is private: not a claim. */
-class OpenedToken implements AccessTokenClaims {
-  #used = false;
-
+class OpenedToken extends UseMark implements AccessTokenClaims {
   constructor(
     readonly tokenId: string,
     readonly clientId: string,
@@ -268,17 +266,8 @@ class OpenedToken implements AccessTokenClaims {
     readonly scope: KeyScope,
     readonly issuedAt: number,
     readonly expiresAt: number,
-  ) {}
-
-  markUsed(): void {
-    this.#used = true;
-  }
-
-  /** Whether it was presented since it was queued; clears the mark. */
-  takeMark(): boolean {
-    const used = this.#used;
-    this.#used = false;
-    return used;
+  ) {
+    super();
   }
 }
 

@@ -1,4 +1,4 @@
-import { SecondChanceMap } from '../bounded-map.js';
+import { SecondChanceMap, UseMark } from '../bounded-map.js';
 import { environments } from '../domain/environment.js';
 import type { ApiKeyRecord, ClientCredentials, ClientRecord, ClientStatus } from '../domain/records.js';
 import { keyScopes } from '../domain/scope.js';
@@ -195,31 +195,19 @@ const EMPTY_PROFILE: ClientRecord['profile'] = Object.freeze({});
  * use: the values that repeat from client to client (status, environment, scope, the ClientId in each
  * key, an empty profile) are shared rather than held once per record as the store reads them.
  */
-class CachedClient implements DirectoryEntry {
+class CachedClient extends UseMark implements DirectoryEntry {
   readonly client: ClientRecord;
   readonly keysByHash: ReadonlyMap<string, ApiKeyRecord>;
   readonly keysById: ReadonlyMap<string, ApiKeyRecord>;
   readonly revokedTokenIds: ReadonlySet<string>;
-  /** Whether a call used it since it was queued (`SecondChanceMap`); the call that loads it does not count. */
-  #used = false;
-
+  /** Marked used by each call (`SecondChanceMap`); the call that loads it does not count. */
   constructor({ client, keys, revokedTokenIds }: ClientCredentials) {
+    super();
     this.client = sharedClientValues(client);
     const shared = keys.map((key) => sharedKeyValues(key, this.client.clientId));
     this.keysByHash = keyIndex(shared, 'keyHash');
     this.keysById = keyIndex(shared, 'keyId');
     this.revokedTokenIds = revokedTokenIds.length === 0 ? NO_REVOKED_TOKENS : new Set(revokedTokenIds);
-  }
-
-  markUsed(): void {
-    this.#used = true;
-  }
-
-  /** Whether it was used since it was queued; clears the mark. */
-  takeMark(): boolean {
-    const used = this.#used;
-    this.#used = false;
-    return used;
   }
 }
 

@@ -1,7 +1,12 @@
 import { CountTable } from './count-table.js';
 import { CurrentWindows } from './current-windows.js';
 import type { LimitWindow } from './window-spec.js';
-import { blockedForFromCounts, type WindowState, waitForExhausted } from './window-state.js';
+import {
+  blockedForFromCounts,
+  type WindowAnswer,
+  type WindowState,
+  waitForExhausted,
+} from './window-state.js';
 
 /**
  * How many keys a counter of authenticated clients holds (API calls, tokens issued). With four windows a
@@ -38,13 +43,7 @@ export class FixedWindows {
   readonly #current: CurrentWindows;
   readonly #table: CountTable;
   /** The answer of `hitInPlace`, overwritten by the next one. */
-  readonly #answer: {
-    allowed: boolean;
-    windows: readonly LimitWindow[];
-    counts: number[];
-    resetsAt: readonly number[];
-    retryAfterMs: number;
-  };
+  readonly #answer: WindowAnswer;
   #forgotten = 0;
 
   constructor(windows: readonly LimitWindow[], maxKeys = DEFAULT_MAX_KEYS) {

@@ -3,7 +3,7 @@ import { CurrentWindows } from './current-windows.js';
 import { CLIENT_MAX_KEYS } from './fixed-windows.js';
 import type { WindowCounter } from './window-counter.js';
 import type { LimitWindow } from './window-spec.js';
-import { type WindowState, waitForExhausted, windowStarts } from './window-state.js';
+import { type WindowAnswer, type WindowState, waitForExhausted, windowStarts } from './window-state.js';
 
 /**
  * A counter kept outside this process that counts exactly, and can also take counts made elsewhere. Its
@@ -66,13 +66,7 @@ export class SyncedWindows implements WindowCounter {
   #generation = 0;
   #timer: NodeJS.Timeout | undefined;
   /** The answer of a call decided here, overwritten by the next one (see `hitInPlace`). */
-  readonly #answer: {
-    allowed: boolean;
-    windows: readonly LimitWindow[];
-    counts: number[];
-    resetsAt: readonly number[];
-    retryAfterMs: number;
-  };
+  readonly #answer: WindowAnswer;
 
   constructor(shared: SharedWindowCounter, windows: readonly LimitWindow[], maxKeys = CLIENT_MAX_KEYS) {
     this.#shared = shared;

@@ -16,6 +16,11 @@ export interface WindowState {
   readonly retryAfterMs: number;
 }
 
+/** A `WindowState` a counter fills in place and hands out, to be read at once (`hitInPlace`). */
+export type WindowAnswer = { -readonly [Field in keyof WindowState]: WindowState[Field] } & {
+  counts: number[];
+};
+
 /** The state of fixed `windows` (aligned on multiples of their length) at `now`, from their counts. */
 export function windowState(
   windows: readonly LimitWindow[],
