@@ -306,8 +306,8 @@ function startBackgroundWork(
   let running: Promise<void> = Promise.resolve();
 
   let lastRead = Date.now();
-  const flush = async (everything = false) => {
-    await recordKeyUseInChunks(store, keyUsage.take(Date.now(), everything));
+  const flush = async () => {
+    await recordKeyUseInChunks(store, keyUsage.take());
     const pending = rehashes.take();
     if (pending.length > 0) {
       await store.rehashCredentials(pending.map(({ rehash }) => rehash));
@@ -375,7 +375,7 @@ function startBackgroundWork(
     async stop() {
       clearInterval(timer);
       await running;
-      await flush(true);
+      await flush();
     },
   };
 }
