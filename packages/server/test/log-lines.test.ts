@@ -39,6 +39,13 @@ describe('log lines (formatted by our own writer, not pino)', () => {
     expect(lines[0]?.clientAddress).toBe(forged);
   });
 
+  it('escapes a field name that is not a plain identifier', () => {
+    const name = 'x":1,"level":"error';
+    const [line] = linesOf((logger) => logger.info('request', { [name]: 'v' }));
+    expect(line?.level).toBe('info');
+    expect(line?.[name]).toBe('v');
+  });
+
   it('writes every level', () => {
     const lines = linesOf((logger) => {
       logger.debug('d');
