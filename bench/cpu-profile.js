@@ -23,10 +23,10 @@ const NATIVE_KINDS = new Map([
 function kindOf({ functionName, url }) {
   const native = NATIVE_KINDS.get(functionName);
   if (native !== undefined) return native;
-  if (url.includes('/packages/server/dist/')) return 'Portcullis code';
+  if (url.includes('/packages/server/dist/')) return 'own code';
   if (url.includes('/node_modules/')) return 'dependencies';
   if (url.startsWith('node:')) return 'Node (HTTP, TLS, streams, events)';
-  if (url.startsWith('file:')) return 'Portcullis code';
+  if (url.startsWith('file:')) return 'own code';
   return 'other native (V8, microtasks, crypto)';
 }
 
@@ -53,7 +53,7 @@ export function profileSummary(path, requests, [from, to] = [0, Number.POSITIVE_
     const { callFrame } = nodes.get(id);
     const kind = kindOf(callFrame);
     kinds.set(kind, (kinds.get(kind) ?? 0) + micros / requests);
-    if (kind === 'Portcullis code') {
+    if (kind === 'own code') {
       const name = `${callFrame.functionName || '(anonymous)'} ${callFrame.url.replace(/.*\/dist\//, '')}:${callFrame.lineNumber + 1}`;
       own.set(name, (own.get(name) ?? 0) + micros / requests);
     }
