@@ -23,7 +23,6 @@ const NATIVE_KINDS = new Map([
 function kindOf({ functionName, url }) {
   const native = NATIVE_KINDS.get(functionName);
   if (native !== undefined) return native;
-  if (url.includes('/packages/server/dist/')) return 'own code';
   if (url.includes('/node_modules/')) return 'dependencies';
   if (url.startsWith('node:')) return 'Node (HTTP, TLS, streams, events)';
   if (url.startsWith('file:')) return 'own code';
