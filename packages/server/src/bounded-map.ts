@@ -40,27 +40,21 @@ export class UseMark {
 /**
  * A map of at most `maxSize` entries that evicts what has not been used recently (second chance, the
  * FIFO form of the CLOCK algorithm; an approximation of least-recently-used). The map's insertion order
- * is a queue and a live iterator is the hand at its head: an entry the hand reaches that was used since
- * it was last queued (`secondChance` says so, and clears the mark) goes to the back of the queue, anything
- * else is evicted. A use costs the caller one mark on the value rather than a reordering of the map; an
+ * is a queue and a live iterator is the hand at its head: an entry the hand reaches whose value was
+ * marked used since it was last queued (`UseMark`; taking the mark clears it) goes to the back of the
+ * queue, anything else is evicted, null values (remembered misses) first of all. A use costs the caller one mark on the value rather than a reordering of the map; an
  * insertion costs at most `MAX_SECOND_CHANCES` steps of the hand. Evicting by insertion order alone
  * would drop the oldest entry however busy it is, so that a working set one entry larger than the bound
  * would miss on every call.
  */
-export class SecondChanceMap<K, V> {
+export class SecondChanceMap<K, V extends UseMark | null> {
   readonly #map = new Map<K, V>();
   readonly #maxSize: number;
-  readonly #secondChance: (value: V) => boolean;
   /** The hand. Live: it sees the entries queued after it was made, and skips those deleted. */
   #hand: Iterator<[K, V]> | undefined;
 
-  /**
-   * @param secondChance whether the value was used since it was queued; it clears the mark (values
-   *   without one, e.g. remembered misses, answer false and go first).
-   */
-  constructor(maxSize: number, secondChance: (value: V) => boolean) {
+  constructor(maxSize: number) {
     this.#maxSize = maxSize;
-    this.#secondChance = secondChance;
   }
 
   get size(): number {
@@ -89,10 +83,6 @@ export class SecondChanceMap<K, V> {
     return this.#map.entries();
   }
 
-  values(): IterableIterator<V> {
-    return this.#map.values();
-  }
-
   #evictOne(): void {
     for (let step = 0; ; step++) {
       let next = this.#hand?.next();
@@ -104,7 +94,7 @@ export class SecondChanceMap<K, V> {
       }
       const [key, value] = next.value;
       this.#map.delete(key);
-      if (step < MAX_SECOND_CHANCES && this.#secondChance(value)) this.#map.set(key, value);
+      if (step < MAX_SECOND_CHANCES && value?.takeMark() === true) this.#map.set(key, value);
       else return;
     }
   }

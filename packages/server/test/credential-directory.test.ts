@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SecondChanceMap } from '../src/bounded-map.js';
+import { SecondChanceMap, UseMark } from '../src/bounded-map.js';
 import type { ClientCredentials, ClientRecord } from '../src/domain/records.js';
 import { AccessTokens } from '../src/keys/access-tokens.js';
 import { CredentialDirectory } from '../src/keys/credential-directory.js';
@@ -55,61 +55,61 @@ const anyEntry = () => true;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('SecondChanceMap', () => {
-  const marked = (value: { used: boolean }) => {
-    if (!value.used) return false;
-    value.used = false;
-    return true;
+  const value = (used: boolean) => {
+    const marked = new UseMark();
+    if (used) marked.markUsed();
+    return marked;
   };
 
   it('never holds more than its bound', () => {
-    const map = new SecondChanceMap<number, { used: boolean }>(10, marked);
-    for (let i = 0; i < 1000; i++) map.set(i, { used: false });
+    const map = new SecondChanceMap<number, UseMark>(10);
+    for (let i = 0; i < 1000; i++) map.set(i, value(false));
     expect(map.size).toBe(10);
-    expect([...map.values()]).toHaveLength(10);
+    expect([...map.entries()]).toHaveLength(10);
   });
 
   it('evicts an entry not used since the hand last passed before one that was', () => {
-    const map = new SecondChanceMap<string, { used: boolean }>(3, marked);
-    map.set('a', { used: false });
-    map.set('b', { used: false });
-    map.set('c', { used: false });
-    (map.get('a') as { used: boolean }).used = true;
-    map.set('d', { used: false });
+    const map = new SecondChanceMap<string, UseMark>(3);
+    map.set('a', value(false));
+    map.set('b', value(false));
+    map.set('c', value(false));
+    map.get('a')?.markUsed();
+    map.set('d', value(false));
     expect(['a', 'b', 'c', 'd'].filter((key) => map.has(key))).toEqual(['a', 'c', 'd']);
   });
 
   it('queues an entry passed over behind the entries inserted before, so that each waits its turn', () => {
-    const map = new SecondChanceMap<string, { used: boolean }>(3, marked);
-    for (const key of ['a', 'b', 'c']) map.set(key, { used: true });
+    const map = new SecondChanceMap<string, UseMark>(3);
+    for (const key of ['a', 'b', 'c']) map.set(key, value(true));
     // Every mark is spent in one round, in queue order; then the oldest goes.
-    map.set('d', { used: false });
+    map.set('d', value(false));
     expect(['a', 'b', 'c', 'd'].filter((key) => map.has(key))).toEqual(['b', 'c', 'd']);
-    (map.get('d') as { used: boolean }).used = true;
-    map.set('e', { used: false });
-    map.set('f', { used: false });
+    map.get('d')?.markUsed();
+    map.set('e', value(false));
+    map.set('f', value(false));
     // b and c had been queued before d; d, used, waits behind e.
     expect(['b', 'c', 'd', 'e', 'f'].filter((key) => map.has(key))).toEqual(['d', 'e', 'f']);
-    map.set('g', { used: false });
+    map.set('g', value(false));
     expect(['d', 'e', 'f', 'g'].filter((key) => map.has(key))).toEqual(['d', 'f', 'g']);
   });
 
   it('evicts something even when every entry was used, after a bounded number of steps', () => {
-    const map = new SecondChanceMap<number, { used: boolean }>(100, marked);
-    for (let i = 0; i < 100; i++) map.set(i, { used: true });
-    map.set(100, { used: false });
+    const map = new SecondChanceMap<number, UseMark>(100);
+    for (let i = 0; i < 100; i++) map.set(i, value(true));
+    map.set(100, value(false));
     expect(map.size).toBe(100);
     expect(map.has(100)).toBe(true);
   });
 
   it('keeps its hand through deletions and replacements', () => {
-    const map = new SecondChanceMap<number, { used: boolean }>(5, marked);
-    for (let i = 0; i < 5; i++) map.set(i, { used: false });
-    map.set(5, { used: false }); // the hand is now past 0
+    const map = new SecondChanceMap<number, UseMark>(5);
+    for (let i = 0; i < 5; i++) map.set(i, value(false));
+    map.set(5, value(false)); // the hand is now past 0
     map.delete(1);
     map.delete(2);
-    map.set(3, { used: false }); // replaced in place, no eviction
-    map.set(6, { used: false });
-    map.set(7, { used: false });
+    map.set(3, value(false)); // replaced in place, no eviction
+    map.set(6, value(false));
+    map.set(7, value(false));
     expect(map.size).toBe(5);
     expect(map.has(7)).toBe(true);
   });

@@ -131,7 +131,7 @@ export class AccessTokens {
     this.#xaes = [current, ...older];
     this.#associatedData = Buffer.from(`${VERSION}:${options.environment}`);
     this.#legacy = options.secrets.all.map((secret) => new LegacyTokenOpener(secret, options.environment));
-    this.#opened = new SecondChanceMap(options.maxCachedTokens ?? MAX_OPENED_TOKENS, usedSinceQueued);
+    this.#opened = new SecondChanceMap(options.maxCachedTokens ?? MAX_OPENED_TOKENS);
     this.#metrics = options.metrics ?? NO_METRICS;
   }
 
@@ -269,10 +269,6 @@ class OpenedToken extends UseMark implements AccessTokenClaims {
   ) {
     super();
   }
-}
-
-function usedSinceQueued(token: OpenedToken): boolean {
-  return token.takeMark();
 }
 
 function claimsFit(length: number): boolean {

@@ -66,7 +66,7 @@ export class CredentialDirectory {
   ) {
     this.#store = store;
     this.#maxStalenessMs = maxStalenessMs;
-    this.#entries = new SecondChanceMap(maxEntries, usedSinceLastAsked);
+    this.#entries = new SecondChanceMap(maxEntries);
   }
 
   /** How many clients (and unknown ClientIds) are held. */
@@ -172,10 +172,6 @@ export class CredentialDirectory {
   }
 }
 
-function usedSinceLastAsked(cached: CachedClient | null): boolean {
-  return cached?.takeMark() === true;
-}
-
 /**
  * Up to this many keys, a client's keys are found by a scan of one array (a few string comparisons)
  * rather than by two hash maps, which cost about 200 bytes each even for one key. Clients have a key or
@@ -200,7 +196,7 @@ class CachedClient extends UseMark implements DirectoryEntry {
   readonly keysByHash: ReadonlyMap<string, ApiKeyRecord>;
   readonly keysById: ReadonlyMap<string, ApiKeyRecord>;
   readonly revokedTokenIds: ReadonlySet<string>;
-  /** Marked used by each call (`SecondChanceMap`); the call that loads it does not count. */
+
   constructor({ client, keys, revokedTokenIds }: ClientCredentials) {
     super();
     this.client = sharedClientValues(client);
