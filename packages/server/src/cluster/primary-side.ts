@@ -1,4 +1,5 @@
 import type { Worker } from 'node:cluster';
+import { isClientLimitSpace } from '../limits/client-limits.js';
 import { CLIENT_MAX_KEYS, FixedWindows } from '../limits/fixed-windows.js';
 import type { HitCounts } from '../limits/shared-counters.js';
 import type { LimitWindow } from '../limits/window-spec.js';
@@ -61,7 +62,9 @@ export class WorkerHub {
     const id = `${space}|${windows.map(({ limit, windowMs }) => `${limit}/${windowMs}`).join(',')}`;
     let counter = this.#counters.get(id);
     if (counter === undefined) {
-      counter = new FixedWindows(windows, isClientSpace(space) ? CLIENT_MAX_KEYS : undefined);
+      // Client spaces hold as many keys as a worker's own counters; the others (failed authentications)
+      // are keyed by what requests choose, and keep the smaller default.
+      counter = new FixedWindows(windows, isClientLimitSpace(space) ? CLIENT_MAX_KEYS : undefined);
       this.#counters.set(id, counter);
     }
     return counter;
@@ -70,12 +73,4 @@ export class WorkerHub {
   #relay(from: Worker, message: ClusterMessage): void {
     for (const worker of this.#workers) if (worker !== from && worker.isConnected()) worker.send(message);
   }
-}
-
-/**
- * Spaces keyed by authenticated clients (API calls, tokens) hold as many keys as a worker's own counters
- * do; the others (failed authentications) are keyed by what requests choose, and keep the smaller default.
- */
-function isClientSpace(space: string): boolean {
-  return space === 'api' || space === 'token' || space.startsWith('api:');
 }

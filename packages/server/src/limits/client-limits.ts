@@ -7,6 +7,15 @@ import type { CounterFactory, WindowCounter } from './window-counter.js';
 import { type LimitWindow, parseLimitWindows } from './window-spec.js';
 import type { WindowState } from './window-state.js';
 
+/** The spaces counted per client: API calls (`api`, or `api:<windows>` for a client's own) and tokens. */
+const API_CALLS = 'api';
+const TOKENS = 'token';
+
+/** Whether counts of `space` are keyed by authenticated clients (not by what any request may send). */
+export function isClientLimitSpace(space: string): boolean {
+  return space === API_CALLS || space === TOKENS || space.startsWith(`${API_CALLS}:`);
+}
+
 /**
  * The limits counted per client: API calls in MANGOPAY's windows (the server's, or the client's own when
  * an operator set them) and tokens issued. Every refusal is counted in the audit trail.
@@ -29,8 +38,8 @@ export class ClientLimits {
   ) {
     this.#metrics = metrics;
     this.#counters = counters;
-    this.#defaultApiCalls = counters.synced('api', rateLimits);
-    this.#tokenIssuance = counters.synced('token', tokenLimit);
+    this.#defaultApiCalls = counters.synced(API_CALLS, rateLimits);
+    this.#tokenIssuance = counters.synced(TOKENS, tokenLimit);
     this.#audit = audit;
   }
 
@@ -90,7 +99,10 @@ export class ClientLimits {
     let windows = this.#apiCallsBySetting.get(client.rateLimits);
     if (windows === undefined) {
       // Its own space: a client's count under its own windows starts apart from the server-wide one.
-      windows = this.#counters.synced(`api:${client.rateLimits}`, parseStoredLimits(client.rateLimits));
+      windows = this.#counters.synced(
+        `${API_CALLS}:${client.rateLimits}`,
+        parseStoredLimits(client.rateLimits),
+      );
       this.#apiCallsBySetting.set(client.rateLimits, windows);
     }
     return windows;
