@@ -376,21 +376,30 @@ function startPortcullis({ workers, storeArgs }, { adminPort = '0', cli = CLI, n
   ]);
 }
 
+/**
+ * Runs `work` with `started`, which it hands every server it starts (and returns it), and stops those
+ * servers when `work` is done, whatever happened.
+ */
+async function withServers(work) {
+  const servers = [];
+  try {
+    return await work((server) => {
+      servers.push(server);
+      return server;
+    });
+  } finally {
+    for (const server of servers) await stop(server);
+  }
+}
+
 /** Starts one setup's servers, measures its scenarios in interleaved rounds, and stops the servers. */
 async function measure(setup) {
-  const servers = [];
-  const started = (server) => {
-    servers.push(server);
-    return server;
-  };
-  try {
+  await withServers(async (started) => {
     const scenarios = await setup.prepare(setup, started);
     warmUp(scenarios);
     for (let round = 0; round < rounds; round++) measureRound(setup, scenarios, round);
     for (const scenario of scenarios) rows.push(summary(setup, scenario));
-  } finally {
-    for (const server of servers) await stop(server);
-  }
+  });
 }
 
 /**
@@ -401,13 +410,8 @@ async function measure(setup) {
 async function profile(setup) {
   if (setup.prepare !== preparePortcullis) return;
   const profileDir = mkdtempSync(join(tmpdir(), 'portcullis-bench-profiles-'));
-  const servers = [];
-  const started = (server) => {
-    servers.push(server);
-    return server;
-  };
   const measured = [];
-  try {
+  await withServers(async (started) => {
     const scenarios = await preparePortcullis(setup, started, ['--cpu-prof', '--cpu-prof-dir', profileDir]);
     warmUp(scenarios);
     for (const scenario of scenarios) {
@@ -421,9 +425,7 @@ async function profile(setup) {
         measured.push({ scenario, side, window: [from, microsNow()], requests });
       }
     }
-  } finally {
-    for (const server of servers) await stop(server);
-  }
+  });
   const profileOf = (server) =>
     join(
       profileDir,
