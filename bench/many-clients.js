@@ -37,12 +37,11 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { LIMITS } from './processes.js';
+import { cpuMicros, LIMITS, stop, WRK_P99, wrkLatencyMs } from './processes.js';
 
 const DEFAULT_CLI = fileURLToPath(new URL('../packages/server/bin/portcullis.js', import.meta.url));
 /** Concurrent `POST /admin/v1/clients` while creating clients. */
 const CREATE_CONCURRENCY = 32;
-const UNIT_MS = { us: 0.001, ms: 1, s: 1000 };
 
 /**
  * Creates (or reuses) `clients` clients and measures the runs asked for. Resolves with one result per
@@ -101,7 +100,7 @@ export async function measureManyClients(options = {}) {
             log(formatRow(row));
           }
         } finally {
-          await stopServer(server);
+          await stop(server);
         }
       }
     }
@@ -131,9 +130,9 @@ async function measureRun(server, script, connections, duration) {
   const total = Number(/(\d+) requests in/.exec(output)?.[1]);
   return {
     rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(output)?.[1]),
-    p50Ms: latency(output, /\s50%\s+([\d.]+)(us|ms|s)/),
-    p99Ms: latency(output, /\s99%\s+([\d.]+)(us|ms|s)/),
-    maxMs: latency(output, /Latency(?:\s+[\d.]+(?:us|ms|s)){2}\s+([\d.]+)(us|ms|s)/),
+    p50Ms: wrkLatencyMs(output, /\s50%\s+([\d.]+)(us|ms|s)/),
+    p99Ms: wrkLatencyMs(output, WRK_P99),
+    maxMs: wrkLatencyMs(output, /Latency(?:\s+[\d.]+(?:us|ms|s)){2}\s+([\d.]+)(us|ms|s)/),
     rssMb: rssKb(server.child.pid) / 1024,
     cpuPerRequestUs: (cpuAfter - cpuBefore) / total,
     eventLoop: {
@@ -141,11 +140,6 @@ async function measureRun(server, script, connections, duration) {
       maxMs: metric(metrics, 'nodejs_eventloop_lag_max_seconds') * 1000,
     },
   };
-}
-
-function latency(output, pattern) {
-  const match = pattern.exec(output);
-  return match === null ? Number.NaN : Number(match[1]) * UNIT_MS[match[2]];
 }
 
 function metric(text, name) {
@@ -285,7 +279,7 @@ async function ensureClients(cli, dataDir, clients, serverArgs, storeArgs, log) 
     writeFileSync(file, JSON.stringify(credentials));
     return credentials;
   } finally {
-    await stopServer(server);
+    await stop(server);
   }
 }
 
@@ -383,17 +377,6 @@ async function heapSnapshot(server, dir) {
     }
     return path;
   }
-}
-
-async function stopServer(server) {
-  server.child.kill('SIGTERM');
-  await new Promise((resolvePromise) => server.child.once('exit', resolvePromise));
-}
-
-/** CPU time (user + system) of a process, in microseconds, from /proc. */
-function cpuMicros(pid) {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1e6) / 100;
 }
 
 function rssKb(pid) {

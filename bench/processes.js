@@ -69,3 +69,42 @@ export function serveHttps(handler) {
   server.listen(0, '127.0.0.1', () => console.log(`listening on https://127.0.0.1:${server.address().port}`));
   process.on('SIGTERM', () => process.exit(0));
 }
+
+/** Stops a server `startListening` started, and waits until it has exited. */
+export async function stop(server) {
+  server.child.kill('SIGTERM');
+  await new Promise((resolve) => server.child.once('exit', resolve));
+}
+
+/**
+ * CPU time (user + system) a process and its children (a primary's workers) have used, in microseconds;
+ * Linux only, else undefined.
+ */
+export function cpuMicros(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    let total = ((Number(fields[11]) + Number(fields[12])) * 1e6) / 100;
+    for (const child of childPids(pid)) total += cpuMicros(child) ?? 0;
+    return total;
+  } catch {
+    return undefined;
+  }
+}
+
+function childPids(pid) {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+  } catch {
+    return [];
+  }
+}
+
+/** wrk's 99th percentile line (with `--latency`). */
+export const WRK_P99 = /\s99%\s+([\d.]+)(us|ms|s)/;
+const UNIT_MS = { us: 0.001, ms: 1, s: 1000 };
+
+/** A latency wrk printed, in milliseconds: `pattern` captures the number and its unit; NaN when absent. */
+export function wrkLatencyMs(output, pattern) {
+  const match = pattern.exec(output);
+  return match === null ? Number.NaN : Number(match[1]) * UNIT_MS[match[2]];
+}

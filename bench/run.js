@@ -52,7 +52,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { profileSummary } from './cpu-profile.js';
 import { measureManyClients } from './many-clients.js';
-import { LIMITS, startListening } from './processes.js';
+import { cpuMicros, LIMITS, startListening, stop, WRK_P99, wrkLatencyMs } from './processes.js';
 
 const CLI_IN_CHECKOUT = 'packages/server/bin/portcullis.js';
 
@@ -205,29 +205,6 @@ function checkSame(expected, got, what) {
   if (have !== want) throw new Error(`${what} answers ${have}\ninstead of ${want}`);
 }
 
-/**
- * CPU time (user + system) a process and its children (a primary's workers) have used, in microseconds;
- * Linux only, else undefined.
- */
-function cpuMicros(pid) {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    let total = ((Number(fields[11]) + Number(fields[12])) * 1e6) / 100;
-    for (const child of childPids(pid)) total += cpuMicros(child) ?? 0;
-    return total;
-  } catch {
-    return undefined;
-  }
-}
-
-function childPids(pid) {
-  try {
-    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
-  } catch {
-    return [];
-  }
-}
-
 /** A wrk Lua script that sends `request` on every connection. */
 function wrkScript(name, { method = 'GET', headers = {}, body }) {
   const lines = [`wrk.method = ${JSON.stringify(method)}`];
@@ -239,8 +216,6 @@ function wrkScript(name, { method = 'GET', headers = {}, body }) {
   writeFileSync(path, `${lines.join('\n')}\n`);
   return path;
 }
-
-const UNIT_MS = { us: 0.001, ms: 1, s: 1000 };
 
 /** wrk run by bash, whose `times` then prints the CPU time of the shell and of its children (wrk). */
 const WRK_TIMED = 'wrk "$@"; status=$?; times; exit $status';
@@ -277,7 +252,6 @@ function load(title, { child, port }, { path, script }, seconds = duration) {
   const output = run.stdout;
   const total = Number(/(\d+) requests in/.exec(output)?.[1]);
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(output)?.[1]);
-  const p99 = /\s99%\s+([\d.]+)(us|ms|s)/.exec(output);
   const refused = /Non-2xx or 3xx responses: (\d+)/.exec(output)?.[1];
   const socketErrors = /Socket errors: (.*)/.exec(output)?.[1];
   if (run.status !== 0 || !(total > 0) || refused !== undefined || socketErrors !== undefined) {
@@ -286,7 +260,7 @@ function load(title, { child, port }, { path, script }, seconds = duration) {
   return {
     requests: total,
     rps,
-    p99: Number(p99[1]) * UNIT_MS[p99[2]],
+    p99: wrkLatencyMs(output, WRK_P99),
     cpuPerRequest: cpuBefore === undefined ? Number.NaN : (cpuAfter - cpuBefore) / total,
     wrkCpuPerRequest: wrkCpuMicros(output) / total,
   };
@@ -510,11 +484,6 @@ async function measureClientCounts(clients, active) {
       line(pause <= 50, `longest event-loop pause ${pause.toFixed(1)} ms, target ≤ 50 ms`),
     ].join('\n'),
   );
-}
-
-async function stop(server) {
-  server.child.kill('SIGTERM');
-  await new Promise((resolve) => server.child.once('exit', resolve));
 }
 
 /** One scenario: a request sent to a server and to its baseline, and the runs of each round. */
