@@ -1,7 +1,15 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { FixedWindows } from '../src/limits/fixed-windows.js';
+import {
+  type CountSubject,
+  type CountTransport,
+  type HitCounts,
+  sharedCounters,
+} from '../src/limits/shared-counters.js';
 import { type SharedWindowCounter, SyncedWindows } from '../src/limits/synced-windows.js';
+import type { WindowCounter } from '../src/limits/window-counter.js';
 import type { LimitWindow } from '../src/limits/window-spec.js';
+import { type WindowState, windowStarts } from '../src/limits/window-state.js';
 
 /**
  * SyncedWindows decides busy keys in the process and tells the shared counter (the primary, or Redis)
@@ -48,6 +56,9 @@ describe('SyncedWindows in one process', () => {
     expect(await hitAt(counter, 1_000_025)).toBe(false);
     await vi.advanceTimersByTimeAsync(50);
     expect(await hitAt(counter, 1_000_100)).toBe(false);
+    // The refused calls are not counted: the shared counter holds the 3 admitted.
+    await vi.advanceTimersByTimeAsync(50);
+    expect(shared.exact.counts('acme', 1_000_200)).toEqual([3]);
   });
 
   it('still admits calls up to the limit, and counts each of them once at the shared counter', async () => {
@@ -96,5 +107,219 @@ describe('SyncedWindows in one process', () => {
     expect(counter.size).toBe(2);
     await vi.advanceTimersByTimeAsync(50);
     expect(shared.exact.counts('acme', 1_000_100)).toEqual([2]);
+  });
+});
+
+/** What became of one hit sent to the shared counter: whether it counted the call. */
+interface HitTicket {
+  counted: boolean | undefined;
+}
+
+/**
+ * One process's ordered channel to an exact counter, as a worker's IPC to the primary or a node's
+ * connection to Redis: requests arrive in the order they were sent and answers come back in that order,
+ * each step when the test moves it.
+ */
+class OrderedChannel implements CountTransport {
+  readonly #exact: FixedWindows;
+  readonly #requests: (() => void)[] = [];
+  readonly #answers: (() => void)[] = [];
+  /** The last hit sent, for the test to follow the call that sent it. */
+  lastHit: HitTicket | undefined;
+
+  constructor(exact: FixedWindows, onCounted: (now: number) => void) {
+    this.#exact = exact;
+    this.#onCounted = onCounted;
+  }
+
+  readonly #onCounted: (now: number) => void;
+
+  hit({ key, now }: CountSubject): Promise<HitCounts> {
+    const ticket: HitTicket = { counted: undefined };
+    this.lastHit = ticket;
+    return this.#send(() => {
+      const { counts, allowed } = this.#exact.hit(key, now);
+      ticket.counted = allowed;
+      if (allowed) this.#onCounted(now);
+      return { counts, allowed };
+    });
+  }
+
+  counts({ key, now }: CountSubject): Promise<readonly number[]> {
+    return this.#send(() => this.#exact.counts(key, now));
+  }
+
+  add({ key, now }: CountSubject, starts: readonly number[], deltas: readonly number[]) {
+    return this.#send(() => this.#exact.add(key, starts, deltas, now));
+  }
+
+  /** The oldest request reaches the counter; false when none is on its way. */
+  arrive(): boolean {
+    const work = this.#requests.shift();
+    work?.();
+    return work !== undefined;
+  }
+
+  /** The oldest answer reaches the process; false when none is on its way. */
+  answer(): boolean {
+    const deliver = this.#answers.shift();
+    deliver?.();
+    return deliver !== undefined;
+  }
+
+  /**
+   * Every answer on its way reaches the process at once, as the primary's replies in one message: their
+   * promises settle in order, and what each awaits then runs in whatever order its depth gives.
+   */
+  answerAll(): void {
+    for (const deliver of this.#answers.splice(0)) deliver();
+  }
+
+  #send<T>(work: () => T): Promise<T> {
+    return new Promise((resolve) => {
+      this.#requests.push(() => {
+        const result = work();
+        this.#answers.push(() => resolve(result));
+      });
+    });
+  }
+}
+
+/** A small seeded generator (mulberry32), so that a failing interleaving can be replayed from its seed. */
+function seeded(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
+
+describe('SyncedWindows across processes, over ordered channels to one exact counter', () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+    vi.setSystemTime(1_000_000);
+  });
+  afterEach(() => vi.useRealTimers());
+
+  // A short window that turns several times in a run, and a long one that does not.
+  const windows = [
+    { limit: 4, windowMs: 300 },
+    { limit: 12, windowMs: 3_600_000 },
+  ];
+
+  /** Calls admitted for the whole deployment, per window and window start. */
+  class Admitted {
+    readonly #byStart = windows.map(() => new Map<number, number>());
+
+    add(now: number, delta: number): void {
+      windowStarts(windows, now).forEach((start, i) => {
+        const counts = this.#byStart[i] as Map<number, number>;
+        counts.set(start, (counts.get(start) ?? 0) + delta);
+      });
+    }
+
+    in(now: number): number[] {
+      return windowStarts(windows, now).map((start, i) => this.#byStart[i]?.get(start) ?? 0);
+    }
+  }
+
+  /**
+   * `processes` processes call one key in an order drawn from `seed`, with requests and answers moving
+   * on their channels in a drawn order too. A call is admitted for the deployment when the shared counter
+   * counts it (one that asks) or when it is decided here (one that does not). Every decision is checked
+   * as it is made against the calls admitted so far, in the windows of the call.
+   */
+  async function interleave(seed: number, processes: number) {
+    const random = seeded(seed);
+    const exact = new FixedWindows(windows);
+    const admitted = new Admitted();
+    const channels = Array.from(
+      { length: processes },
+      () => new OrderedChannel(exact, (now) => admitted.add(now, 1)),
+    );
+    const counters = channels.map((channel) => sharedCounters(channel).synced('api', windows));
+    const outcome = { admitted: 0, refused: 0, takenBack: 0, overLimit: 0 };
+    const decide = (state: WindowState, now: number, asked: HitTicket | undefined) => {
+      if (state.allowed) {
+        outcome.admitted++;
+        expect(asked?.counted ?? true, `seed ${seed}: admitted, refused by the shared counter`).toBe(true);
+        if (asked === undefined) admitted.add(now, 1);
+      } else {
+        outcome.refused++;
+        if (asked?.counted === true) {
+          outcome.takenBack++;
+          admitted.add(now, -1);
+        }
+        // Refusals are never wrong: some window of the call holds its limit of admitted calls already.
+        const full = windows.some((window, i) => (admitted.in(now)[i] as number) >= window.limit);
+        expect(full, `seed ${seed}: refused below the limits`).toBe(true);
+      }
+      // What is stated never exceeds the calls admitted.
+      state.counts.forEach((count, i) => {
+        expect(count, `seed ${seed}, window ${i}`).toBeLessThanOrEqual(admitted.in(now)[i] as number);
+      });
+      if (windows.some((window, i) => (admitted.in(now)[i] as number) > window.limit)) outcome.overLimit++;
+    };
+    for (let step = 0; step < 400; step++) {
+      const which = Math.floor(random() * processes);
+      const channel = channels[which] as OrderedChannel;
+      const roll = random();
+      if (roll < 0.35) {
+        const now = Date.now();
+        channel.lastHit = undefined;
+        const answer = (counters[which] as WindowCounter).hit('acme', now);
+        const asked = channel.lastHit;
+        if (answer instanceof Promise) void answer.then((state) => decide(state, now, asked));
+        else decide(answer, now, undefined);
+      } else if (roll < 0.6) {
+        channel.arrive();
+      } else if (roll < 0.75) {
+        channel.answer();
+      } else if (roll < 0.85) {
+        channel.answerAll();
+      } else {
+        await vi.advanceTimersByTimeAsync(1 + Math.floor(random() * 15));
+      }
+      await vi.advanceTimersByTimeAsync(0);
+    }
+    // Everything still on its way arrives, syncs included.
+    for (let round = 0; round < 20; round++) {
+      for (const channel of channels) {
+        while (channel.arrive() || channel.answer()) await vi.advanceTimersByTimeAsync(0);
+      }
+      await vi.advanceTimersByTimeAsync(25);
+    }
+    // Every admitted call is counted once, and no refused one.
+    const end = Date.now();
+    expect(exact.counts('acme', end), `seed ${seed}`).toEqual(admitted.in(end));
+    return outcome;
+  }
+
+  async function runs(processes: number) {
+    const total = { admitted: 0, refused: 0, takenBack: 0, overLimit: 0 };
+    for (let seed = 1; seed <= 200; seed++) {
+      const outcome = await interleave(seed, processes);
+      for (const field of Object.keys(total) as (keyof typeof total)[]) total[field] += outcome[field];
+    }
+    return total;
+  }
+
+  it('one process counts exactly: every admitted call once, no refused one, never past a limit', async () => {
+    const total = await runs(1);
+    // The runs reached the limits often, and admitted calls often: both kinds of decision were checked.
+    expect(total.admitted).toBeGreaterThan(2_000);
+    expect(total.refused).toBeGreaterThan(2_000);
+    expect(total.overLimit).toBe(0);
+    expect(total.takenBack).toBe(0);
+  });
+
+  it('two processes count every admitted call once and no refused one, and never refuse below the limits', async () => {
+    const total = await runs(2);
+    expect(total.admitted).toBeGreaterThan(2_000);
+    expect(total.refused).toBeGreaterThan(2_000);
+    expect(total.takenBack).toBe(0);
   });
 });

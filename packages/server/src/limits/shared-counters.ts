@@ -21,6 +21,8 @@ export interface CountSubject {
  * Where counts shared by several processes live and how they are reached: a cluster's primary over IPC,
  * or Redis. A transport keeps numbers only; what they mean (limits, reset times, waits) is worked out
  * once, by the counters `sharedCounters` makes. Windows are fixed and aligned on multiples of their length.
+ * The requests of one process are counted in the order it sent them (one IPC channel, or one Redis
+ * connection), which `SyncedWindows` relies on.
  */
 export interface CountTransport {
   /** Counts one event in every window, or in none when any is full. */

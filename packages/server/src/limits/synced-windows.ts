@@ -25,17 +25,33 @@ export interface SharedWindowCounter extends Omit<WindowCounter, 'hitInPlace'> {
 }
 
 /**
- * Where this process stands for one key, numbers in a CountTable slot: when its windows began (all of
- * them current then), when the shared counter last stated its total (past SYNC_MS, the next call asks it
- * again), which generation of the slot this is (bumped whenever the slot starts afresh, so that a late
- * acknowledgement of an earlier one changes nothing), then per window: the total across processes as the
- * shared counter last said (KNOWN), admitted here and sent, not yet acknowledged (SENDING), and admitted
- * here, not yet sent (UNSENT).
+ * Where this process stands for one key, numbers in a CountTable slot. Every call admitted here counts
+ * once in each window, so what this process admitted is one number for all windows; only the totals
+ * differ per window.
+ * - WINDOWS_FROM: when its windows began (all of them current then).
+ * - EXCHANGED_AT: when the shared counter last answered for it (past SYNC_MS, the next call asks again).
+ * - GENERATION: bumped whenever the slot starts afresh, so that a late answer about an earlier one
+ *   changes nothing.
+ * - ASKING: calls of this generation asking the shared counter now; until they are answered, none is
+ *   decided here.
+ * - KNOWN_SEQ: which exchange with the shared counter KNOWN comes from. Exchanges are numbered as they
+ *   are sent and each answer includes everything sent before it, so KNOWN only ever takes the answer of
+ *   a later exchange, in whatever order the answers' continuations run.
+ * - SENT: calls admitted here and sent, and KNOWN_SENT: how many of those the KNOWN totals include.
+ * - UNSENT: calls admitted here, not sent yet; less one for each call the shared counter counted and this
+ *   process refused, to be taken back.
+ * - KNOWN, one per window: the total across processes in the answer of exchange KNOWN_SEQ.
+ * This process's view of a window's total is KNOWN + (SENT - KNOWN_SENT) + UNSENT.
  */
 const WINDOWS_FROM = 0;
 const EXCHANGED_AT = 1;
 const GENERATION = 2;
-const KNOWN = 3;
+const ASKING = 3;
+const KNOWN_SEQ = 4;
+const SENT = 5;
+const KNOWN_SENT = 6;
+const UNSENT = 7;
+const KNOWN = 8;
 
 /** How often calls admitted here are added to the shared counter, which answers with the totals. */
 const SYNC_MS = 20;
@@ -43,12 +59,16 @@ const SYNC_MS = 20;
 /**
  * Counts in this process against totals kept by a shared counter (a cluster's primary, or Redis). A call
  * asks the shared counter (exact) when this process has not heard the key's total in the last SYNC_MS
- * (the first call of a key in a window, or any call of a quiet key); otherwise it is decided here from
- * that total plus this process's own calls since, and every SYNC_MS the calls admitted here are added to
- * the shared count, which answers with the new total. Every call is counted once for the whole
- * deployment. Only a key called more often than every SYNC_MS is decided locally, and what other
- * processes admitted in those last SYNC_MS may not be known yet: past a limit, at most that many calls
- * more get through. Refusals are never wrong: counts only grow within a window.
+ * (the first call of a key in a window, or any call of a quiet key), after sending what it admitted
+ * itself; otherwise it is decided here from that total plus this process's own calls since, and every
+ * SYNC_MS the calls admitted here are added to the shared count, which answers with the new total. Every
+ * admitted call is counted once for the whole deployment, and no refused one. Only a key called more
+ * often than every SYNC_MS is decided locally, and what other processes admitted in those last SYNC_MS
+ * may not be known yet: past a limit, at most that many calls more get through. Refusals are never
+ * wrong: what this process knows of a total never exceeds the calls admitted.
+ *
+ * This relies on the transport's order (`CountTransport`): the requests of one process are counted in
+ * the order they were sent.
  *
  * What is kept here per key only saves asking: past `maxKeys`, the key heard from longest ago that has
  * nothing unsent or unacknowledged is dropped (nothing is lost: its next call asks the shared counter).
@@ -60,10 +80,10 @@ export class SyncedWindows implements WindowCounter {
   readonly #maxKeys: number;
   readonly #current: CurrentWindows;
   readonly #table: CountTable;
-  readonly #sending: number;
-  readonly #unsent: number;
   readonly #dirty = new Set<string>();
   #generation = 0;
+  /** The number of the last exchange sent to the shared counter, for any key. */
+  #seq = 0;
   #timer: NodeJS.Timeout | undefined;
   /** The answer of a call decided here, overwritten by the next one (see `hitInPlace`). */
   readonly #answer: WindowAnswer;
@@ -73,9 +93,7 @@ export class SyncedWindows implements WindowCounter {
     this.#windows = windows;
     this.#maxKeys = maxKeys;
     this.#current = new CurrentWindows(windows);
-    this.#sending = KNOWN + windows.length;
-    this.#unsent = KNOWN + 2 * windows.length;
-    this.#table = new CountTable(KNOWN + 3 * windows.length);
+    this.#table = new CountTable(KNOWN + windows.length);
     this.#answer = { allowed: true, windows, counts: windows.map(() => 0), resetsAt: [], retryAfterMs: 0 };
   }
 
@@ -102,76 +120,33 @@ export class SyncedWindows implements WindowCounter {
   hitInPlace(key: string, now: number): WindowState | Promise<WindowState> {
     const current = this.#current.at(now);
     const table = this.#table;
-    const slot = table.slotOf(key);
-    if (slot === -1) return this.#askShared(key, now);
+    let slot = table.slotOf(key);
+    if (slot === -1) return this.#askShared(key, this.#begin(key, now, slot), now);
     const page = table.pageOf(slot);
     const at = table.offsetOf(slot);
-    if (!current.holdsAll(page[at + WINDOWS_FROM] as number)) {
+    const from = page[at + WINDOWS_FROM] as number;
+    if (!current.holdsAll(from)) {
+      // A call dated before the windows this key counts in now: the shared counter alone can count it.
+      if (from > now) return this.#shared.hit(key, now);
       // A window has turned: what was admitted here in the old ones still counts in those that have not.
       this.#send(key, slot);
-      return this.#askShared(key, now);
+      slot = this.#begin(key, now, slot);
+    } else if (page[at + ASKING] === 0 && now - (page[at + EXCHANGED_AT] as number) <= SYNC_MS) {
+      return this.#decideHere(key, page, at, current, now);
+    } else {
+      // Sent first, so that the shared counter judges the call with everything admitted here.
+      this.#send(key, slot);
     }
-    if (now - (page[at + EXCHANGED_AT] as number) > SYNC_MS) return this.#askShared(key, now);
-    const windows = this.#windows;
-    const answer = this.#answer;
-    let allowed = true;
-    for (let i = 0; i < windows.length; i++) {
-      const count =
-        (page[at + KNOWN + i] as number) +
-        (page[at + this.#sending + i] as number) +
-        (page[at + this.#unsent + i] as number);
-      answer.counts[i] = count;
-      if (count >= (windows[i] as LimitWindow).limit) allowed = false;
-    }
-    if (allowed) {
-      for (let i = 0; i < windows.length; i++) {
-        (page[at + this.#unsent + i] as number)++;
-        (answer.counts[i] as number)++;
-      }
-      this.#markDirty(key);
-    }
-    answer.allowed = allowed;
-    answer.resetsAt = current.resetsAt;
-    answer.retryAfterMs = allowed ? 0 : waitForExhausted(windows, answer.counts, current.resetsAt, now);
-    return answer;
+    return this.#askShared(key, slot, now);
   }
 
   blockedFor(key: string, now: number): number | Promise<number> {
     return this.#shared.blockedFor(key, now);
   }
 
-  /**
-   * Counts the call at the shared counter. Its answer includes every call it has been told of, not those
-   * this process has admitted and not yet sent (or whose acknowledgement is still on its way), so those
-   * stay counted here on top of it.
-   */
-  async #askShared(key: string, now: number): Promise<WindowState> {
-    const asked = await this.#shared.hit(key, now);
+  /** Starts `key` afresh in the windows current at `now`, in `slot` or (-1) a new one; its slot. */
+  #begin(key: string, now: number, slot: number): number {
     const table = this.#table;
-    const current = this.#current.at(now);
-    let slot = table.slotOf(key);
-    if (slot !== -1 && current.holdsAll(table.pageOf(slot)[table.offsetOf(slot) + WINDOWS_FROM] as number)) {
-      const page = table.pageOf(slot);
-      const at = table.offsetOf(slot);
-      page[at + EXCHANGED_AT] = Date.now();
-      const counts = asked.counts.map((count, i) => {
-        page[at + KNOWN + i] = count;
-        return count + (page[at + this.#sending + i] as number) + (page[at + this.#unsent + i] as number);
-      });
-      // The shared counter judged this call against its own total, which lacks the calls admitted here
-      // and not yet acknowledged: it is allowed only if it fits with those too. Refused here, it stays
-      // counted there: one too many, on the side of refusing.
-      const allowed =
-        asked.allowed && counts.every((count, i) => count <= (this.#windows[i] as LimitWindow).limit);
-      const resetsAt = current.resetsAt;
-      return {
-        ...asked,
-        allowed,
-        counts,
-        resetsAt,
-        retryAfterMs: allowed ? 0 : waitForExhausted(this.#windows, counts, resetsAt, now),
-      };
-    }
     if (slot === -1) {
       if (table.size >= this.#maxKeys) this.#dropOldestSettled();
       slot = table.insert(key);
@@ -182,10 +157,93 @@ export class SyncedWindows implements WindowCounter {
     const at = table.offsetOf(slot);
     page.fill(0, at, at + table.width);
     page[at + WINDOWS_FROM] = now;
-    page[at + EXCHANGED_AT] = Date.now();
     page[at + GENERATION] = ++this.#generation;
-    for (let i = 0; i < asked.counts.length; i++) page[at + KNOWN + i] = asked.counts[i] as number;
-    return asked;
+    return slot;
+  }
+
+  /** Decides the call from what is known here, and counts it as unsent when admitted. */
+  #decideHere(
+    key: string,
+    page: Float64Array,
+    at: number,
+    current: CurrentWindows,
+    now: number,
+  ): WindowAnswer {
+    const windows = this.#windows;
+    const answer = this.#answer;
+    const ours = this.#notKnown(page, at);
+    let allowed = true;
+    for (let i = 0; i < windows.length; i++) {
+      const count = (page[at + KNOWN + i] as number) + ours;
+      answer.counts[i] = count;
+      if (count >= (windows[i] as LimitWindow).limit) allowed = false;
+    }
+    if (allowed) {
+      (page[at + UNSENT] as number)++;
+      for (let i = 0; i < windows.length; i++) (answer.counts[i] as number)++;
+      this.#markDirty(key);
+    }
+    answer.allowed = allowed;
+    answer.resetsAt = current.resetsAt;
+    answer.retryAfterMs = allowed ? 0 : waitForExhausted(windows, answer.counts, current.resetsAt, now);
+    return answer;
+  }
+
+  /** Calls admitted here that the KNOWN totals do not include yet. */
+  #notKnown(page: Float64Array, at: number): number {
+    return (page[at + SENT] as number) - (page[at + KNOWN_SENT] as number) + (page[at + UNSENT] as number);
+  }
+
+  /**
+   * Counts the call at the shared counter, which judges it against its totals: those include everything
+   * this process sent before asking, and no call is decided here until the answer is in. It is allowed
+   * only if it fits with what was admitted here after asking too (none, unless a send failed meanwhile);
+   * refused here after the shared counter counted it, it is taken back there with the next sync.
+   */
+  async #askShared(key: string, slot: number, now: number): Promise<WindowState> {
+    const table = this.#table;
+    const page = table.pageOf(slot);
+    const at = table.offsetOf(slot);
+    const generation = page[at + GENERATION] as number;
+    const sentBefore = page[at + SENT] as number;
+    const seq = ++this.#seq;
+    const stillOurs = () => table.slotOf(key) === slot && page[at + GENERATION] === generation;
+    (page[at + ASKING] as number)++;
+    let asked: WindowState;
+    try {
+      asked = await this.#shared.hit(key, now);
+    } finally {
+      if (stillOurs()) (page[at + ASKING] as number)--;
+    }
+    // Started afresh meanwhile, in windows that began after this call: the answer is about older ones.
+    if (!stillOurs()) return asked;
+    this.#learn(page, at, seq, sentBefore, asked.counts);
+    const ours = this.#notKnown(page, at);
+    const counts = this.#windows.map((_, i) => (page[at + KNOWN + i] as number) + ours);
+    const allowed =
+      asked.allowed && counts.every((count, i) => count <= (this.#windows[i] as LimitWindow).limit);
+    if (asked.allowed && !allowed) {
+      (page[at + UNSENT] as number)--;
+      for (let i = 0; i < counts.length; i++) (counts[i] as number)--;
+      this.#markDirty(key);
+    }
+    const resetsAt = this.#current.at(now).resetsAt;
+    return {
+      ...asked,
+      allowed,
+      counts,
+      resetsAt,
+      retryAfterMs: allowed ? 0 : waitForExhausted(this.#windows, counts, resetsAt, now),
+    };
+  }
+
+  /** Takes the totals answered to exchange `seq` (which included `sentBefore` of SENT), if newer. */
+  #learn(page: Float64Array, at: number, seq: number, sentBefore: number, counts: readonly number[]): void {
+    page[at + EXCHANGED_AT] = Date.now();
+    if (seq < (page[at + KNOWN_SEQ] as number)) return;
+    page[at + KNOWN_SEQ] = seq;
+    page[at + KNOWN_SENT] = sentBefore;
+    for (let i = 0; i < counts.length; i++) page[at + KNOWN + i] = counts[i] as number;
   }
 
   /**
@@ -207,12 +265,11 @@ export class SyncedWindows implements WindowCounter {
     }
   }
 
-  /** Whether `slot` has no calls unsent or unacknowledged. */
+  /** Whether `slot` has no calls asking, unsent, or sent and not yet known to have arrived. */
   #settled(slot: number): boolean {
     const page = this.#table.pageOf(slot);
     const at = this.#table.offsetOf(slot);
-    for (let i = this.#sending; i < this.#table.width; i++) if (page[at + i] !== 0) return false;
-    return true;
+    return page[at + ASKING] === 0 && page[at + UNSENT] === 0 && page[at + SENT] === page[at + KNOWN_SENT];
   }
 
   #markDirty(key: string): void {
@@ -239,33 +296,29 @@ export class SyncedWindows implements WindowCounter {
     const table = this.#table;
     const page = table.pageOf(slot);
     const at = table.offsetOf(slot);
-    const deltas = this.#windows.map((_, i) => page[at + this.#unsent + i] as number);
-    if (deltas.every((delta) => delta === 0)) return;
-    for (let i = 0; i < deltas.length; i++) {
-      (page[at + this.#sending + i] as number) += deltas[i] as number;
-      page[at + this.#unsent + i] = 0;
-    }
+    const unsent = page[at + UNSENT] as number;
+    if (unsent === 0) return;
+    const sentBefore = (page[at + SENT] as number) + unsent;
+    page[at + SENT] = sentBefore;
+    page[at + UNSENT] = 0;
+    const seq = ++this.#seq;
     const generation = page[at + GENERATION] as number;
     const starts = windowStarts(this.#windows, page[at + WINDOWS_FROM] as number);
+    const deltas = this.#windows.map(() => unsent);
     // Only while the slot is still this generation of this key: one started afresh owes nothing to this.
     const stillOurs = () => table.slotOf(key) === slot && page[at + GENERATION] === generation;
     this.#shared.add(key, starts, deltas, Date.now()).then(
       (counts) => {
-        if (!stillOurs()) return;
-        // The total now includes what was sent; what was admitted since stays unsent.
-        for (let i = 0; i < deltas.length; i++) {
-          page[at + KNOWN + i] = counts[i] as number;
-          (page[at + this.#sending + i] as number) -= deltas[i] as number;
-        }
-        page[at + EXCHANGED_AT] = Date.now();
+        if (stillOurs()) this.#learn(page, at, seq, sentBefore, counts);
       },
       () => {
         if (!stillOurs()) return;
-        // Not acknowledged: send it again with the next batch.
-        for (let i = 0; i < deltas.length; i++) {
-          (page[at + this.#sending + i] as number) -= deltas[i] as number;
-          (page[at + this.#unsent + i] as number) += deltas[i] as number;
-        }
+        // Not counted there: send it again with the next batch. Answers to exchanges sent after this one
+        // took it as arrived; from here on only those of later exchanges are believed.
+        (page[at + SENT] as number) -= unsent;
+        (page[at + UNSENT] as number) += unsent;
+        if ((page[at + KNOWN_SEQ] as number) > seq) (page[at + KNOWN_SENT] as number) -= unsent;
+        page[at + KNOWN_SEQ] = Math.max(page[at + KNOWN_SEQ] as number, this.#seq);
         this.#markDirty(key);
       },
     );
