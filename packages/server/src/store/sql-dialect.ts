@@ -193,6 +193,11 @@ export interface SqlDialect {
    * as it can.
    */
   credentials(clientId: string): Promise<CredentialRows | undefined>;
+  /**
+   * Runs `touchKeys` with its one parameter, `used`. Frequent and large, and never on a request's path:
+   * a dialect whose statements hold the event loop runs it elsewhere.
+   */
+  touchKeys(used: string): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -242,7 +242,7 @@ export class SqlStore implements Store {
   async recordKeyUse(lastUsedByKeyId: ReadonlyMap<string, number>): Promise<void> {
     if (lastUsedByKeyId.size === 0) return;
     const used = [...lastUsedByKeyId].map(([keyId, at]) => ({ key_id: keyId, at }));
-    await this.#dialect.query({ statement: 'touchKeys', params: [JSON.stringify(used)] });
+    await this.#dialect.touchKeys(JSON.stringify(used));
   }
 
   async getClientCredentials(clientId: string): Promise<ClientCredentials | undefined> {

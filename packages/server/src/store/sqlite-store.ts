@@ -15,8 +15,17 @@ import type {
   Work,
 } from './sql-dialect.js';
 import { SqlStore } from './sql-store.js';
+import { SqliteWriterThread } from './sqlite-writer-thread.js';
 
 export const SQLITE_FILE = 'portcullis.sqlite';
+
+/** SQLite's own default: a commit that leaves this many pages of log or more checkpoints them. */
+const SQLITE_CHECKPOINT_PAGES = 1000;
+/**
+ * This connection's threshold while the key-usage thread runs the checkpoints: reached only if that
+ * thread has stopped writing while this connection goes on (about 40 MB of log).
+ */
+const BACKSTOP_CHECKPOINT_PAGES = 10_000;
 
 /**
  * The embedded store: one SQLite file in WAL mode, so that the server reads while the CLI writes.
@@ -35,12 +44,19 @@ export class SqliteStore extends SqlStore {
 
 class SqliteDialect implements SqlDialect {
   readonly #db: Database.Database;
+  readonly #path: string;
+  readonly #busyTimeoutMs: number;
   readonly #statements: Readonly<Record<StatementName, Database.Statement>>;
   readonly #selectRevokedTokens: Database.Statement<[string], string>;
+  /** Writes key usage from the first time it is asked to (a server) until it fails or the store closes. */
+  #keyUseWriter: SqliteWriterThread | undefined;
+  #keyUseWriterFailed = false;
 
   constructor(dataDir: string, busyTimeoutMs: number) {
     preparePrivateDirectory(dataDir);
     const path = join(dataDir, SQLITE_FILE);
+    this.#path = path;
+    this.#busyTimeoutMs = busyTimeoutMs;
     this.#db = new Database(path);
     // Before WAL mode: SQLite gives the -wal and -shm files the database file's mode.
     tightenFile(path);
@@ -105,7 +121,35 @@ class SqliteDialect implements SqlDialect {
     })();
   }
 
+  /**
+   * Key usage is the largest write a server makes (every key used in the last 5 s), in a thread of its
+   * own, which also runs the checkpoints: they fall to whichever connection commits past the threshold,
+   * and this one's is raised to a backstop. Back on this connection if the thread fails.
+   */
+  async touchKeys(used: string): Promise<void> {
+    if (this.#keyUseWriter === undefined && !this.#keyUseWriterFailed) {
+      this.#keyUseWriter = new SqliteWriterThread(
+        { file: this.#path, statement: SQL.touchKeys, busyTimeoutMs: this.#busyTimeoutMs },
+        () => {
+          this.#keyUseWriter = undefined;
+          this.#keyUseWriterFailed = true;
+          this.#db.pragma(`wal_autocheckpoint = ${SQLITE_CHECKPOINT_PAGES}`);
+        },
+      );
+      this.#db.pragma(`wal_autocheckpoint = ${BACKSTOP_CHECKPOINT_PAGES}`);
+    }
+    if (this.#keyUseWriter === undefined) {
+      this.#execute({ statement: 'touchKeys', params: [used] });
+      return;
+    }
+    await this.#keyUseWriter.run(numbered([used]));
+  }
+
   async close(): Promise<void> {
+    const writer = this.#keyUseWriter;
+    this.#keyUseWriter = undefined;
+    this.#keyUseWriterFailed = true;
+    await writer?.close();
     this.#db.close();
   }
 }
