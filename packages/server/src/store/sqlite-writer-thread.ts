@@ -2,6 +2,12 @@ import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 
 /**
+ * How often the thread checkpoints without being asked to write, for what the server's connection wrote
+ * (its own threshold is a backstop while the thread runs). PASSIVE: it never waits for, nor blocks, anyone.
+ */
+const CHECKPOINT_EVERY_MS = 1000;
+
+/**
  * The thread's code: its own connection to the database file, running the one statement it was given
  * for each message. Plain JavaScript evaluated as a script, so that it runs the same from the sources
  * (tests) and from the build; the driver is loaded from the path this module resolves.
@@ -13,6 +19,14 @@ const db = new Database(workerData.file, { fileMustExist: true });
 db.pragma('synchronous = NORMAL');
 db.pragma('busy_timeout = ' + workerData.busyTimeoutMs);
 const statement = db.prepare(workerData.statement);
+// Its commits checkpoint past SQLite's threshold; this also moves what other connections wrote meanwhile.
+setInterval(() => {
+  try {
+    db.pragma('wal_checkpoint(PASSIVE)');
+  } catch {
+    // Tried again at the next interval; a commit past the threshold checkpoints meanwhile.
+  }
+}, workerData.checkpointEveryMs);
 parentPort.on('message', ({ id, params }) => {
   try {
     statement.run(params);
@@ -32,8 +46,8 @@ interface Reply {
  * A thread with a connection of its own to a SQLite file, running one write statement off the event loop.
  * better-sqlite3 runs statements synchronously, and a large write holds the loop for as long as it takes,
  * plus, every 1,000 pages of write-ahead log, the checkpoint its commit runs (measured for issue 15: 500
- * keys' usage, 4 to 6 ms; with the checkpoint, 19 to 27 ms). Here both happen in the thread, and the
- * process's own connection leaves checkpoints to it (`wal_autocheckpoint = 0` there while it runs).
+ * keys' usage, 4 to 6 ms; with the checkpoint, 19 to 27 ms). Here both happen in the thread, which also
+ * checkpoints every second, so the process's own connection can leave checkpoints to it.
  *
  * If the thread fails, every write waiting fails and `onGone` is told, once, so that the caller can
  * return to writing on its own connection.
@@ -52,7 +66,11 @@ export class SqliteWriterThread {
   ) {
     this.#worker = new Worker(THREAD_SOURCE, {
       eval: true,
-      workerData: { ...options, driver: createRequire(import.meta.url).resolve('better-sqlite3') },
+      workerData: {
+        ...options,
+        checkpointEveryMs: CHECKPOINT_EVERY_MS,
+        driver: createRequire(import.meta.url).resolve('better-sqlite3'),
+      },
     });
     // Idle, it does not keep the process alive; a write waiting on it does (see `run`).
     this.#worker.unref();
