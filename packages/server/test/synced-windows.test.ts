@@ -122,7 +122,7 @@ interface HitTicket {
  */
 class OrderedChannel implements CountTransport {
   readonly #exact: FixedWindows;
-  readonly #requests: (() => void)[] = [];
+  readonly #requests: { arrive(): void; lose(): void }[] = [];
   readonly #answers: (() => void)[] = [];
   /** The last hit sent, for the test to follow the call that sent it. */
   lastHit: HitTicket | undefined;
@@ -155,9 +155,14 @@ class OrderedChannel implements CountTransport {
 
   /** The oldest request reaches the counter; false when none is on its way. */
   arrive(): boolean {
-    const work = this.#requests.shift();
-    work?.();
-    return work !== undefined;
+    const request = this.#requests.shift();
+    request?.arrive();
+    return request !== undefined;
+  }
+
+  /** The oldest request is lost on the way: its sender hears of a failure (a timeout, a lost connection). */
+  lose(): void {
+    this.#requests.shift()?.lose();
   }
 
   /** The oldest answer reaches the process; false when none is on its way. */
@@ -176,10 +181,13 @@ class OrderedChannel implements CountTransport {
   }
 
   #send<T>(work: () => T): Promise<T> {
-    return new Promise((resolve) => {
-      this.#requests.push(() => {
-        const result = work();
-        this.#answers.push(() => resolve(result));
+    return new Promise((resolve, reject) => {
+      this.#requests.push({
+        arrive: () => {
+          const result = work();
+          this.#answers.push(() => resolve(result));
+        },
+        lose: () => reject(new Error('lost on the way')),
       });
     });
   }
@@ -232,7 +240,7 @@ describe('SyncedWindows across processes, over ordered channels to one exact cou
    * counts it (one that asks) or when it is decided here (one that does not). Every decision is checked
    * as it is made against the calls admitted so far, in the windows of the call.
    */
-  async function interleave(seed: number, processes: number) {
+  async function interleave(seed: number, processes: number, losses: boolean) {
     const random = seeded(seed);
     const exact = new FixedWindows(windows);
     const admitted = new Admitted();
@@ -241,7 +249,7 @@ describe('SyncedWindows across processes, over ordered channels to one exact cou
       () => new OrderedChannel(exact, (now) => admitted.add(now, 1)),
     );
     const counters = channels.map((channel) => sharedCounters(channel).synced('api', windows));
-    const outcome = { admitted: 0, refused: 0, takenBack: 0, overLimit: 0 };
+    const outcome = { admitted: 0, refused: 0, failed: 0, takenBack: 0, overLimit: 0 };
     const decide = (state: WindowState, now: number, asked: HitTicket | undefined) => {
       if (state.allowed) {
         outcome.admitted++;
@@ -272,8 +280,14 @@ describe('SyncedWindows across processes, over ordered channels to one exact cou
         channel.lastHit = undefined;
         const answer = (counters[which] as WindowCounter).hit('acme', now);
         const asked = channel.lastHit;
-        if (answer instanceof Promise) void answer.then((state) => decide(state, now, asked));
-        else decide(answer, now, undefined);
+        if (answer instanceof Promise) {
+          answer.then(
+            (state) => decide(state, now, asked),
+            () => outcome.failed++,
+          );
+        } else decide(answer, now, undefined);
+      } else if (losses && roll < 0.38) {
+        channel.lose();
       } else if (roll < 0.6) {
         channel.arrive();
       } else if (roll < 0.75) {
@@ -298,10 +312,10 @@ describe('SyncedWindows across processes, over ordered channels to one exact cou
     return outcome;
   }
 
-  async function runs(processes: number) {
-    const total = { admitted: 0, refused: 0, takenBack: 0, overLimit: 0 };
+  async function runs(processes: number, losses = false) {
+    const total = { admitted: 0, refused: 0, failed: 0, takenBack: 0, overLimit: 0 };
     for (let seed = 1; seed <= 200; seed++) {
-      const outcome = await interleave(seed, processes);
+      const outcome = await interleave(seed, processes, losses);
       for (const field of Object.keys(total) as (keyof typeof total)[]) total[field] += outcome[field];
     }
     return total;
@@ -321,5 +335,13 @@ describe('SyncedWindows across processes, over ordered channels to one exact cou
     expect(total.admitted).toBeGreaterThan(2_000);
     expect(total.refused).toBeGreaterThan(2_000);
     expect(total.takenBack).toBe(0);
+  });
+
+  it('two processes whose requests are sometimes lost still count every admitted call once, and never refuse below the limits', async () => {
+    // A lost hit fails its call (the server answers 503); a lost add is sent again with the next batch.
+    const total = await runs(2, true);
+    expect(total.admitted).toBeGreaterThan(2_000);
+    expect(total.refused).toBeGreaterThan(2_000);
+    expect(total.failed).toBeGreaterThan(100);
   });
 });

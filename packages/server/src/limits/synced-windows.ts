@@ -57,6 +57,12 @@ const KNOWN = 8;
 const SYNC_MS = 20;
 
 /**
+ * How many times calls that no slot holds any more are sent, SYNC_MS apart, before they are given up (the
+ * shared counter unreachable for a second): those of a slot are sent again as long as it lives.
+ */
+const SEND_ATTEMPTS = 50;
+
+/**
  * Counts in this process against totals kept by a shared counter (a cluster's primary, or Redis). A call
  * asks the shared counter (exact) when this process has not heard the key's total in the last SYNC_MS
  * (the first call of a key in a window, or any call of a quiet key), after sending what it admitted
@@ -240,7 +246,7 @@ export class SyncedWindows implements WindowCounter {
   /** Takes the totals answered to exchange `seq` (which included `sentBefore` of SENT), if newer. */
   #learn(page: Float64Array, at: number, seq: number, sentBefore: number, counts: readonly number[]): void {
     page[at + EXCHANGED_AT] = Date.now();
-    if (seq < (page[at + KNOWN_SEQ] as number)) return;
+    if (seq <= (page[at + KNOWN_SEQ] as number)) return;
     page[at + KNOWN_SEQ] = seq;
     page[at + KNOWN_SENT] = sentBefore;
     for (let i = 0; i < counts.length; i++) page[at + KNOWN + i] = counts[i] as number;
@@ -312,7 +318,12 @@ export class SyncedWindows implements WindowCounter {
         if (stillOurs()) this.#learn(page, at, seq, sentBefore, counts);
       },
       () => {
-        if (!stillOurs()) return;
+        if (!stillOurs()) {
+          // The key started afresh since (a window turned): these calls still count in the windows that
+          // have not, and no slot holds them any more.
+          this.#sendAgainAlone(key, starts, deltas, 1);
+          return;
+        }
         // Not counted there: send it again with the next batch. Answers to exchanges sent after this one
         // took it as arrived; from here on only those of later exchanges are believed.
         (page[at + SENT] as number) -= unsent;
@@ -322,5 +333,15 @@ export class SyncedWindows implements WindowCounter {
         this.#markDirty(key);
       },
     );
+  }
+
+  /** Sends calls no slot holds any more after SYNC_MS, again on failure, up to SEND_ATTEMPTS in all. */
+  #sendAgainAlone(key: string, starts: readonly number[], deltas: readonly number[], attempt: number): void {
+    if (attempt >= SEND_ATTEMPTS) return;
+    setTimeout(() => {
+      this.#shared
+        .add(key, starts, deltas, Date.now())
+        .catch(() => this.#sendAgainAlone(key, starts, deltas, attempt + 1));
+    }, SYNC_MS).unref();
   }
 }
