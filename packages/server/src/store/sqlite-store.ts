@@ -22,8 +22,8 @@ export const SQLITE_FILE = 'portcullis.sqlite';
 /** SQLite's own default: a commit that leaves this many pages of log or more checkpoints them. */
 const SQLITE_CHECKPOINT_PAGES = 1000;
 /**
- * This connection's threshold while the key-usage thread runs the checkpoints: reached only if that
- * thread has stopped writing while this connection goes on (about 40 MB of log).
+ * This connection's threshold while the key-usage thread runs the checkpoints (every second, and after
+ * its own commits): reached only if the thread falls behind by about 40 MB of log.
  */
 const BACKSTOP_CHECKPOINT_PAGES = 10_000;
 
