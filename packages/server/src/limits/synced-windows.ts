@@ -32,14 +32,13 @@ export interface SharedWindowCounter extends Omit<WindowCounter, 'hitInPlace'> {
  * - EXCHANGED_AT: when the shared counter last answered for it (past SYNC_MS, the next call asks again).
  * - GENERATION: bumped whenever the slot starts afresh, so that a late answer about an earlier one
  *   changes nothing.
- * - ASKING: calls of this generation asking the shared counter now; until they are answered, none is
- *   decided here.
+ * - ASKING: calls of this generation asking the shared counter now; until they are answered, a call is
+ *   decided here only if it would fit were they all admitted.
  * - KNOWN_SEQ: which exchange with the shared counter KNOWN comes from. Exchanges are numbered as they
  *   are sent and each answer includes everything sent before it, so KNOWN only ever takes the answer of
  *   a later exchange, in whatever order the answers' continuations run.
  * - SENT: calls admitted here and sent, and KNOWN_SENT: how many of those the KNOWN totals include.
- * - UNSENT: calls admitted here, not sent yet; less one for each call the shared counter counted and this
- *   process refused, to be taken back.
+ * - UNSENT: calls admitted here, not sent yet.
  * - KNOWN, one per window: the total across processes in the answer of exchange KNOWN_SEQ.
  * This process's view of a window's total is KNOWN + (SENT - KNOWN_SENT) + UNSENT.
  */
@@ -137,7 +136,7 @@ export class SyncedWindows implements WindowCounter {
       // A window has turned: what was admitted here in the old ones still counts in those that have not.
       this.#send(key, slot);
       slot = this.#begin(key, now, slot);
-    } else if (page[at + ASKING] === 0 && now - (page[at + EXCHANGED_AT] as number) <= SYNC_MS) {
+    } else if (now - (page[at + EXCHANGED_AT] as number) <= SYNC_MS && this.#fitsBesideAsking(page, at)) {
       return this.#decideHere(key, page, at, current, now);
     } else {
       // Sent first, so that the shared counter judges the call with everything admitted here.
@@ -195,16 +194,31 @@ export class SyncedWindows implements WindowCounter {
     return answer;
   }
 
+  /**
+   * Whether a call may be decided here while others of this process ask the shared counter: only if it
+   * would fit were they all admitted, so that none of them is refused for it (far from the limits, as a
+   * busy key mostly is, calls go on being decided here; near them, they ask too).
+   */
+  #fitsBesideAsking(page: Float64Array, at: number): boolean {
+    const asking = page[at + ASKING] as number;
+    if (asking === 0) return true;
+    const ours = this.#notKnown(page, at);
+    const windows = this.#windows;
+    for (let i = 0; i < windows.length; i++) {
+      if ((page[at + KNOWN + i] as number) + ours + asking >= (windows[i] as LimitWindow).limit) return false;
+    }
+    return true;
+  }
+
   /** Calls admitted here that the KNOWN totals do not include yet. */
   #notKnown(page: Float64Array, at: number): number {
     return (page[at + SENT] as number) - (page[at + KNOWN_SENT] as number) + (page[at + UNSENT] as number);
   }
 
   /**
-   * Counts the call at the shared counter, which judges it against its totals: those include everything
-   * this process sent before asking, and no call is decided here until the answer is in. It is allowed
-   * only if it fits with what was admitted here after asking too (none, unless a send failed meanwhile);
-   * refused here after the shared counter counted it, it is taken back there with the next sync.
+   * Counts the call at the shared counter, whose verdict stands: its totals include everything this
+   * process sent before asking, and what is decided here meanwhile fits beside the call (`fitsBesideAsking`).
+   * The counts stated are this process's view after the answer, its own calls since included.
    */
   async #askShared(key: string, slot: number, now: number): Promise<WindowState> {
     const table = this.#table;
@@ -226,21 +240,8 @@ export class SyncedWindows implements WindowCounter {
     this.#learn(page, at, seq, sentBefore, asked.counts);
     const ours = this.#notKnown(page, at);
     const counts = this.#windows.map((_, i) => (page[at + KNOWN + i] as number) + ours);
-    const allowed =
-      asked.allowed && counts.every((count, i) => count <= (this.#windows[i] as LimitWindow).limit);
-    if (asked.allowed && !allowed) {
-      (page[at + UNSENT] as number)--;
-      for (let i = 0; i < counts.length; i++) (counts[i] as number)--;
-      this.#markDirty(key);
-    }
     const resetsAt = this.#current.at(now).resetsAt;
-    return {
-      ...asked,
-      allowed,
-      counts,
-      resetsAt,
-      retryAfterMs: allowed ? 0 : waitForExhausted(this.#windows, counts, resetsAt, now),
-    };
+    return { ...asked, counts, resetsAt };
   }
 
   /** Takes the totals answered to exchange `seq` (which included `sentBefore` of SENT), if newer. */
