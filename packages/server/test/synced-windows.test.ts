@@ -250,6 +250,7 @@ describe('SyncedWindows across processes, over ordered channels to one exact cou
     );
     const counters = channels.map((channel) => sharedCounters(channel).synced('api', windows));
     const outcome = { admitted: 0, refused: 0, failed: 0, overLimit: 0 };
+    const broken: unknown[] = [];
     const decide = (state: WindowState, now: number, asked: HitTicket | undefined) => {
       // A call that asked has the shared counter's verdict: counted there if and only if admitted.
       if (asked !== undefined)
@@ -280,7 +281,14 @@ describe('SyncedWindows across processes, over ordered channels to one exact cou
         const asked = channel.lastHit;
         if (answer instanceof Promise) {
           answer.then(
-            (state) => decide(state, now, asked),
+            (state) => {
+              // Thrown here, an assertion would be an unhandled rejection, not this test's failure.
+              try {
+                decide(state, now, asked);
+              } catch (error) {
+                broken.push(error);
+              }
+            },
             () => outcome.failed++,
           );
         } else decide(answer, now, undefined);
@@ -304,6 +312,7 @@ describe('SyncedWindows across processes, over ordered channels to one exact cou
       }
       await vi.advanceTimersByTimeAsync(25);
     }
+    if (broken.length > 0) throw broken[0];
     // Every admitted call is counted once, and no refused one.
     const end = Date.now();
     expect(exact.counts('acme', end), `seed ${seed}`).toEqual(admitted.in(end));
