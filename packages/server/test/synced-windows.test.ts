@@ -124,6 +124,8 @@ class OrderedChannel implements CountTransport {
   readonly #exact: FixedWindows;
   readonly #requests: { arrive(): void; lose(): void }[] = [];
   readonly #answers: (() => void)[] = [];
+  /** Told of each call the counter counted, with the time the call was made. */
+  readonly #onCounted: (now: number) => void;
   /** The last hit sent, for the test to follow the call that sent it. */
   lastHit: HitTicket | undefined;
 
@@ -131,8 +133,6 @@ class OrderedChannel implements CountTransport {
     this.#exact = exact;
     this.#onCounted = onCounted;
   }
-
-  readonly #onCounted: (now: number) => void;
 
   hit({ key, now }: CountSubject): Promise<HitCounts> {
     const ticket: HitTicket = { counted: undefined };
