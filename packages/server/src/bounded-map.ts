@@ -42,8 +42,9 @@ export class UseMark {
  * FIFO form of the CLOCK algorithm; an approximation of least-recently-used). The map's insertion order
  * is a queue and a live iterator is the hand at its head: an entry the hand reaches whose value was
  * marked used since it was last queued (`UseMark`; taking the mark clears it) goes to the back of the
- * queue, anything else is evicted, null values (remembered misses) first of all. A use costs the caller one mark on the value rather than a reordering of the map; an
- * insertion costs at most `MAX_SECOND_CHANCES` steps of the hand. Evicting by insertion order alone
+ * queue, anything else is evicted, null values (remembered misses) first of all. A use costs the caller
+ * one mark on the value rather than a reordering of the map; an insertion costs at most
+ * `MAX_SECOND_CHANCES` steps of the hand. Evicting by insertion order alone
  * would drop the oldest entry however busy it is, so that a working set one entry larger than the bound
  * would miss on every call.
  */

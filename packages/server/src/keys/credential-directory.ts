@@ -196,7 +196,6 @@ class CachedClient extends UseMark implements DirectoryEntry {
   readonly keysByHash: ReadonlyMap<string, ApiKeyRecord>;
   readonly keysById: ReadonlyMap<string, ApiKeyRecord>;
   readonly revokedTokenIds: ReadonlySet<string>;
-
   constructor({ client, keys, revokedTokenIds }: ClientCredentials) {
     super();
     this.client = sharedClientValues(client);

@@ -227,7 +227,7 @@ export class SyncedWindows implements WindowCounter {
     const generation = page[at + GENERATION] as number;
     const sentBefore = page[at + SENT] as number;
     const seq = ++this.#seq;
-    const stillOurs = () => table.slotOf(key) === slot && page[at + GENERATION] === generation;
+    const stillOurs = () => this.#holds(key, slot, generation);
     (page[at + ASKING] as number)++;
     let asked: WindowState;
     try {
@@ -242,6 +242,12 @@ export class SyncedWindows implements WindowCounter {
     const counts = this.#windows.map((_, i) => (page[at + KNOWN + i] as number) + ours);
     const resetsAt = this.#current.at(now).resetsAt;
     return { ...asked, counts, resetsAt };
+  }
+
+  /** Whether `slot` still holds `key` in `generation` (it was neither given to another key nor started afresh). */
+  #holds(key: string, slot: number, generation: number): boolean {
+    const table = this.#table;
+    return table.slotOf(key) === slot && table.pageOf(slot)[table.offsetOf(slot) + GENERATION] === generation;
   }
 
   /** Takes the totals answered to exchange `seq` (which included `sentBefore` of SENT), if newer. */
@@ -313,7 +319,7 @@ export class SyncedWindows implements WindowCounter {
     const starts = windowStarts(this.#windows, page[at + WINDOWS_FROM] as number);
     const deltas = this.#windows.map(() => unsent);
     // Only while the slot is still this generation of this key: one started afresh owes nothing to this.
-    const stillOurs = () => table.slotOf(key) === slot && page[at + GENERATION] === generation;
+    const stillOurs = () => this.#holds(key, slot, generation);
     this.#shared.add(key, starts, deltas, Date.now()).then(
       (counts) => {
         if (stillOurs()) this.#learn(page, at, seq, sentBefore, counts);

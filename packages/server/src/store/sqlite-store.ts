@@ -50,7 +50,8 @@ class SqliteDialect implements SqlDialect {
   readonly #selectRevokedTokens: Database.Statement<[string], string>;
   /** Writes key usage from the first time it is asked to (a server) until it fails or the store closes. */
   #keyUseWriter: SqliteWriterThread | undefined;
-  #keyUseWriterFailed = false;
+  /** Once the thread has failed, or the store is closing: key usage is written on this connection. */
+  #keyUseHere = false;
 
   constructor(dataDir: string, busyTimeoutMs: number) {
     preparePrivateDirectory(dataDir);
@@ -127,12 +128,12 @@ class SqliteDialect implements SqlDialect {
    * and this one's is raised to a backstop. Back on this connection if the thread fails.
    */
   async touchKeys(used: string): Promise<void> {
-    if (this.#keyUseWriter === undefined && !this.#keyUseWriterFailed) {
+    if (this.#keyUseWriter === undefined && !this.#keyUseHere) {
       this.#keyUseWriter = new SqliteWriterThread(
         { file: this.#path, statement: SQL.touchKeys, busyTimeoutMs: this.#busyTimeoutMs },
         () => {
           this.#keyUseWriter = undefined;
-          this.#keyUseWriterFailed = true;
+          this.#keyUseHere = true;
           this.#db.pragma(`wal_autocheckpoint = ${SQLITE_CHECKPOINT_PAGES}`);
         },
       );
@@ -148,7 +149,7 @@ class SqliteDialect implements SqlDialect {
   async close(): Promise<void> {
     const writer = this.#keyUseWriter;
     this.#keyUseWriter = undefined;
-    this.#keyUseWriterFailed = true;
+    this.#keyUseHere = true;
     await writer?.close();
     this.#db.close();
   }

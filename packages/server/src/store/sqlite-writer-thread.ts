@@ -42,6 +42,12 @@ interface Reply {
   readonly error?: string;
 }
 
+interface Waiting {
+  readonly written: Promise<void>;
+  resolve(): void;
+  reject(error: Error): void;
+}
+
 /**
  * A thread with a connection of its own to a SQLite file, running one write statement off the event loop.
  * better-sqlite3 runs statements synchronously, and a large write holds the loop for as long as it takes,
@@ -54,9 +60,8 @@ interface Reply {
  */
 export class SqliteWriterThread {
   readonly #worker: Worker;
-  readonly #waiting = new Map<number, { resolve(): void; reject(error: Error): void }>();
-  /** The writes sent, each settled either way: what `close` waits for. */
-  readonly #settling = new Set<Promise<void>>();
+  /** The writes sent and not yet answered: what `close` waits for. */
+  readonly #waiting = new Map<number, Waiting>();
   #nextId = 0;
   #gone: Error | undefined;
 
@@ -97,15 +102,11 @@ export class SqliteWriterThread {
   run(params: Readonly<Record<number, string | number | null>>): Promise<void> {
     if (this.#gone !== undefined) return Promise.reject(this.#gone);
     const id = this.#nextId++;
+    let settle: Omit<Waiting, 'written'> | undefined;
     const written = new Promise<void>((resolve, reject) => {
-      this.#waiting.set(id, { resolve, reject });
+      settle = { resolve, reject };
     });
-    const settled = written.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.#settling.add(settled);
-    void settled.then(() => this.#settling.delete(settled));
+    this.#waiting.set(id, { written, ...(settle as Omit<Waiting, 'written'>) });
     this.#worker.ref();
     this.#worker.postMessage({ id, params });
     return written;
@@ -113,7 +114,7 @@ export class SqliteWriterThread {
 
   /** Waits for the writes sent, then ends the thread. */
   async close(): Promise<void> {
-    await Promise.all(this.#settling);
+    await Promise.allSettled(Array.from(this.#waiting.values(), (waiting) => waiting.written));
     this.#gone ??= new Error('the SQLite writer thread is closed');
     await this.#worker.terminate();
   }
