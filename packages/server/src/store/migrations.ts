@@ -156,4 +156,12 @@ export const sqliteMigrations: readonly { readonly version: number; readonly sql
       ) STRICT;
     `,
   },
+  {
+    version: 8,
+    sql: `
+      -- Pruning finds old change records by time: without this it read every record each minute, 50 ms
+      -- on the event loop with a million clients made in the last day (issue 15).
+      CREATE INDEX changes_by_time ON changes (changed_at);
+    `,
+  },
 ];

@@ -152,4 +152,11 @@ export const pgMigrations: readonly { readonly version: number; readonly sql: st
       );
     `,
   },
+  {
+    version: 7,
+    sql: `
+      -- Pruning finds old change records by time: without this it read every record each minute.
+      CREATE INDEX changes_by_time ON changes (changed_at);
+    `,
+  },
 ];

@@ -214,7 +214,7 @@ const SQL: Statements = {
   latestChange: 'SELECT COALESCE(MAX(sequence), 0)::bigint AS latest FROM changes',
   changesSince: 'SELECT sequence, client_id FROM changes WHERE sequence > $1 ORDER BY sequence',
   deleteOldChanges:
-    'DELETE FROM changes WHERE sequence IN (SELECT sequence FROM changes WHERE changed_at < $1 ORDER BY sequence LIMIT $2)',
+    'DELETE FROM changes WHERE sequence IN (SELECT sequence FROM changes WHERE changed_at < $1 ORDER BY changed_at LIMIT $2)',
 
   selectServerSecrets: 'SELECT fingerprint, state FROM server_secrets ORDER BY recorded_at, fingerprint',
   selectAnyClient: 'SELECT 1 AS found FROM clients LIMIT 1',
