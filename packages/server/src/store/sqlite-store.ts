@@ -139,11 +139,19 @@ class SqliteDialect implements SqlDialect {
       );
       this.#db.pragma(`wal_autocheckpoint = ${BACKSTOP_CHECKPOINT_PAGES}`);
     }
-    if (this.#keyUseWriter === undefined) {
+    const writer = this.#keyUseWriter;
+    if (writer === undefined) {
       this.#execute({ statement: 'touchKeys', params: [used] });
       return;
     }
-    await this.#keyUseWriter.run(numbered([used]));
+    try {
+      await writer.run(numbered([used]));
+    } catch (error) {
+      // The thread ended with this write on its way: written here, rather than lost (writing a last use
+      // again moves nothing back). A statement that failed in a live thread fails as it would here.
+      if (!this.#keyUseHere) throw error;
+      this.#execute({ statement: 'touchKeys', params: [used] });
+    }
   }
 
   async close(): Promise<void> {
