@@ -4,7 +4,7 @@ import { expect, it } from 'vitest';
 import type { AuditEvent } from '../src/domain/records.js';
 import { SQLITE_FILE, SqliteStore } from '../src/store/sqlite-store.js';
 import { tempDataDir, waitUntil } from './helpers/harness.js';
-import { apiKeyRecord } from './helpers/records.js';
+import { apiKeyRecord, newClient } from './helpers/records.js';
 
 const T0 = Date.UTC(2026, 11, 1, 10, 0);
 
@@ -46,13 +46,7 @@ it('writes key usage on its own connection when the thread fails, the write it w
   const store = new SqliteStore(dataDir);
   const file = join(dataDir, SQLITE_FILE);
   try {
-    await store.createClient({
-      clientId: 'acme',
-      name: 'Acme',
-      tokenTtlSeconds: null,
-      rateLimits: null,
-      createdAt: T0,
-    });
+    await store.createClient(newClient({ clientId: 'acme', createdAt: T0 }));
     await store.createApiKey(
       apiKeyRecord({ clientId: 'acme', keyId: 'key_a', keyHash: 'hash-key_a', createdAt: T0 }),
     );

@@ -11,7 +11,7 @@ import { SQLITE_FILE, SqliteStore } from '../src/store/sqlite-store.js';
 import type { Store } from '../src/store/store.js';
 import { createSharedBackend, type SharedBackend, servicesReachable } from './helpers/backends.js';
 import { tempDataDir } from './helpers/harness.js';
-import { apiKeyRecord } from './helpers/records.js';
+import { apiKeyRecord, newClient } from './helpers/records.js';
 
 /**
  * The store's rules, held to one contract on every dialect: a SQLite file, and a PostgreSQL schema of its
@@ -94,13 +94,7 @@ describe.each([sqlite, ...(pgReachable ? [postgres] : [])])('the $name store', (
   beforeAll(async () => {
     ({ store, addChanges, dispose } = await dialect.open());
     store.onChange((clientIds) => heard.push([...clientIds]));
-    await store.createClient({
-      clientId: 'acme',
-      name: 'Acme',
-      tokenTtlSeconds: null,
-      rateLimits: null,
-      createdAt: T0,
-    });
+    await store.createClient(newClient({ clientId: 'acme', name: 'Acme', createdAt: T0 }));
     await store.createApiKey(key('acme', 'key_a'));
   });
   afterAll(async () => {
@@ -116,8 +110,7 @@ describe.each([sqlite, ...(pgReachable ? [postgres] : [])])('the $name store', (
   }
 
   /** A client named after its ClientId, with the server's defaults. */
-  const createClient = (clientId: string) =>
-    store.createClient({ clientId, name: clientId, tokenTtlSeconds: null, rateLimits: null, createdAt: T0 });
+  const createClient = (clientId: string) => store.createClient(newClient({ clientId, createdAt: T0 }));
 
   it('announces a client created, and not one whose ClientId is taken (in any case)', async () => {
     expect(await announced(() => createClient('globex'))).toEqual([['globex']]);

@@ -1,4 +1,4 @@
-import type { ApiKeyRecord } from '../../src/domain/records.js';
+import type { ApiKeyRecord, NewClient } from '../../src/domain/records.js';
 
 /**
  * A stored API key as the store returns it: a usable `write` key, created at time 0, with `overrides`.
@@ -21,4 +21,9 @@ export function apiKeyRecord(
     deletedAt: null,
     ...overrides,
   };
+}
+
+/** A client to create: named after its ClientId, the server's defaults, created at time 0, with `overrides`. */
+export function newClient(overrides: Pick<NewClient, 'clientId'> & Partial<NewClient>): NewClient {
+  return { name: overrides.clientId, tokenTtlSeconds: null, rateLimits: null, createdAt: 0, ...overrides };
 }
