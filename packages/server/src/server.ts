@@ -148,6 +148,10 @@ export async function createPortcullisServer(
           withCache: cache !== undefined,
           unready: () => readiness.unready(),
           feedReadAt: () => background.lastReadAt(),
+          limitKeysForgotten: () => ({
+            ...services.limits.forgottenKeys,
+            failed_authentication: services.failedAuthentications.forgottenKeys,
+          }),
           peers: dependencies.metricsPeers,
         });
   const services: Services = {

@@ -140,6 +140,8 @@ describe('GET /metrics, one process', () => {
     expect(scraped.match(/^portcullis_authentication_failures_total\{/gm)).toHaveLength(1);
     expect(sampleValue(scraped, 'portcullis_limit_refusals_total', { limit: 'rate' })).toBe(1);
     expect(sampleValue(scraped, 'portcullis_limit_refusals_total', { limit: 'token' })).toBe(0);
+    // Nothing forgotten, and said so for every limit (limit-keys-forgotten.test.ts counts some).
+    expect(scraped.match(/^portcullis_limit_keys_forgotten_total\{limit="\w+"\} 0$/gm)).toHaveLength(3);
   });
 
   it('states the store up, the change feed lag, the workers reporting and the process metrics', () => {
@@ -238,6 +240,8 @@ describe('GET /metrics, serve --workers 2', () => {
         }),
       ).toBe(sent);
       expect(sampleValue(text, 'portcullis_workers_reporting')).toBe(2);
+      // The workers' and the primary's (which holds the counts here), merged into one series a limit.
+      expect(text.match(/^portcullis_limit_keys_forgotten_total\{limit="\w+"\} 0$/gm)).toHaveLength(3);
       const { code, output } = await promtool(text);
       expect(output).toBe('');
       expect(code).toBe(0);
@@ -285,6 +289,7 @@ describe('scrapes asked together', () => {
       withCache: false,
       unready: async () => [],
       feedReadAt: () => Date.now(),
+      limitKeysForgotten: () => ({ rate: 0, token: 0, failed_authentication: 0 }),
       peers: {
         gather: async () => {
           gatherings++;

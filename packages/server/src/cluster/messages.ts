@@ -77,7 +77,10 @@ export interface MetricsReport {
   readonly report?: PeerReport;
 }
 
-/** The primary's answer to an ask: the reports of the workers that answered in time. */
+/**
+ * The primary's answer to an ask: the reports of the workers that answered in time, and for a scrape its
+ * own when it holds the limit counts (`fromPrimary`).
+ */
 export interface MetricsAnswer {
   readonly kind: 'portcullis.metrics.answer';
   readonly id: number;

@@ -1,5 +1,10 @@
 import type { Worker } from 'node:cluster';
-import { GATHER_TIMEOUT_MS, type PeerReport, type PeerSubject } from '../metrics/snapshots.js';
+import {
+  GATHER_TIMEOUT_MS,
+  type MetricsSnapshot,
+  type PeerReport,
+  type PeerSubject,
+} from '../metrics/snapshots.js';
 import type { MetricsAnswer, MetricsCollect, MetricsReport } from './messages.js';
 
 interface Gathering {
@@ -20,16 +25,23 @@ interface Gathering {
  */
 export class MetricsGatherings {
   readonly #pending = new Map<number, Gathering>();
+  readonly #primaryMetrics: (() => Promise<MetricsSnapshot>) | undefined;
   #nextId = 1;
 
-  ask(asker: Worker, askId: number, subject: PeerSubject, workers: Iterable<Worker>): void {
+  /** @param primaryMetrics the primary's own numbers, added to each scrape's reports (`fromPrimary`). */
+  constructor(primaryMetrics?: () => Promise<MetricsSnapshot>) {
+    this.#primaryMetrics = primaryMetrics;
+  }
+
+  async ask(asker: Worker, askId: number, subject: PeerSubject, workers: Iterable<Worker>): Promise<void> {
+    const own = subject === 'metrics' ? await this.#primaryMetrics?.().catch(() => undefined) : undefined;
     const id = this.#nextId++;
     const waiting = new Set([...workers].filter((worker) => worker.isConnected()));
     const gathering: Gathering = {
       asker,
       askId,
       waiting,
-      reports: [],
+      reports: own === undefined ? [] : [{ subject: 'metrics', snapshot: own, fromPrimary: true }],
       timer: setTimeout(() => this.#finish(id), GATHER_TIMEOUT_MS),
     };
     this.#pending.set(id, gathering);

@@ -1,8 +1,11 @@
 import type { Worker } from 'node:cluster';
-import { isClientLimitSpace } from '../limits/client-limits.js';
+import { Registry } from 'prom-client';
+import { isClientLimitSpace, limitOfSpace } from '../limits/client-limits.js';
 import { CLIENT_MAX_KEYS, FixedWindows } from '../limits/fixed-windows.js';
 import type { HitCounts } from '../limits/shared-counters.js';
 import type { LimitWindow } from '../limits/window-spec.js';
+import { type LimitName, registerLimitKeysForgotten } from '../metrics/definitions.js';
+import type { MetricsSnapshot } from '../metrics/snapshots.js';
 import { type ClusterMessage, type CounterReply, type CounterRequest, isClusterMessage } from './messages.js';
 import { MetricsGatherings } from './metrics-gathering.js';
 
@@ -13,13 +16,21 @@ import { MetricsGatherings } from './metrics-gathering.js';
  */
 export class WorkerHub {
   readonly #workers = new Set<Worker>();
-  readonly #counters = new Map<string, FixedWindows>();
+  readonly #counters = new Map<string, { readonly space: string; readonly counter: FixedWindows }>();
   readonly #countInPrimary: boolean;
-  readonly #metrics = new MetricsGatherings();
+  readonly #metrics: MetricsGatherings;
 
   /** @param countInPrimary whether limit counters live here (no `--cache`), or in Redis. */
   constructor(countInPrimary: boolean) {
     this.#countInPrimary = countInPrimary;
+    let primaryMetrics: (() => Promise<MetricsSnapshot>) | undefined;
+    if (countInPrimary) {
+      // The counts live here: so do the keys forgotten for want of room, which a scrape must show.
+      const registry = new Registry();
+      registerLimitKeysForgotten(registry, () => this.#forgottenKeys());
+      primaryMetrics = () => registry.getMetricsAsJSON();
+    }
+    this.#metrics = new MetricsGatherings(primaryMetrics);
   }
 
   add(worker: Worker, onMessage: (message: ClusterMessage) => void): void {
@@ -30,7 +41,7 @@ export class WorkerHub {
         this.#count(worker, message.requests);
       else if (message.kind === 'portcullis.changed') this.#relay(worker, message);
       else if (message.kind === 'portcullis.metrics.ask')
-        this.#metrics.ask(worker, message.id, message.subject, this.#workers);
+        void this.#metrics.ask(worker, message.id, message.subject, this.#workers);
       else if (message.kind === 'portcullis.metrics.report') this.#metrics.report(worker, message);
       else onMessage(message);
     });
@@ -60,14 +71,24 @@ export class WorkerHub {
 
   #counterOf(space: string, windows: readonly LimitWindow[]): FixedWindows {
     const id = `${space}|${windows.map(({ limit, windowMs }) => `${limit}/${windowMs}`).join(',')}`;
-    let counter = this.#counters.get(id);
-    if (counter === undefined) {
+    let held = this.#counters.get(id);
+    if (held === undefined) {
       // Client spaces hold as many keys as a worker's own counters; the others (failed authentications)
       // are keyed by what requests choose, and keep the smaller default.
-      counter = new FixedWindows(windows, isClientLimitSpace(space) ? CLIENT_MAX_KEYS : undefined);
-      this.#counters.set(id, counter);
+      held = {
+        space,
+        counter: new FixedWindows(windows, isClientLimitSpace(space) ? CLIENT_MAX_KEYS : undefined),
+      };
+      this.#counters.set(id, held);
     }
-    return counter;
+    return held.counter;
+  }
+
+  #forgottenKeys(): Record<LimitName, number> {
+    const forgotten: Record<LimitName, number> = { rate: 0, token: 0, failed_authentication: 0 };
+    for (const { space, counter } of this.#counters.values())
+      forgotten[limitOfSpace(space)] += counter.forgotten;
+    return forgotten;
   }
 
   #relay(from: Worker, message: ClusterMessage): void {

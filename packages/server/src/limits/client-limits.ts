@@ -1,6 +1,7 @@
 import type { AuditCounter } from '../audit/audit-counter.js';
 import type { ClientRecord } from '../domain/records.js';
 import { PortcullisError, type ResponseHeaders } from '../errors.js';
+import type { LimitName } from '../metrics/definitions.js';
 import { type Metrics, NO_METRICS } from '../metrics/metrics.js';
 import { rateLimitHeaders, retryAfterHeader } from './rate-limit-headers.js';
 import type { CounterFactory, WindowCounter } from './window-counter.js';
@@ -14,6 +15,12 @@ const TOKENS = 'token';
 /** Whether counts of `space` are keyed by authenticated clients (not by what any request may send). */
 export function isClientLimitSpace(space: string): boolean {
   return space === API_CALLS || space === TOKENS || space.startsWith(`${API_CALLS}:`);
+}
+
+/** The limit that counts in `space`, as `/metrics` names it: the spaces that are not a client's are failed authentications'. */
+export function limitOfSpace(space: string): LimitName {
+  if (space === TOKENS) return 'token';
+  return isClientLimitSpace(space) ? 'rate' : 'failed_authentication';
 }
 
 /**
@@ -92,6 +99,13 @@ export class ClientLimits {
       {},
       `token limit reached for client ${clientId}`,
     );
+  }
+
+  /** Clients whose counts were lost for want of room (`WindowCounter.forgotten`), per limit. */
+  get forgottenKeys(): { readonly rate: number; readonly token: number } {
+    let rate = this.#defaultApiCalls.forgotten;
+    for (const windows of this.#apiCallsBySetting.values()) rate += windows.forgotten;
+    return { rate, token: this.#tokenIssuance.forgotten };
   }
 
   #apiCallsOf(client: ClientRecord): WindowCounter {

@@ -83,6 +83,11 @@ export class FailedAuthentications {
     this.#metrics.authenticationFailed(reason);
   }
 
+  /** Addresses (and address and ClientId pairs) whose counts were lost for want of room. */
+  get forgottenKeys(): number {
+    return this.#perAddress.forgotten + this.#perAddressAndClient.forgotten;
+  }
+
   /** Counts a failure. Awaited by the caller, so that a failed count fails the request (closed). */
   async record(address: string, clientId: string | undefined, now: number): Promise<void> {
     const key = this.#audited(address, clientId, now);

@@ -65,6 +65,11 @@ class SharedWindows implements SharedWindowCounter {
     return this.#windows.length > 0;
   }
 
+  /** None here: the counts live behind the transport (the primary's own are reported by it). */
+  get forgotten(): number {
+    return 0;
+  }
+
   async hit(key: string, now: number): Promise<WindowState> {
     const { counts, allowed } = await this.#transport.hit(this.#subject(key, now));
     return windowState(this.#windows, counts, allowed, now);

@@ -18,6 +18,11 @@ export interface WindowCounter {
   hitInPlace(key: string, now: number): WindowState | Promise<WindowState>;
   /** Without counting: milliseconds until `key` may act again, or 0. */
   blockedFor(key: string, now: number): number | Promise<number>;
+  /**
+   * Keys dropped for want of room while a window of theirs was current, so counts lost: in process only
+   * (`FixedWindows`); 0 where the counts live elsewhere.
+   */
+  readonly forgotten: number;
 }
 
 /**

@@ -60,6 +60,8 @@ export interface MetricSetOptions {
   readonly unready: () => Promise<readonly string[]>;
   /** When the change feed was last read successfully (`Date.now()` time). */
   readonly feedReadAt: () => number;
+  /** Read at each scrape: the keys each limit of this process has forgotten so far. */
+  readonly limitKeysForgotten: () => Readonly<Record<LimitName, number>>;
 }
 
 /**
@@ -67,7 +69,13 @@ export interface MetricSetOptions {
  * would share), with Node's process metrics (`process_*`, `nodejs_*`: their usual names, which
  * dashboards expect, hence no prefix).
  */
-export function createMetricSet({ perClient, withCache, unready, feedReadAt }: MetricSetOptions): MetricSet {
+export function createMetricSet({
+  perClient,
+  withCache,
+  unready,
+  feedReadAt,
+  limitKeysForgotten,
+}: MetricSetOptions): MetricSet {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   // Gauges named as counters (`_total`), which promtool's lint refuses; their `type`-labelled
@@ -114,6 +122,7 @@ export function createMetricSet({ perClient, withCache, unready, feedReadAt }: M
     registers: [registry],
     aggregator: 'sum',
   });
+  registerLimitKeysForgotten(registry, limitKeysForgotten);
   new Gauge({
     name: 'portcullis_store_up',
     help: 'Whether the store answers (1) or not (0); across workers, 0 if any worker fails to reach it.',
@@ -151,6 +160,30 @@ export function createMetricSet({ perClient, withCache, unready, feedReadAt }: M
     aggregator: 'sum',
   }).set(1);
   return { registry, requests, tokensIssued, authenticationFailures, limitRefusals };
+}
+
+/**
+ * `portcullis_limit_keys_forgotten_total{limit}`: keys (clients; addresses for failed authentications)
+ * whose counts a limit dropped for want of room while a window of theirs was current, so that it counted
+ * them afresh. Above 0, more keys are active within the longest window than the counters hold
+ * (fixed-windows.ts). Registered by every server process, and by the primary of `--workers N` without a
+ * cache, which holds the counts there.
+ */
+export function registerLimitKeysForgotten(
+  registry: Registry,
+  read: () => Readonly<Record<LimitName, number>>,
+): void {
+  new Counter({
+    name: 'portcullis_limit_keys_forgotten_total',
+    help: 'Keys whose limit counts were dropped for want of room while current, by limit.',
+    labelNames: ['limit'],
+    registers: [registry],
+    aggregator: 'sum',
+    collect() {
+      this.reset();
+      for (const [limit, count] of Object.entries(read())) this.inc({ limit }, count);
+    },
+  });
 }
 
 /**

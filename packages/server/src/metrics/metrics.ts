@@ -146,11 +146,17 @@ export class PrometheusMetrics implements Metrics {
     if (this.#peers === undefined) {
       return { contentType: registry.contentType, body: await registry.metrics() };
     }
-    const snapshots = (await this.#peers.gather('metrics')).flatMap((report) =>
-      report.subject === 'metrics' && report.snapshot.length > 0 ? [report.snapshot] : [],
-    );
-    // This worker's own numbers at least, should the primary not answer.
-    const merged = aggregateSnapshots(snapshots.length > 0 ? snapshots : [await this.snapshot()]);
+    const workers: MetricsSnapshot[] = [];
+    const primary: MetricsSnapshot[] = [];
+    for (const report of await this.#peers.gather('metrics')) {
+      if (report.subject !== 'metrics' || report.snapshot.length === 0) continue;
+      (report.fromPrimary ? primary : workers).push(report.snapshot);
+    }
+    // This worker's own numbers at least, should no worker's come back.
+    const merged = aggregateSnapshots([
+      ...(workers.length > 0 ? workers : [await this.snapshot()]),
+      ...primary,
+    ]);
     return { contentType: registry.contentType, body: await merged.metrics() };
   }
 

@@ -9,7 +9,12 @@ export type PeerSubject = 'metrics' | 'traffic';
 
 /** One worker's answer to a gathering, by subject. */
 export type PeerReport =
-  | { readonly subject: 'metrics'; readonly snapshot: MetricsSnapshot }
+  | {
+      readonly subject: 'metrics';
+      readonly snapshot: MetricsSnapshot;
+      /** The primary's own numbers (the limit counts it holds), not a worker's. */
+      readonly fromPrimary?: true;
+    }
   | { readonly subject: 'traffic'; readonly traffic: TrafficReport };
 
 /**
