@@ -17,7 +17,10 @@ export function isClientLimitSpace(space: string): boolean {
   return space === API_CALLS || space === TOKENS || space.startsWith(`${API_CALLS}:`);
 }
 
-/** The limit that counts in `space`, as `/metrics` names it: the spaces that are not a client's are failed authentications'. */
+/**
+ * The limit that counts in `space`, as `/metrics` names it. The spaces that are not a client's are those
+ * of failed authentications.
+ */
 export function limitOfSpace(space: string): LimitName {
   if (space === TOKENS) return 'token';
   return isClientLimitSpace(space) ? 'rate' : 'failed_authentication';
