@@ -3,6 +3,7 @@ import type { AuditCounter } from '../src/audit/audit-counter.js';
 import type { ClientRecord } from '../src/domain/records.js';
 import { ClientLimits } from '../src/limits/client-limits.js';
 import { CountTable } from '../src/limits/count-table.js';
+import { FailedAuthentications } from '../src/limits/failed-authentications.js';
 import { FixedWindows } from '../src/limits/fixed-windows.js';
 import { rateLimitHeaders } from '../src/limits/rate-limit-headers.js';
 import { inProcessCounters } from '../src/limits/window-counter.js';
@@ -155,5 +156,26 @@ describe('ClientLimits on in-process counters', () => {
         headers: expect.objectContaining({ 'X-RateLimit-Remaining': '0', 'Retry-After': '30' }),
       }),
     );
+  });
+});
+
+describe('FailedAuthentications on in-process counters', () => {
+  it('keeps refusing a blocked address however many other addresses fail after it (RFC 6749 §2.3.1)', async () => {
+    const audit: AuditCounter = { count: () => undefined } as unknown as AuditCounter;
+    const failures = new FailedAuthentications(
+      [],
+      [{ limit: 3, windowMs: 60 * MINUTE }],
+      audit,
+      inProcessCounters,
+      64,
+    );
+    for (let i = 0; i < 3; i++) await failures.record('192.0.2.1', 'acme', NOW + i);
+    const refused = expect.objectContaining({ code: 'rate_limit' });
+    await expect(failures.refuseIfBlocked('192.0.2.1', () => 'acme', NOW + 10)).rejects.toThrow(refused);
+    // More addresses than this process once remembered as having failed (100 000), each failing once.
+    for (let i = 0; i < 150_000; i++) {
+      await failures.record(`10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, undefined, NOW + 20);
+    }
+    await expect(failures.refuseIfBlocked('192.0.2.1', () => 'acme', NOW + 30)).rejects.toThrow(refused);
   });
 });

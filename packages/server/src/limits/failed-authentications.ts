@@ -4,6 +4,7 @@ import { PortcullisError } from '../errors.js';
 import { loggableClientId } from '../keys/client-id.js';
 import { type Metrics, NO_METRICS } from '../metrics/metrics.js';
 import { addressKey } from '../net/client-address.js';
+import { DEFAULT_MAX_KEYS } from './fixed-windows.js';
 import { retryAfterHeader } from './rate-limit-headers.js';
 import type { CounterFactory, WindowCounter } from './window-counter.js';
 import type { LimitWindow } from './window-spec.js';
@@ -123,7 +124,11 @@ export class FailedAuthentications {
   }
 }
 
-const MAX_REMEMBERED_ADDRESSES = 100_000;
+/**
+ * As many as the in-process counters hold (`DEFAULT_MAX_KEYS`): an address they still count must still be
+ * checked, or failures from enough other addresses would let a blocked one guess again.
+ */
+const MAX_REMEMBERED_ADDRESSES = DEFAULT_MAX_KEYS;
 
 function pairKey(address: string, clientId: string): string {
   return `${address} ${clientId}`;
