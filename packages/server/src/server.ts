@@ -148,9 +148,11 @@ export async function createPortcullisServer(
           withCache: cache !== undefined,
           unready: () => readiness.unready(),
           feedReadAt: () => background.lastReadAt(),
-          limitKeysForgotten: () => ({
-            ...services.limits.forgottenKeys,
-            failed_authentication: services.failedAuthentications.forgottenKeys,
+          ...(!counters.shared && {
+            limitKeysForgotten: () => ({
+              ...services.limits.forgottenKeys,
+              failed_authentication: services.failedAuthentications.forgottenKeys,
+            }),
           }),
           peers: dependencies.metricsPeers,
         });

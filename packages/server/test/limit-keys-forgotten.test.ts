@@ -11,6 +11,7 @@ import { FixedWindows } from '../src/limits/fixed-windows.js';
 import type { CounterFactory } from '../src/limits/window-counter.js';
 import { PrometheusMetrics } from '../src/metrics/metrics.js';
 import { aggregateSnapshots } from '../src/metrics/snapshots.js';
+import { waitUntil } from './helpers/harness.js';
 
 /**
  * `portcullis_limit_keys_forgotten_total{limit}`: the keys whose counts a limit dropped for want of room
@@ -103,14 +104,9 @@ describe('keys forgotten by the limits', () => {
     }));
     worker.emit('message', { kind: 'portcullis.counters', requests });
     worker.emit('message', { kind: 'portcullis.metrics.ask', id: 7, subject: 'metrics' });
-    const answer = await new Promise<MetricsAnswer>((resolve) => {
-      const check = setInterval(() => {
-        const found = sent.find((m) => (m as MetricsAnswer).kind === 'portcullis.metrics.answer');
-        if (found === undefined) return;
-        clearInterval(check);
-        resolve(found as MetricsAnswer);
-      }, 5);
-    });
+    const answered = () => sent.find((m) => (m as MetricsAnswer).kind === 'portcullis.metrics.answer');
+    await waitUntil(async () => answered() !== undefined, 20_000);
+    const answer = answered() as MetricsAnswer;
     expect(answer.id).toBe(7);
     const snapshots = answer.reports.flatMap((r) => (r.subject === 'metrics' ? [r.snapshot] : []));
     const text = await aggregateSnapshots(snapshots).metrics();

@@ -240,7 +240,7 @@ describe('GET /metrics, serve --workers 2', () => {
         }),
       ).toBe(sent);
       expect(sampleValue(text, 'portcullis_workers_reporting')).toBe(2);
-      // The workers' and the primary's (which holds the counts here), merged into one series a limit.
+      // From the primary, which holds the counts here (the workers have none to report).
       expect(text.match(/^portcullis_limit_keys_forgotten_total\{limit="\w+"\} 0$/gm)).toHaveLength(3);
       const { code, output } = await promtool(text);
       expect(output).toBe('');
@@ -289,7 +289,6 @@ describe('scrapes asked together', () => {
       withCache: false,
       unready: async () => [],
       feedReadAt: () => Date.now(),
-      limitKeysForgotten: () => ({ rate: 0, token: 0, failed_authentication: 0 }),
       peers: {
         gather: async () => {
           gatherings++;

@@ -105,7 +105,7 @@ describe('secrets never reach the log', () => {
     await plainHttpRequest(t.port, `Bearer ${token}`, '/v2.01/acme/clients');
     // Both exposures (the key sent as Basic, then the token) are checked after their answers, each in
     // its own store write: wait for both lines, or the audit read below can come before the key's entry.
-    await waitUntil(async () => t.logLines.join('').split('credentials.exposed').length > 2, 2000);
+    await waitUntil(async () => t.logLines.join('').split('credentials.exposed').length > 2, 10_000);
 
     expect(t.logLines.length).toBeGreaterThan(10);
     const log = t.logLines.join('');

@@ -125,8 +125,9 @@ export class FailedAuthentications {
 }
 
 /**
- * As many as the in-process counters hold (`DEFAULT_MAX_KEYS`): an address they still count must still be
- * checked, or failures from enough other addresses would let a blocked one guess again.
+ * As many as the in-process counters hold (`DEFAULT_MAX_KEYS`), so that an address they still count is
+ * still checked. (The two drop in slightly different orders, so pushing a blocked address out of this set
+ * takes failures from about as many other addresses, each with guesses of its own.)
  */
 const MAX_REMEMBERED_ADDRESSES = DEFAULT_MAX_KEYS;
 

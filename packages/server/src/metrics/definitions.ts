@@ -60,8 +60,12 @@ export interface MetricSetOptions {
   readonly unready: () => Promise<readonly string[]>;
   /** When the change feed was last read successfully (`Date.now()` time). */
   readonly feedReadAt: () => number;
-  /** Read at each scrape: the keys each limit of this process has forgotten so far. */
-  readonly limitKeysForgotten: () => Readonly<Record<LimitName, number>>;
+  /**
+   * Read at each scrape: the keys each limit of this process has forgotten so far. Only for a process
+   * that holds its counts: where they live elsewhere (Redis, or the primary of `--workers N`, which
+   * reports its own), a series at 0 here would read as a counter reset whenever the real one was missing.
+   */
+  readonly limitKeysForgotten?: () => Readonly<Record<LimitName, number>>;
 }
 
 /**
@@ -122,7 +126,7 @@ export function createMetricSet({
     registers: [registry],
     aggregator: 'sum',
   });
-  registerLimitKeysForgotten(registry, limitKeysForgotten);
+  if (limitKeysForgotten !== undefined) registerLimitKeysForgotten(registry, limitKeysForgotten);
   new Gauge({
     name: 'portcullis_store_up',
     help: 'Whether the store answers (1) or not (0); across workers, 0 if any worker fails to reach it.',
@@ -166,8 +170,8 @@ export function createMetricSet({
  * `portcullis_limit_keys_forgotten_total{limit}`: keys (clients; addresses for failed authentications)
  * whose counts a limit dropped for want of room while a window of theirs was current, so that it counted
  * them afresh. Above 0, more keys are active within the longest window than the counters hold
- * (fixed-windows.ts). Registered by every server process, and by the primary of `--workers N` without a
- * cache, which holds the counts there.
+ * (fixed-windows.ts). Registered where the counts live: by a server process counting its own, and by the
+ * primary of `--workers N` without a cache. Redis forgets none, and with `--cache` there is no series.
  */
 export function registerLimitKeysForgotten(
   registry: Registry,

@@ -155,8 +155,9 @@ export const pgMigrations: readonly { readonly version: number; readonly sql: st
   {
     version: 7,
     sql: `
-      -- Pruning finds old change records by time: without this it read every record each minute.
-      CREATE INDEX changes_by_time ON changes (changed_at);
+      -- Pruning finds old change records by time: without this it read every record each minute. IF NOT
+      -- EXISTS: an operator with a large table may have made it beforehand, CONCURRENTLY (deployment.md).
+      CREATE INDEX IF NOT EXISTS changes_by_time ON changes (changed_at);
     `,
   },
 ];

@@ -130,6 +130,9 @@ async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => 
   }
 }
 
+/** How long one migration may run: long enough for an index on a large table, short of hanging a start. */
+const MIGRATION_TIMEOUT_MS = 10 * 60_000;
+
 async function migrate(client: pg.PoolClient): Promise<void> {
   await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
   await client.query(
@@ -142,7 +145,14 @@ async function migrate(client: pg.PoolClient): Promise<void> {
   );
   for (const migration of pgMigrations) {
     if (applied.has(migration.version)) continue;
-    await client.query(migration.sql);
+    // Not bound by the store's query timeout: building an index on a large table takes its time. The
+    // driver reads `query_timeout` from a query's config before its own (pg/lib/client.js); its types
+    // leave that out.
+    const statement: pg.QueryConfig & { readonly query_timeout: number } = {
+      text: migration.sql,
+      query_timeout: MIGRATION_TIMEOUT_MS,
+    };
+    await client.query(statement);
     await client.query('INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)', [
       migration.version,
       Date.now(),

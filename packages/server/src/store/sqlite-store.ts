@@ -149,7 +149,7 @@ class SqliteDialect implements SqlDialect {
     } catch (error) {
       // The thread ended with this write on its way: written here, rather than lost (writing a last use
       // again moves nothing back). A statement that failed in a live thread fails as it would here.
-      if (!this.#keyUseHere) throw error;
+      if (!writer.gone) throw error;
       this.#execute({ statement: 'touchKeys', params: [used] });
     }
   }

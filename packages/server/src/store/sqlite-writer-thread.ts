@@ -98,6 +98,11 @@ export class SqliteWriterThread {
     this.#worker.on('exit', (code) => end(new Error(`the SQLite writer thread exited (${code})`)));
   }
 
+  /** Whether the thread has ended (failed, or closed): every write waiting on it has failed. */
+  get gone(): boolean {
+    return this.#gone !== undefined;
+  }
+
   /** Runs the statement with `params` (numbered, as `{1: …}`) in the thread. */
   run(params: Readonly<Record<number, string | number | null>>): Promise<void> {
     if (this.#gone !== undefined) return Promise.reject(this.#gone);
