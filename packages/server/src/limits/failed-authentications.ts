@@ -1,10 +1,8 @@
 import type { AuditCounter } from '../audit/audit-counter.js';
-import { setBounded } from '../bounded-map.js';
 import { PortcullisError } from '../errors.js';
 import { loggableClientId } from '../keys/client-id.js';
 import { type Metrics, NO_METRICS } from '../metrics/metrics.js';
 import { addressKey } from '../net/client-address.js';
-import { DEFAULT_MAX_KEYS } from './fixed-windows.js';
 import { retryAfterHeader } from './rate-limit-headers.js';
 import type { CounterFactory, WindowCounter } from './window-counter.js';
 import type { LimitWindow } from './window-spec.js';
@@ -22,13 +20,6 @@ export class FailedAuthentications {
   readonly #perAddressAndClient: WindowCounter;
   readonly #perAddress: WindowCounter;
   readonly #audit: AuditCounter;
-  /**
-   * Addresses that failed through this process recently (bounded, oldest dropped first). With counters in
-   * this process, only these are checked, so that a well-behaved caller costs one map lookup. With shared
-   * counters every check asks them, since an address may have failed through another process.
-   */
-  readonly #failedHere = new Map<string, number>();
-  readonly #countersShared: boolean;
   readonly #ipv6Prefix: number;
   readonly #metrics: Pick<Metrics, 'limitRefused' | 'authenticationFailed'>;
 
@@ -45,13 +36,14 @@ export class FailedAuthentications {
     this.#perAddressAndClient = counters.exact('failed-pair', perAddressAndClient);
     this.#perAddress = counters.exact('failed-address', perAddress);
     this.#audit = audit;
-    this.#countersShared = counters.shared;
     this.#ipv6Prefix = ipv6Prefix;
   }
 
   /**
-   * Throws 429 when `address` may not try now. `claimedClientId` is asked for only when the address has
-   * failed before, so that a well-behaved caller pays one map lookup.
+   * Throws 429 when `address` may not try now. `claimedClientId` is asked for only when the address may
+   * have failed before: with counters in this process, a well-behaved caller pays one map lookup, in the
+   * counters themselves (a set of its own, bounded apart, once let an address they still counted go
+   * unchecked). Shared counters are asked every time: an address may have failed through another process.
    */
   async refuseIfBlocked(
     address: string,
@@ -59,7 +51,11 @@ export class FailedAuthentications {
     now: number,
   ): Promise<void> {
     const key = addressKey(address, this.#ipv6Prefix);
-    if (!this.#countersShared && !this.#failedHere.has(key)) return;
+    // With the per-address limit off, the pair's key needs the ClientId: read it whenever the pair counts.
+    const mayHaveFailed = this.#perAddress.enabled
+      ? this.#perAddress.mayHold(key)
+      : this.#perAddressAndClient.enabled;
+    if (!mayHaveFailed) return;
     let wait = this.#perAddress.enabled ? await this.#perAddress.blockedFor(key, now) : 0;
     const clientId = claimedClientId();
     if (wait === 0 && clientId !== undefined && this.#perAddressAndClient.enabled)
@@ -92,8 +88,6 @@ export class FailedAuthentications {
   /** Counts a failure. Awaited by the caller, so that a failed count fails the request (closed). */
   async record(address: string, clientId: string | undefined, now: number): Promise<void> {
     const key = this.#audited(address, clientId, now);
-    // With shared counters every check asks them, so the addresses failed here would go unread.
-    if (!this.#countersShared) this.#rememberFailed(key, now);
     if (this.#perAddress.enabled) await this.#perAddress.hit(key, now);
     if (clientId !== undefined && this.#perAddressAndClient.enabled) {
       await this.#perAddressAndClient.hit(pairKey(key, clientId), now);
@@ -116,20 +110,7 @@ export class FailedAuthentications {
     this.#audit.count('authentication.failed', auditSubject(address, key, clientId), now);
     return key;
   }
-
-  #rememberFailed(address: string, now: number): void {
-    // Deleted first, so that a repeat offender counts as the newest entry.
-    this.#failedHere.delete(address);
-    setBounded(this.#failedHere, address, now, MAX_REMEMBERED_ADDRESSES);
-  }
 }
-
-/**
- * As many as the in-process counters hold (`DEFAULT_MAX_KEYS`), so that an address they still count is
- * still checked. (The two drop in slightly different orders, so pushing a blocked address out of this set
- * takes failures from about as many other addresses, each with guesses of its own.)
- */
-const MAX_REMEMBERED_ADDRESSES = DEFAULT_MAX_KEYS;
 
 function pairKey(address: string, clientId: string): string {
   return `${address} ${clientId}`;

@@ -109,6 +109,10 @@ export class FixedWindows {
       : blockedForFromCounts(this.#windows, this.counts(key, now), now);
   }
 
+  mayHold(key: string): boolean {
+    return this.#table.slotOf(key) !== -1;
+  }
+
   /** Without counting: the counts of `key` in the windows current at `now` (turned ones are empty). */
   counts(key: string, now: number): number[] {
     const slot = this.#table.slotOf(key);

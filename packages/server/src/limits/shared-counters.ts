@@ -65,6 +65,11 @@ class SharedWindows implements SharedWindowCounter {
     return this.#windows.length > 0;
   }
 
+  /** Always: the counts live behind the transport. */
+  mayHold(_key: string): boolean {
+    return true;
+  }
+
   /** None here: the counts live behind the transport (the primary's own are reported by it). */
   get forgotten(): number {
     return 0;

@@ -9,7 +9,7 @@ import { type WindowAnswer, type WindowState, waitForExhausted, windowStarts } f
  * A counter kept outside this process that counts exactly, and can also take counts made elsewhere. Its
  * answers are always the caller's (what `hitInPlace` allows is of no use to a counter asked over a wire).
  */
-export interface SharedWindowCounter extends Omit<WindowCounter, 'hitInPlace' | 'forgotten'> {
+export interface SharedWindowCounter extends Omit<WindowCounter, 'hitInPlace' | 'forgotten' | 'mayHold'> {
   hit(key: string, now: number): Promise<WindowState>;
   /**
    * Adds events already admitted (`deltas[i]` in window i while it began at `starts[i]`) without checking
@@ -109,6 +109,11 @@ export class SyncedWindows implements WindowCounter {
   /** Keys held now. */
   get size(): number {
     return this.#table.size;
+  }
+
+  /** Always: the shared counter may hold any key. */
+  mayHold(_key: string): boolean {
+    return true;
   }
 
   /** None: only keys whose calls the shared counter holds are dropped (`#dropOldestSettled`). */

@@ -18,6 +18,8 @@ export interface WindowCounter {
   hitInPlace(key: string, now: number): WindowState | Promise<WindowState>;
   /** Without counting: milliseconds until `key` may act again, or 0. */
   blockedFor(key: string, now: number): number | Promise<number>;
+  /** False only when `key` has certainly not been counted: counts kept elsewhere may always hold it. */
+  mayHold(key: string): boolean;
   /**
    * Keys dropped for want of room while a window of theirs was current, so counts lost: in process only
    * (`FixedWindows`); 0 where the counts live elsewhere.
