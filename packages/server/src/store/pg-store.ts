@@ -217,7 +217,10 @@ const SQL: Statements = {
     ) latest ORDER BY at, id`,
   // The delete trigger lets through entries older than this transaction-local setting (migration 2).
   openAuditPrune: "SELECT set_config('portcullis.audit_prune_before', $1::text, true)",
-  deleteAuditBefore: "DELETE FROM audit_events WHERE at < $1 AND type <> 'audit.pruned'",
+  countAuditBefore:
+    "SELECT COUNT(*)::int AS count FROM audit_events WHERE at < $1 AND type <> 'audit.pruned'",
+  deleteAuditBefore: `DELETE FROM audit_events WHERE id IN
+    (SELECT id FROM audit_events WHERE at < $1 AND type <> 'audit.pruned' ORDER BY at LIMIT $2)`,
   closeAuditPrune: "SELECT set_config('portcullis.audit_prune_before', '', true)",
 
   insertChange: 'INSERT INTO changes (client_id, changed_at) VALUES ($1, $2)',

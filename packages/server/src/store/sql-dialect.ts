@@ -77,7 +77,9 @@ export interface Statements {
   readonly selectAudit: string;
   /** [before]: lets this transaction delete entries older than `before` (the trail is append-only) */
   readonly openAuditPrune: string;
-  /** [before] */
+  /** [before] → `count`: the entries a prune before `before` removes (a number) */
+  readonly countAuditBefore: string;
+  /** [before, limit]: deletes the oldest `limit` of them */
   readonly deleteAuditBefore: string;
   /** []: the trail is append-only again */
   readonly closeAuditPrune: string;

@@ -408,15 +408,29 @@ export class SqlStore implements Store {
     return rows.map(toAuditEvent);
   }
 
+  /**
+   * A batch per transaction, with a pause between them: in one transaction, pruning 2 000 000 entries
+   * held SQLite's write lock 3.7 s, and a server's write on the same file waited as long with its event
+   * loop held (issue 15). Counted first, outside any write, and recorded with the first batch, so that a
+   * prune stopped half-way is in the trail still; running it again records and removes the rest.
+   */
   async pruneAudit(before: number, now: number): Promise<number> {
     const actor = this.#actor;
-    return this.#dialect.transaction('write', function* () {
-      yield* run('openAuditPrune', [before]);
-      const { changes: removed } = yield* run('deleteAuditBefore', [before]);
-      yield* run('closeAuditPrune');
-      yield* insertAudit(audit.auditPruned(before, removed, now), actor);
-      return removed;
-    });
+    const [counted] = await this.#rows<{ count: number }>('countAuditBefore', [before]);
+    const entry = audit.auditPruned(before, counted?.count ?? 0, now);
+    let removed = 0;
+    for (let batch = 0; ; batch++) {
+      const deleted = await this.#dialect.transaction('write', function* () {
+        if (batch === 0) yield* insertAudit(entry, actor);
+        yield* run('openAuditPrune', [before]);
+        const { changes } = yield* run('deleteAuditBefore', [before, AUDIT_PRUNED_PER_STATEMENT]);
+        yield* run('closeAuditPrune');
+        return changes;
+      });
+      removed += deleted;
+      if (deleted < AUDIT_PRUNED_PER_STATEMENT) return removed;
+      await new Promise((resolve) => setTimeout(resolve, AUDIT_PRUNE_PAUSE_MS));
+    }
   }
 
   async pruneChanges(before: number): Promise<void> {
@@ -498,6 +512,14 @@ export class SqlStore implements Store {
 
 /** Change records deleted per statement when old ones are pruned. */
 const CHANGES_PRUNED_PER_STATEMENT = 1000;
+
+/**
+ * Audit entries deleted per transaction when the trail is pruned (about 8 ms with SQLite), and the pause
+ * after each, long enough for a writer waiting on SQLite's lock (its busy handler retries up to every
+ * 100 ms) to get it in between.
+ */
+const AUDIT_PRUNED_PER_STATEMENT = 5000;
+const AUDIT_PRUNE_PAUSE_MS = 25;
 
 const REHASH_STATEMENTS = {
   key: 'rehashKey',

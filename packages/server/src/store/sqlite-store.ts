@@ -251,7 +251,9 @@ const SQL: Statements = {
     ) ORDER BY at, id`,
   // The delete trigger lets through entries older than a cutoff written here (migration 3).
   openAuditPrune: 'INSERT INTO audit_prune_cutoff (cutoff) VALUES (?1)',
-  deleteAuditBefore: "DELETE FROM audit_events WHERE at < ?1 AND type <> 'audit.pruned'",
+  countAuditBefore: "SELECT COUNT(*) AS count FROM audit_events WHERE at < ?1 AND type <> 'audit.pruned'",
+  deleteAuditBefore: `DELETE FROM audit_events WHERE id IN
+    (SELECT id FROM audit_events WHERE at < ?1 AND type <> 'audit.pruned' ORDER BY at LIMIT ?2)`,
   closeAuditPrune: 'DELETE FROM audit_prune_cutoff',
 
   insertChange: 'INSERT INTO changes (client_id, changed_at) VALUES (?1, ?2)',
