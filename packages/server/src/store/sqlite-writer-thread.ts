@@ -98,7 +98,7 @@ export class SqliteWriterThread {
     this.#worker.on('exit', (code) => end(new Error(`the SQLite writer thread exited (${code})`)));
   }
 
-  /** Whether the thread has ended (failed, or closed): every write waiting on it has failed. */
+  /** Whether the thread has ended, failed or closed: nothing more runs on it. */
   get gone(): boolean {
     return this.#gone !== undefined;
   }
