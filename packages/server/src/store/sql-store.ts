@@ -418,37 +418,53 @@ export class SqlStore implements Store {
     const actor = this.#actor;
     const [counted] = await this.#rows<{ count: number }>('countAuditBefore', [before]);
     const entry = audit.auditPruned(before, counted?.count ?? 0, now);
-    let removed = 0;
-    for (let batch = 0; ; batch++) {
-      const deleted = await this.#dialect.transaction('write', function* () {
+    return this.#deleteInBatches(
+      AUDIT_PRUNED_PER_STATEMENT,
+      () => new Promise((resolve) => setTimeout(resolve, AUDIT_PRUNE_PAUSE_MS)),
+      function* (batch) {
         if (batch === 0) yield* insertAudit(entry, actor);
         yield* run('openAuditPrune', [before]);
         const { changes } = yield* run('deleteAuditBefore', [before, AUDIT_PRUNED_PER_STATEMENT]);
         yield* run('closeAuditPrune');
         return changes;
-      });
-      removed += deleted;
-      if (deleted < AUDIT_PRUNED_PER_STATEMENT) return removed;
-      await new Promise((resolve) => setTimeout(resolve, AUDIT_PRUNE_PAUSE_MS));
-    }
+      },
+    );
   }
 
   async pruneChanges(before: number): Promise<void> {
     // Oldest first, a batch per statement with the event loop free between them: a million clients made
     // in one go leave a million change records, which one SQLite statement took 180 ms to delete, holding
     // every request (batches of 1,000: at most 9 ms each, twice the time in all).
-    for (;;) {
-      const deleted = await this.#dialect.transaction('write', function* () {
+    await this.#deleteInBatches(
+      CHANGES_PRUNED_PER_STATEMENT,
+      () => new Promise((resolve) => setImmediate(resolve)),
+      function* () {
         const { changes } = yield* run('deleteOldChanges', [before, CHANGES_PRUNED_PER_STATEMENT]);
         return changes;
-      });
-      if (deleted < CHANGES_PRUNED_PER_STATEMENT) break;
-      await new Promise((resolve) => setImmediate(resolve));
-    }
+      },
+    );
     await this.#dialect.transaction('write', function* () {
       yield* run('deleteExpiredRevokedTokens', [before]);
       yield* run('deleteEndedAdminSessions', [before]);
     });
+  }
+
+  /**
+   * Runs `batch` (number `index`, from 0), a write transaction deleting at most `perStatement` rows and
+   * answering how many, until one deletes fewer, awaiting `pause` between them. Answers how many in all.
+   */
+  async #deleteInBatches(
+    perStatement: number,
+    pause: () => Promise<unknown>,
+    batch: (index: number) => Work<number>,
+  ): Promise<number> {
+    let deleted = 0;
+    for (let index = 0; ; index++) {
+      const count = await this.#dialect.transaction('write', () => batch(index));
+      deleted += count;
+      if (count < perStatement) return deleted;
+      await pause();
+    }
   }
 
   async latestChange(): Promise<number> {
